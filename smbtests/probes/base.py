@@ -1,0 +1,50 @@
+"""The probe interface every transport implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class ConnectState(StrEnum):
+    """What one TCP connect attempt observed, from the probe's own side."""
+
+    OPEN = "open"  # handshake completed
+    REFUSED = "refused"  # RST came back
+    FILTERED = "filtered"  # no answer before the per-connect timeout
+    UNREACHABLE = "unreachable"  # an ICMP error came back from the network
+    ERROR = "error"  # the probe's own stack failed (EPERM, no route of its own, ...)
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    target: Target
+    state: ConnectState
+    errno: int | None
+    latency_ms: float
+    detail: str
+
+
+class Probe(Protocol):
+    """A vantage point that can open TCP connections on the policy's behalf.
+
+    `scan` connects to every target concurrently (at most `concurrency` at once, each bounded by
+    `timeout` seconds) and returns one result per target in the order given. Any failure of the
+    probe itself raises ProbeError; it never returns a made-up state.
+    """
+
+    name: str
+
+    def scan(
+        self, targets: Sequence[Target], timeout: float, concurrency: int
+    ) -> list[ConnectResult]: ...
+
+    def close(self) -> None: ...
