@@ -10,9 +10,7 @@ from collections.abc import Sequence
 from smbtests.errors import SmbtestsError
 
 # Each module exposes register(subparsers); its parsers set `func(args) -> int` as default.
-_COMMAND_MODULES = (
-    "smbtests.lab.cli",
-)
+_COMMAND_MODULES = ("smbtests.lab.cli",)
 
 
 def build_parser() -> argparse.ArgumentParser:

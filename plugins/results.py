@@ -1,0 +1,74 @@
+"""The machine-readable results file: one JSON document per live run, written by the process
+that sees every report (the xdist controller, or the only process)."""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plugins.suite import LiveRun, live_run_key
+from smbtests import __version__
+
+RESULTS_FORMAT = "smbtests-results/1"
+
+
+class ResultsWriter:
+    """Collects each check's record from the reports and writes them at session end."""
+
+    def __init__(self, run: LiveRun, path: Path) -> None:
+        self.run = run
+        self.path = path
+        self.records: dict[str, dict[str, Any]] = {}
+        self.started = datetime.now(UTC).isoformat(timespec="seconds")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = getattr(report, "smb_record", None)
+        if isinstance(record, dict):
+            self.records[str(record["id"])] = record
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, exitstatus: int) -> None:
+        config = self.run.config
+        document = {
+            "format": RESULTS_FORMAT,
+            "environment": config.environment.name,
+            "environment_file": str(config.environment_path),
+            "policy_file": str(config.policy_path),
+            "policy_sha256": config.policy_sha256,
+            "overlay_applied": config.overlay_applied,
+            "as_of": self.run.options.as_of.isoformat(),
+            "started": self.started,
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "exit_status": int(exitstatus),
+            "versions": {
+                "smbtests": __version__,
+                "python": platform.python_version(),
+                "pytest": pytest.__version__,
+            },
+            "checks": [self.records[key] for key in sorted(self.records)],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        counts: dict[str, int] = {}
+        for record in self.records.values():
+            counts[record["outcome"]] = counts.get(record["outcome"], 0) + 1
+        summary = ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "no checks ran"
+        terminalreporter.write_sep("-", "smbtests")
+        terminalreporter.write_line(f"checks: {summary}")
+        terminalreporter.write_line(f"results: {self.path}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    run = config.stash.get(live_run_key, None)
+    if run is None or hasattr(config, "workerinput") or config.option.collectonly:
+        return  # workers' records travel to the controller inside their reports
+    path = run.options.results or Path("reports") / f"{run.config.environment.name}-results.json"
+    config.pluginmanager.register(ResultsWriter(run, path), "smbtests-results")

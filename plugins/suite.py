@@ -1,0 +1,260 @@
+"""The live policy suite: `pytest --env NAME` turns the plan into real, parametrized items.
+
+Loading and planning happen once in pytest_configure (a bad file stops the run before anything
+touches the network); pytest_generate_tests parametrizes plugins/live.py::test_policy with the
+sorted checks; a session fixture runs the batches; a per-item fixture judges its own check.
+Probe and setup problems surface in the setup phase, so pytest reports them as errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import pytest
+
+from plugins import options
+from smbtests import smb
+from smbtests.errors import PolicyError, ProbeError
+from smbtests.execute import Executor, Observation
+from smbtests.model import LoadedConfig, load, read_secret, resolve_environment_path
+from smbtests.plan import SCAN_KINDS, STEP_TITLES, Check, Expect, Kind, build_plan
+from smbtests.probes.registry import open_probe
+from smbtests.verdict import Outcome, Verdict, error_verdict, evidence_json, judge
+
+LIVE_MODULE = Path(__file__).with_name("live.py")
+MARKERS = {
+    "smb_inventory": "seed step 1: inventory, discovery, declared shares work",
+    "smb_perimeter": "seed step 2: 445 closed at the perimeter and from untrusted zones",
+    "smb_segmentation": "seed step 3: 445 only on approved paths",
+    "smb_hardening": "seed step 4: SMB1, signing, dialect, encryption, anonymous/guest",
+    "smb_verification": "seed step 6: probes prove they can connect (positive controls)",
+    "smb_exceptions": "seed step 7: exceptions owned, approved, reviewed, unexpired, used",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveRun:
+    """Everything the live suite needs, built once per process in pytest_configure."""
+
+    options: options.RunOptions
+    config: LoadedConfig
+    checks: tuple[Check, ...]
+    credentials: smb.Credentials | None
+
+
+live_run_key = pytest.StashKey[LiveRun]()
+verdict_key = pytest.StashKey[tuple[Verdict, Observation | None]]()
+
+
+class CheckError(Exception):
+    """A check could not be judged (probe failed, control unreachable): pytest error."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    run_options = options.resolve(config)
+    if run_options.env is None:
+        return
+    try:
+        path = resolve_environment_path(run_options.env, run_options.environments_dir)
+        loaded = load(path)
+        loaded = _apply_overrides(loaded, run_options)
+        checks = tuple(build_plan(loaded, run_options.as_of))
+        credentials = _credentials(loaded, checks)
+    except PolicyError as exc:
+        raise pytest.UsageError(f"smbtests: {exc}") from None
+    config.stash[live_run_key] = LiveRun(run_options, loaded, checks, credentials)
+    # The suite's items come from the policy, not from testpaths (tests/ are the project's own).
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        config.args = [str(LIVE_MODULE)]
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"  # keep each batch on one worker
+
+
+def _apply_overrides(loaded: LoadedConfig, run_options: options.RunOptions) -> LoadedConfig:
+    timing = loaded.environment.timing
+    update: dict[str, float | int] = {}
+    if run_options.connect_timeout is not None:
+        update["connect_timeout"] = run_options.connect_timeout
+    if run_options.concurrency is not None:
+        update["concurrency"] = run_options.concurrency
+    if not update:
+        return loaded
+    environment = loaded.environment.model_copy(update={"timing": timing.model_copy(update=update)})
+    return dataclasses.replace(loaded, environment=environment)
+
+
+def _credentials(loaded: LoadedConfig, checks: tuple[Check, ...]) -> smb.Credentials | None:
+    credential = loaded.environment.smb.credential
+    needed = any(c.kind in (Kind.ENCRYPTION, Kind.ACCESS) for c in checks)
+    if credential is None or not needed:
+        return None
+    password = read_secret(credential, f"{loaded.environment_path}: smb.credential")
+    return smb.Credentials(credential.username, credential.domain, password)
+
+
+def _run(config: pytest.Config) -> LiveRun | None:
+    return config.stash.get(live_run_key, None)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    run = _run(config)
+    if run is None:
+        return []
+    env = run.config.environment
+    overlay = " + overlay" if run.config.overlay_applied else ""
+    return [
+        f"smbtests: environment {env.name} ({run.config.environment_path}), "
+        f"policy {run.config.policy_path.name}{overlay} sha256 {run.config.policy_sha256[:16]}",
+        f"smbtests: {len(env.probes)} probes, {len(run.checks)} planned checks, "
+        f"connect timeout {env.timing.connect_timeout:g} s, as of {run.options.as_of}",
+    ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "smb_check" not in metafunc.fixturenames:
+        return
+    run = _run(metafunc.config)
+    if run is None:
+        raise pytest.UsageError("the live suite needs --env NAME (see pytest --help, smbtests)")
+    metafunc.parametrize("smb_check", run.checks, ids=[c.id for c in run.checks])
+
+
+def _order(check: Check) -> tuple[int, str, int, str]:
+    # Scan items first (their batches start at once and overlap), control before the items
+    # that depend on it, expected-open before expected-closed (opens answer in ms, filtered
+    # ones take the full timeout), SMB hardening last.
+    scan = 0 if check.kind in SCAN_KINDS else 1
+    rank = 0 if check.kind is Kind.CONTROL else 1 if check.expect is Expect.OPEN else 2
+    return (scan, check.batch_key, rank, check.id)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    run = _run(config)
+    if run is None:
+        return
+    ring = run.options.ring
+    kept: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        check = _check_of(item)
+        if check is None:
+            kept.append(item)
+            continue
+        if ring is not None and ring not in check.rings:
+            deselected.append(item)
+            continue
+        item.add_marker(getattr(pytest.mark, check.marker))
+        item.add_marker(pytest.mark.xdist_group(check.batch_key))
+        kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+    kept.sort(key=lambda i: _order(c) if (c := _check_of(i)) else (2, "", 0, i.nodeid))
+    items[:] = kept
+
+
+def _check_of(item: pytest.Item) -> Check | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    check = callspec.params.get("smb_check")
+    return check if isinstance(check, Check) else None
+
+
+@pytest.fixture(scope="session")
+def smb_executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
+    """Runs the batches for the checks this process will run; all start together."""
+    run = _run(request.config)
+    assert run is not None
+    selected = [c for item in request.session.items if (c := _check_of(item)) is not None]
+    environment = run.config.environment
+
+    def opener(name: str) -> object:
+        return open_probe(name, environment.probes[name], environment.timing)
+
+    executor = Executor(run.config, selected, opener, run.credentials)  # type: ignore[arg-type]
+    if not hasattr(request.config, "workerinput"):
+        executor.start()  # one process runs everything: let every timeout overlap
+    yield executor
+    executor.close()
+
+
+@pytest.fixture
+def smb_verdict(
+    smb_check: Check, smb_executor: Executor, request: pytest.FixtureRequest
+) -> Verdict:
+    """The judged verdict of this item's check; errors are raised here (setup phase)."""
+    run = _run(request.config)
+    assert run is not None
+    observation: Observation | None = None
+    try:
+        observation = smb_executor.observe(smb_check)
+        verdict = judge(smb_check, observation, run.config.policy, run.options.as_of)
+    except ProbeError as exc:
+        verdict = error_verdict(exc)
+    node = request.node
+    node.stash[verdict_key] = (verdict, observation)
+    _label_for_allure(smb_check, run)
+    node.add_report_section("setup", "smb observation", evidence_json(observation))
+    if verdict.outcome is Outcome.ERROR:
+        raise CheckError(verdict.message)
+    return verdict
+
+
+def _label_for_allure(check: Check, run: LiveRun) -> None:
+    try:
+        import allure
+    except ImportError:  # the report layer is optional; verdicts never depend on it
+        return
+    allure.dynamic.title(f"{check.id}: {check.rule}")
+    allure.dynamic.epic(STEP_TITLES[check.step])
+    allure.dynamic.feature(check.feature)
+    allure.dynamic.story(check.story)
+    allure.dynamic.severity(check.severity)
+    allure.dynamic.tag(f"env:{run.config.environment.name}")
+    for ring in check.rings:
+        allure.dynamic.tag(f"ring:{ring}")
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report: pytest.TestReport = yield
+    stashed = item.stash.get(verdict_key, None)
+    if stashed is None:
+        return report
+    verdict, observation = stashed
+    if call.excinfo is not None and call.excinfo.errisinstance(CheckError):
+        report.longrepr = f"ERROR {verdict.message}"
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        check = _check_of(item)
+        assert check is not None
+        report.smb_record = _record(check, verdict, observation)  # type: ignore[attr-defined]
+    return report
+
+
+def _record(check: Check, verdict: Verdict, observation: Observation | None) -> dict[str, object]:
+    """One check's entry in the results file (plain JSON, no secrets)."""
+    return {
+        "id": check.id,
+        "kind": check.kind.value,
+        "step": check.step,
+        "rule": check.rule,
+        "probe": check.probe,
+        "host": check.host,
+        "target": None if check.target is None else f"{check.target.host}:{check.target.port}",
+        "expect": None if check.expect is None else check.expect.value,
+        "outcome": verdict.outcome.value,
+        "observed": verdict.observed,
+        "message": verdict.message,
+        "warning": verdict.warning,
+        "evidence": json.loads(evidence_json(observation)),
+    }

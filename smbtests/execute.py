@@ -1,0 +1,243 @@
+"""Execution: run the planned checks as batches, concurrently, and hand out observations.
+
+A probe's checks (control, reach, discovery, exception use) run as ONE scan: one remote
+invocation connecting to all its targets at once, the control always included, so a whole run
+costs about one connect timeout per probe. SMB facts are read per host. Each check waits only
+for the batch it belongs to (a future), so items can be asserted while other batches still run.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from smbtests import smb
+from smbtests.errors import ProbeError
+from smbtests.model import DIALECTS, LoadedConfig
+from smbtests.plan import Check, Kind
+from smbtests.probes.base import ConnectResult, Probe, Target
+
+ProbeOpener = Callable[[str], Probe]
+
+
+@dataclass(frozen=True)
+class ReachObservation:
+    """A connect to the check's target plus, from the same batch, the probe's control."""
+
+    result: ConnectResult | None  # None: no probe could test this (an exception's source)
+    control: ConnectResult | None
+    probe: str | None
+
+
+@dataclass(frozen=True)
+class DiscoveryObservation:
+    range: str
+    scanned: int
+    listeners: tuple[str, ...]  # addresses that completed a handshake
+    errors: tuple[ConnectResult, ...]
+    states: Mapping[str, int]
+    control: ConnectResult
+
+
+@dataclass(frozen=True)
+class Smb1Observation:
+    result: smb.Smb1Result
+
+
+@dataclass(frozen=True)
+class NegotiationObservation:
+    negotiations: tuple[smb.NegotiateResult, ...]
+
+
+@dataclass(frozen=True)
+class SessionObservation:
+    session: smb.SessionResult
+    as_user: str
+
+
+Observation = (
+    ReachObservation
+    | DiscoveryObservation
+    | Smb1Observation
+    | NegotiationObservation
+    | SessionObservation
+)
+Outcome = Observation | ProbeError
+
+
+class Executor:
+    """Runs batches on a thread pool; `observe(check)` blocks only on that check's batch."""
+
+    def __init__(
+        self,
+        config: LoadedConfig,
+        checks: Sequence[Check],
+        open_probe: ProbeOpener,
+        credentials: smb.Credentials | None,
+        max_parallel: int = 16,
+    ) -> None:
+        self._config = config
+        self._open_probe = open_probe
+        self._credentials = credentials
+        self._batches: dict[str, list[Check]] = {}
+        for check in checks:
+            self._batches.setdefault(check.batch_key, []).append(check)
+        self._futures: dict[str, Future[dict[str, Outcome]]] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, min(max_parallel, len(self._batches))),
+            thread_name_prefix="smbtests-batch",
+        )
+
+    @property
+    def batch_keys(self) -> list[str]:
+        return sorted(self._batches)
+
+    def start(self, keys: Sequence[str] | None = None) -> None:
+        """Start batches now (all by default) so their timeouts overlap."""
+        for key in keys if keys is not None else self.batch_keys:
+            self._future(key)
+
+    def _future(self, key: str) -> Future[dict[str, Outcome]]:
+        with self._lock:
+            if key not in self._futures:
+                self._futures[key] = self._pool.submit(self._run_batch, key)
+            return self._futures[key]
+
+    def observe(self, check: Check) -> Observation:
+        outcome = self._future(check.batch_key).result()[check.id]
+        if isinstance(outcome, ProbeError):
+            raise outcome
+        return outcome
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # ------------------------------------------------------------ batches
+
+    def _run_batch(self, key: str) -> dict[str, Outcome]:
+        checks = self._batches[key]
+        if key.startswith("probe:"):
+            return self._run_scan(checks)
+        return self._run_smb(checks)
+
+    def _run_scan(self, checks: list[Check]) -> dict[str, Outcome]:
+        name = checks[0].probe
+        if name is None:  # exceptions whose source holds no probe: governance only
+            return {c.id: ReachObservation(None, None, None) for c in checks}
+        probe_config = self._config.environment.probes[name]
+        timing = self._config.environment.timing
+        assert probe_config.control is not None
+        control_target = Target(str(probe_config.control.address), probe_config.control.port)
+        targets: list[Target] = [control_target]
+        ranges: dict[str, list[Target]] = {}
+        for check in checks:
+            if check.kind is Kind.DISCOVERY and check.discovery_range is not None:
+                network = ipaddress.IPv4Network(check.discovery_range)
+                ranges[check.id] = [
+                    Target(str(address), port)
+                    for address in network.hosts()
+                    for port in self._config.policy.discovery.ports
+                ]
+                targets.extend(ranges[check.id])
+            elif check.target is not None:
+                targets.append(check.target)
+        unique = list(dict.fromkeys(targets))
+        try:
+            probe = self._open_probe(name)
+            try:
+                results = probe.scan(unique, timing.connect_timeout, timing.concurrency)
+            finally:
+                probe.close()
+        except ProbeError as exc:
+            return {c.id: exc for c in checks}
+        except Exception as exc:  # a backend bug must still error the items, not hang them
+            error = ProbeError(name, f"{type(exc).__name__}: {str(exc)[:160]}")
+            return {c.id: error for c in checks}
+        by_target = {r.target: r for r in results}
+        control = by_target[control_target]
+        outcomes: dict[str, Outcome] = {}
+        for check in checks:
+            if check.id in ranges:
+                outcomes[check.id] = _discovery(
+                    check, [by_target[t] for t in ranges[check.id]], control
+                )
+            else:
+                assert check.target is not None
+                outcomes[check.id] = ReachObservation(by_target[check.target], control, name)
+        return outcomes
+
+    def _run_smb(self, checks: list[Check]) -> dict[str, Outcome]:
+        target = checks[0].target
+        assert target is not None
+        timeout = self._config.environment.timing.smb_timeout
+        negotiations: tuple[smb.NegotiateResult, ...] | ProbeError | None = None
+        outcomes: dict[str, Outcome] = {}
+        for check in checks:
+            try:
+                if check.kind in (Kind.SIGNING, Kind.DIALECT):
+                    if negotiations is None:
+                        try:
+                            negotiations = tuple(
+                                smb.negotiate_smb2(target.host, target.port, d, timeout)
+                                for d in DIALECTS
+                            )
+                        except ProbeError as exc:
+                            negotiations = exc
+                    if isinstance(negotiations, ProbeError):
+                        raise negotiations
+                    outcomes[check.id] = NegotiationObservation(negotiations)
+                else:
+                    outcomes[check.id] = self._smb_single(check, target, timeout)
+            except ProbeError as exc:
+                outcomes[check.id] = exc
+        return outcomes
+
+    def _smb_single(self, check: Check, target: Target, timeout: float) -> Observation:
+        host = self._config.policy.smb_hosts[check.host or ""]
+        if check.kind is Kind.SMB1:
+            return Smb1Observation(smb.negotiate_smb1(target.host, target.port, timeout))
+        if check.kind is Kind.ANONYMOUS:
+            session = smb.open_session(
+                target.host, target.port, timeout, None, smb.UNSIGNED_PROBE_DIALECT
+            )
+            return SessionObservation(session, "anonymous")
+        if check.kind is Kind.GUEST:
+            guest = smb.Credentials("guest", "", "")
+            session = smb.open_session(
+                target.host, target.port, timeout, guest, smb.UNSIGNED_PROBE_DIALECT
+            )
+            return SessionObservation(session, "guest")
+        if self._credentials is None:
+            raise ProbeError(
+                smb.VANTAGE,
+                f"{check.kind} needs an SMB account: set smb.credential in the environment",
+            )
+        session = smb.open_session(
+            target.host, target.port, timeout, self._credentials, None, host.shares
+        )
+        return SessionObservation(session, self._credentials.username)
+
+
+def _discovery(
+    check: Check, results: list[ConnectResult], control: ConnectResult
+) -> DiscoveryObservation:
+    states: dict[str, int] = {}
+    for result in results:
+        states[result.state.value] = states.get(result.state.value, 0) + 1
+    return DiscoveryObservation(
+        range=check.discovery_range or "",
+        scanned=len(results),
+        listeners=tuple(
+            sorted(
+                {r.target.host for r in results if r.state.value == "open"},
+                key=ipaddress.IPv4Address,
+            )
+        ),
+        errors=tuple(r for r in results if r.state.value == "error"),
+        states=states,
+        control=control,
+    )

@@ -1,0 +1,74 @@
+"""Turn the scanner's JSON records into ConnectResults, refusing anything malformed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from smbtests.errors import ProbeError
+from smbtests.probes.base import ConnectResult, ConnectState, Target
+
+
+def scan_request(targets: Sequence[Target], timeout: float, concurrency: int) -> bytes:
+    body = {
+        "targets": [[t.host, t.port] for t in targets],
+        "timeout": timeout,
+        "concurrency": concurrency,
+    }
+    return json.dumps(body).encode()
+
+
+def parse_lines(probe: str, text: str) -> list[dict[str, Any]]:
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise ProbeError(
+                probe, f"scanner output line {number} is not JSON: {line[:80]!r}"
+            ) from None
+        if not isinstance(record, dict):
+            raise ProbeError(probe, f"scanner output line {number} is not a JSON object")
+        records.append(record)
+    return records
+
+
+def results_from_records(
+    probe: str, targets: Sequence[Target], records: Iterable[dict[str, Any]]
+) -> list[ConnectResult]:
+    """One result per target, in target order; a missing, extra or odd record is a ProbeError."""
+    results: dict[int, ConnectResult] = {}
+    done: int | None = None
+    for record in records:
+        if "done" in record:
+            done = record["done"]
+            continue
+        try:
+            index = int(record["i"])
+            target = targets[index]
+            state = ConnectState(record["state"])
+            err = record["errno"]
+            result = ConnectResult(
+                target=target,
+                state=state,
+                errno=None if err is None else int(err),
+                latency_ms=float(record["ms"]),
+                detail=str(record["detail"])[:200],
+            )
+        except (KeyError, ValueError, TypeError, IndexError):
+            raise ProbeError(
+                probe, f"scanner returned a malformed record: {record!r:.120}"
+            ) from None
+        if index in results:
+            raise ProbeError(probe, f"scanner answered target {index} twice")
+        results[index] = result
+    if done != len(targets) or len(results) != len(targets):
+        raise ProbeError(
+            probe,
+            f"scanner output incomplete: {len(results)} of {len(targets)} targets answered "
+            f"(end marker {'missing' if done is None else done})",
+        )
+    return [results[i] for i in range(len(targets))]

@@ -1,0 +1,26 @@
+"""The `local` probe: connects from the runner's own network stack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from smbtests.probes import scanner
+from smbtests.probes._records import results_from_records
+from smbtests.probes.base import ConnectResult, Target
+
+
+class LocalProbe:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def scan(
+        self, targets: Sequence[Target], timeout: float, concurrency: int
+    ) -> list[ConnectResult]:
+        records: list[dict[str, Any]] = []
+        scanner.scan([(t.host, t.port) for t in targets], timeout, concurrency, records.append)
+        records.append({"done": len(targets)})
+        return results_from_records(self.name, targets, records)
+
+    def close(self) -> None:
+        """Nothing to release: the local probe holds no connection."""

@@ -1,0 +1,41 @@
+"""Open a probe for an environment's probe entry: transport name -> backend, imported lazily
+so a missing optional dependency only matters when that transport is used."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from smbtests.errors import ProbeError
+from smbtests.model import ProbeConfig, Timing, read_secret
+from smbtests.probes.base import Probe
+
+
+def open_probe(name: str, config: ProbeConfig, timing: Timing) -> Probe:
+    if config.transport == "local":
+        from smbtests.probes.local import LocalProbe
+
+        return LocalProbe(name)
+    if config.transport == "ssh":
+        from smbtests.probes.ssh import SshProbe
+
+        assert config.address and config.user and config.key and config.known_hosts
+        return SshProbe(
+            name,
+            address=config.address,
+            user=config.user,
+            key=Path(config.key),
+            known_hosts=Path(config.known_hosts),
+            port=config.port or 22,
+            python=config.python,
+            channel_timeout=timing.probe_timeout,
+        )
+    try:
+        winrm = importlib.import_module("smbtests.probes.winrm")
+    except ImportError as exc:
+        raise ProbeError(name, f"the winrm transport is unavailable: {exc}") from None
+    assert config.credential is not None and config.address is not None
+    probe: Probe = winrm.open_from_config(
+        name, config, read_secret(config.credential, f"probes.{name}.credential"), timing
+    )
+    return probe

@@ -1,0 +1,133 @@
+"""The `ssh` probe: a Linux host reached with pytest-testinfra's paramiko backend.
+
+testinfra's paramiko backend accepts any host key (WarningPolicy, no known_hosts loaded), so the
+client is built here with RejectPolicy against the environment's known_hosts file: an unknown or
+changed host key is a ProbeError, never a silent trust-on-first-use.
+"""
+
+from __future__ import annotations
+
+import functools
+import shlex
+import socket
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import paramiko
+from testinfra.backend.paramiko import ParamikoBackend
+
+from smbtests.errors import ProbeError
+from smbtests.probes._records import parse_lines, results_from_records, scan_request
+from smbtests.probes.base import ConnectResult, Target
+
+SCANNER_SOURCE = resources.files("smbtests.probes").joinpath("scanner.py").read_text()
+
+
+class StrictParamikoBackend(ParamikoBackend):  # type: ignore[misc]
+    """testinfra's paramiko backend with strict host-key checking against one known_hosts."""
+
+    def __init__(
+        self, address: str, port: int, user: str, key: Path, known_hosts: Path, timeout: float
+    ) -> None:
+        super().__init__(f"paramiko://{user}@{address}:{port}", ssh_identity_file=str(key))
+        self._address = address
+        self._port = port
+        self._user = user
+        self._known_hosts = known_hosts
+        self._connect_timeout = timeout
+
+    @functools.cached_property
+    def client(self) -> paramiko.SSHClient:
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(self._known_hosts))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.connect(
+            hostname=self._address,
+            port=self._port,
+            username=self._user,
+            key_filename=self.ssh_identity_file,
+            timeout=self._connect_timeout,
+            banner_timeout=self._connect_timeout,
+            auth_timeout=self._connect_timeout,
+            allow_agent=False,
+            look_for_keys=False,
+        )
+        return client
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """One line, no secrets: what went wrong with the SSH channel."""
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return "host key does not match known_hosts (possible impersonation); check the probe"
+    if isinstance(exc, paramiko.AuthenticationException):
+        return "SSH authentication failed; check the probe's user and key"
+    if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
+        return "host key not in known_hosts; add the probe's key (strict checking is on)"
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "SSH timed out"
+    if isinstance(exc, paramiko.SSHException):
+        return f"SSH failed: {str(exc)[:120]}"
+    if isinstance(exc, OSError):
+        return f"cannot connect over SSH: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {str(exc)[:120]}"
+
+
+class SshProbe:
+    def __init__(
+        self,
+        name: str,
+        address: str,
+        user: str,
+        key: Path,
+        known_hosts: Path,
+        port: int = 22,
+        python: str = "python3",
+        channel_timeout: float = 60.0,
+    ) -> None:
+        self.name = name
+        self._python = python
+        self._channel_timeout = channel_timeout
+        for path in (key, known_hosts):
+            if not path.is_file():
+                raise ProbeError(name, f"{path} does not exist or is not a file")
+        self._backend = StrictParamikoBackend(
+            address, port, user, key, known_hosts, timeout=min(channel_timeout, 15.0)
+        )
+
+    def _run(self, command: str, stdin: bytes) -> tuple[int, str, str]:
+        transport = self._backend.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise ProbeError(self.name, "SSH transport closed")
+        channel = transport.open_session(timeout=self._channel_timeout)
+        channel.settimeout(self._channel_timeout)
+        try:
+            channel.exec_command(command)
+            channel.sendall(stdin)
+            channel.shutdown_write()
+            # the channel timeout bounds every read; the scanner itself ends after its targets
+            stdout = channel.makefile("rb").read()
+            stderr = channel.makefile_stderr("rb").read()
+            code = channel.recv_exit_status()
+            return code, stdout.decode(errors="replace"), stderr.decode(errors="replace")
+        finally:
+            channel.close()
+
+    def scan(
+        self, targets: Sequence[Target], timeout: float, concurrency: int
+    ) -> list[ConnectResult]:
+        command = f"{shlex.quote(self._python)} -c {shlex.quote(SCANNER_SOURCE)}"
+        try:
+            code, out, err = self._run(command, scan_request(targets, timeout, concurrency))
+        except ProbeError:
+            raise
+        except Exception as exc:  # every backend failure maps here, once
+            raise ProbeError(self.name, _describe_failure(exc)) from None
+        if code != 0:
+            tail = err.strip().splitlines()[-1:] or ["no stderr"]
+            raise ProbeError(self.name, f"scanner exited {code}: {tail[0][:160]}")
+        return results_from_records(self.name, targets, parse_lines(self.name, out))
+
+    def close(self) -> None:
+        if "client" in self._backend.__dict__:
+            self._backend.client.close()

@@ -1,0 +1,344 @@
+"""The one adapter around impacket: SMB facts judged from the server's own answers.
+
+Everything impacket raises is mapped here into SmbUnreachableError (the vantage could not talk
+SMB to the host at all: unprovable, an error) or into a fact. Facts come from the server's negotiate
+response (its SecurityMode, its chosen dialect), never from impacket's client-side assumptions:
+impacket forces "signing required" at SMB 3.1.1 whatever the server says (FIELD-NOTES).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+import string
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from impacket import nmb, smb, smb3structs
+from impacket.smbconnection import SessionError, SMBConnection
+
+from smbtests.errors import ProbeError
+
+SMB2_SIGNING_REQUIRED = 0x0002
+SMB2_SESSION_FLAG_IS_GUEST = 0x0001
+SMB2_SESSION_FLAG_IS_NULL = 0x0002
+SMB2_SESSION_FLAG_ENCRYPT_DATA = 0x0004
+SMB2_SHAREFLAG_ENCRYPT_DATA = 0x0008
+SMB1_NO_COMMON_DIALECT = 0xFFFF
+
+DIALECT_CODES: dict[str, int] = {
+    "2.0.2": 0x0202,
+    "2.1": 0x0210,
+    "3.0": 0x0300,
+    "3.0.2": 0x0302,
+    "3.1.1": 0x0311,
+}
+DIALECT_NAMES = {code: name for name, code in DIALECT_CODES.items()}
+# A dialect at which impacket neither forces signing nor needs a session key to talk: anonymous
+# and guest sessions are judged here (FIELD-NOTES: guest over 3.1.1 is refused by impacket itself).
+UNSIGNED_PROBE_DIALECT = "2.1"
+VANTAGE = "runner"
+
+
+class SmbUnreachableError(ProbeError):
+    """The runner could not hold an SMB conversation with the host: nothing is proven."""
+
+    def __init__(self, host: str, message: str) -> None:
+        super().__init__(VANTAGE, f"SMB to {host}: {message}")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    domain: str
+    password: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, domain={self.domain!r}, password=***)"
+
+
+@dataclass(frozen=True)
+class Smb1Result:
+    accepted: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class NegotiateResult:
+    offered: str
+    accepted: bool
+    dialect: str | None
+    security_mode: int | None
+    detail: str
+
+    @property
+    def signing_required(self) -> bool | None:
+        if self.security_mode is None:
+            return None
+        return bool(self.security_mode & SMB2_SIGNING_REQUIRED)
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """What a login + share listing showed."""
+
+    dialect: str | None
+    logged_in: bool
+    listed: bool
+    shares: tuple[str, ...]
+    session_flags: int | None
+    status: str
+    encrypted_shares: tuple[str, ...] = ()
+    opened_shares: tuple[str, ...] = ()
+    failed_shares: tuple[tuple[str, str], ...] = ()
+
+
+def _connect(host: str, port: int, timeout: float) -> socket.socket:
+    try:
+        return socket.create_connection((host, port), timeout=timeout)
+    except TimeoutError:
+        raise SmbUnreachableError(host, f"TCP {port} timed out after {timeout:g} s") from None
+    except OSError as exc:
+        raise SmbUnreachableError(host, f"TCP {port}: {exc.strerror or exc}") from None
+
+
+def _exchange(sock: socket.socket, payload: bytes, timeout: float) -> bytes | None:
+    """Send one NetBIOS-framed message; the answer's payload, or None if the server hung up."""
+    sock.settimeout(timeout)
+    sock.sendall(struct.pack(">I", len(payload)) + payload)
+    header = _read_exact(sock, 4)
+    if header is None:
+        return None
+    length = struct.unpack(">I", header)[0] & 0x00FFFFFF
+    return _read_exact(sock, length)
+
+
+def _read_exact(sock: socket.socket, count: int) -> bytes | None:
+    data = bytearray()
+    while len(data) < count:
+        try:
+            chunk = sock.recv(count - len(data))
+        except ConnectionResetError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def negotiate_smb1(host: str, port: int, timeout: float) -> Smb1Result:
+    """Offer only NT LM 0.12 (SMB1). A server that answers "no common dialect" or hangs up
+    after the request refused it at the protocol level; one we cannot connect to is unprovable."""
+    sock = _connect(host, port, timeout)
+    packet = smb.NewSMBPacket()
+    packet["Flags1"] = smb.SMB.FLAGS1_PATHCASELESS | smb.SMB.FLAGS1_CANONICALIZED_PATHS
+    packet["Flags2"] = (
+        smb.SMB.FLAGS2_EXTENDED_SECURITY | smb.SMB.FLAGS2_NT_STATUS | smb.SMB.FLAGS2_UNICODE
+    )
+    command = smb.SMBCommand(smb.SMB.SMB_COM_NEGOTIATE)
+    command["Data"] = b"\x02NT LM 0.12\x00"
+    packet.addCommand(command)
+    try:
+        answer = _exchange(sock, packet.getData(), timeout)
+    except TimeoutError:
+        raise SmbUnreachableError(host, "no answer to an SMB1 negotiate (timed out)") from None
+    except OSError as exc:
+        raise SmbUnreachableError(host, f"SMB1 negotiate failed: {exc.strerror or exc}") from None
+    finally:
+        sock.close()
+    if answer is None:
+        return Smb1Result(False, "server closed the connection after an SMB1-only negotiate")
+    if answer[:4] == b"\xfeSMB":
+        return Smb1Result(False, "server answered an SMB1-only negotiate with SMB2")
+    if answer[:4] != b"\xffSMB" or len(answer) < 37:
+        raise SmbUnreachableError(host, f"not an SMB answer to negotiate: {answer[:8]!r}")
+    word_count = answer[32]
+    dialect_index = struct.unpack("<H", answer[33:35])[0] if word_count >= 1 else None
+    if dialect_index in (None, SMB1_NO_COMMON_DIALECT):
+        return Smb1Result(False, "server answered 'no common dialect' (DialectIndex 0xFFFF)")
+    return Smb1Result(True, f"server accepted NT LM 0.12 (DialectIndex {dialect_index})")
+
+
+def _negotiate_request(dialect: str) -> bytes:
+    request = smb3structs.SMB2Negotiate()
+    request["SecurityMode"] = smb3structs.SMB2_NEGOTIATE_SIGNING_ENABLED
+    request["Capabilities"] = smb3structs.SMB2_GLOBAL_CAP_ENCRYPTION
+    request["ClientGuid"] = bytes(random.getrandbits(8) for _ in range(16))
+    request["Dialects"] = [DIALECT_CODES[dialect]]
+    request["DialectCount"] = 1
+    if dialect == "3.1.1":
+        # 3.1.1 requires a preauth-integrity context; offer encryption capabilities too
+        preauth = smb3structs.SMB2PreAuthIntegrityCapabilities()
+        preauth["HashAlgorithmCount"] = 1
+        preauth["SaltLength"] = 32
+        preauth["HashAlgorithms"] = b"\x01\x00"  # SHA-512
+        preauth["Salt"] = "".join(random.choice(string.ascii_letters) for _ in range(32))
+        first = smb3structs.SMB2NegotiateContext()
+        first["ContextType"] = smb3structs.SMB2_PREAUTH_INTEGRITY_CAPABILITIES
+        first["Data"] = preauth.getData()
+        first["DataLength"] = len(first["Data"])
+        ciphers = smb3structs.SMB2EncryptionCapabilities()
+        ciphers["CipherCount"] = 1
+        ciphers["Ciphers"] = b"\x01\x00"  # AES-128-CCM
+        second = smb3structs.SMB2NegotiateContext()
+        second["ContextType"] = smb3structs.SMB2_ENCRYPTION_CAPABILITIES
+        second["Data"] = ciphers.getData()
+        second["DataLength"] = len(second["Data"])
+        contexts = smb3structs.SMB311ContextData()
+        # header 64 + fixed negotiate 36 + one dialect 2 = 102, padded to 8 -> 104
+        contexts["NegotiateContextOffset"] = 104
+        contexts["NegotiateContextCount"] = 2
+        request["ClientStartTime"] = contexts.getData()
+        request["Padding"] = b"\x00\x00"
+        pad = b"\x00" * ((8 - len(first.getData()) % 8) % 8)
+        request["NegotiateContextList"] = first.getData() + pad + second.getData()
+    packet = smb3structs.SMB2Packet()
+    packet["Command"] = smb3structs.SMB2_NEGOTIATE
+    packet["Data"] = request
+    data: bytes = packet.getData()
+    return data
+
+
+def negotiate_smb2(host: str, port: int, dialect: str, timeout: float) -> NegotiateResult:
+    """Offer exactly one SMB2/3 dialect and read the server's own answer to it."""
+    sock = _connect(host, port, timeout)
+    try:
+        answer = _exchange(sock, _negotiate_request(dialect), timeout)
+    except TimeoutError:
+        raise SmbUnreachableError(host, f"no answer to an SMB {dialect} negotiate") from None
+    except OSError as exc:
+        raise SmbUnreachableError(host, f"SMB {dialect} negotiate: {exc.strerror or exc}") from None
+    finally:
+        sock.close()
+    if answer is None:
+        return NegotiateResult(dialect, False, None, None, "server hung up on the negotiate")
+    if answer[:4] != b"\xfeSMB":
+        raise SmbUnreachableError(host, f"not an SMB2 answer to negotiate: {answer[:8]!r}")
+    response = smb3structs.SMB2Packet(answer)
+    if response["Status"] != 0:
+        return NegotiateResult(
+            dialect, False, None, None, f"server refused it (NTSTATUS 0x{response['Status']:08x})"
+        )
+    body = smb3structs.SMB2Negotiate_Response(response["Data"])
+    chosen = DIALECT_NAMES.get(body["DialectRevision"], f"0x{body['DialectRevision']:04x}")
+    return NegotiateResult(
+        dialect,
+        chosen == dialect,
+        chosen,
+        int(body["SecurityMode"]),
+        f"server chose {chosen}, SecurityMode 0x{body['SecurityMode']:x}",
+    )
+
+
+def _status_name(exc: SessionError) -> str:
+    code = exc.getErrorCode()
+    try:
+        return str(exc.getErrorString()[0])
+    except (KeyError, IndexError, TypeError):
+        return f"0x{code:08x}"
+
+
+def open_session(
+    host: str,
+    port: int,
+    timeout: float,
+    credentials: Credentials | None,
+    dialect: str | None,
+    shares_to_open: tuple[str, ...] = (),
+) -> SessionResult:
+    """Log in (anonymous when credentials is None) and try to list shares and open some.
+
+    Refusals by the server (logon failure, access denied) are facts in the result; failing to
+    reach the server at all raises SmbUnreachableError. Credentials never reach a traceback: every
+    impacket exception is caught here and re-raised without its frames.
+    """
+    preferred = DIALECT_CODES[dialect] if dialect else None
+    try:
+        conn = SMBConnection(
+            host, host, sess_port=port, timeout=timeout, preferredDialect=preferred
+        )
+    except (OSError, nmb.NetBIOSError, nmb.NetBIOSTimeout, SessionError) as exc:
+        raise SmbUnreachableError(host, f"SMB connect failed: {type(exc).__name__}") from None
+    raw_dialect = conn.getDialect()
+    chosen = (
+        DIALECT_NAMES.get(raw_dialect, str(raw_dialect))
+        if isinstance(raw_dialect, int)
+        else ("1 (NT LM 0.12)")
+    )
+    try:
+        return _session(conn, chosen, credentials, shares_to_open)
+    finally:
+        # closing a dead session must not hide the verdict
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+def _session(
+    conn: Any, dialect: str, credentials: Credentials | None, shares_to_open: tuple[str, ...]
+) -> SessionResult:
+    server = conn.getSMBServer()
+    try:
+        if credentials is None:
+            conn.login("", "")
+        else:
+            conn.login(credentials.username, credentials.password, credentials.domain)
+    except SessionError as exc:
+        return SessionResult(dialect, False, False, (), None, f"login refused: {_status_name(exc)}")
+    except Exception as exc:  # impacket raises many shapes here; none may carry the password
+        return SessionResult(dialect, False, False, (), None, f"login failed: {type(exc).__name__}")
+    flags = _session_flags(server)
+    try:
+        listing = conn.listShares()
+    except SessionError as exc:
+        return SessionResult(
+            dialect, True, False, (), flags, f"share listing refused: {_status_name(exc)}"
+        )
+    except Exception as exc:
+        return SessionResult(
+            dialect, True, False, (), flags, f"share listing failed: {type(exc).__name__}"
+        )
+    shares = tuple(sorted(str(s["shi1_netname"][:-1]) for s in listing))
+    opened: list[str] = []
+    encrypted: list[str] = []
+    failed: list[tuple[str, str]] = []
+    for share in shares_to_open:
+        try:
+            tree = conn.connectTree(share)
+        except SessionError as exc:
+            failed.append((share, _status_name(exc)))
+            continue
+        except Exception as exc:
+            failed.append((share, type(exc).__name__))
+            continue
+        opened.append(share)
+        if _tree_encrypted(server, tree):
+            encrypted.append(share)
+        conn.disconnectTree(tree)
+    return SessionResult(
+        dialect,
+        True,
+        True,
+        shares,
+        flags,
+        f"listed {len(shares)} shares",
+        encrypted_shares=tuple(encrypted),
+        opened_shares=tuple(opened),
+        failed_shares=tuple(failed),
+    )
+
+
+def _session_flags(server: Any) -> int | None:
+    session = getattr(server, "_Session", None)
+    if not isinstance(session, dict):
+        return None  # SMB1 sessions carry no SMB2 session flags
+    return int(session.get("SessionFlags", 0))
+
+
+def _tree_encrypted(server: Any, tree: int) -> bool:
+    session = getattr(server, "_Session", None)
+    if not isinstance(session, dict):
+        return False
+    entry = session.get("TreeConnectTable", {}).get(tree, {})
+    return bool(entry.get("EncryptData", False))
