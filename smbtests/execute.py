@@ -58,12 +58,22 @@ class SessionObservation:
     as_user: str
 
 
+@dataclass(frozen=True)
+class EncryptionObservation:
+    """The same account twice: over 3.x (can encrypt) and over 2.1 (cannot)."""
+
+    capable: smb.SessionResult
+    plain: smb.SessionResult
+    as_user: str
+
+
 Observation = (
     ReachObservation
     | DiscoveryObservation
     | Smb1Observation
     | NegotiationObservation
     | SessionObservation
+    | EncryptionObservation
 )
 Outcome = Observation | ProbeError
 
@@ -219,6 +229,16 @@ class Executor:
         session = smb.open_session(
             target.host, target.port, timeout, self._credentials, None, host.shares
         )
+        if check.kind is Kind.ENCRYPTION:
+            plain = smb.open_session(
+                target.host,
+                target.port,
+                timeout,
+                self._credentials,
+                smb.UNSIGNED_PROBE_DIALECT,
+                host.shares,
+            )
+            return EncryptionObservation(session, plain, self._credentials.username)
         return SessionObservation(session, self._credentials.username)
 
 

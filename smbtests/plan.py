@@ -43,7 +43,6 @@ SCAN_KINDS = frozenset({Kind.CONTROL, Kind.REACH, Kind.DISCOVERY, Kind.EXCEPTION
 
 MARKERS: dict[Kind, str] = {
     Kind.CONTROL: "smb_verification",
-    Kind.REACH: "smb_segmentation",
     Kind.DISCOVERY: "smb_inventory",
     Kind.ACCESS: "smb_inventory",
     Kind.EXCEPTION: "smb_exceptions",
@@ -78,8 +77,8 @@ class Check:
     def marker(self) -> str:
         if self.kind in MARKERS:
             return MARKERS[self.kind]
-        if self.kind is Kind.REACH and self.step == 2:
-            return "smb_perimeter"
+        if self.kind is Kind.REACH:
+            return "smb_perimeter" if self.step == 2 else "smb_segmentation"
         return "smb_hardening"
 
     @property

@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from impacket import nmb, smb, smb3structs
+from impacket import smb, smb3structs
 from impacket.smbconnection import SessionError, SMBConnection
 
 from smbtests.errors import ProbeError
@@ -90,7 +90,6 @@ class SessionResult:
     shares: tuple[str, ...]
     session_flags: int | None
     status: str
-    encrypted_shares: tuple[str, ...] = ()
     opened_shares: tuple[str, ...] = ()
     failed_shares: tuple[tuple[str, str], ...] = ()
 
@@ -248,27 +247,30 @@ def open_session(
     dialect: str | None,
     shares_to_open: tuple[str, ...] = (),
 ) -> SessionResult:
-    """Log in (anonymous when credentials is None) and try to list shares and open some.
+    """Log in (anonymous when credentials is None), list shares and try to open some.
 
-    Refusals by the server (logon failure, access denied) are facts in the result; failing to
-    reach the server at all raises SmbUnreachableError. Credentials never reach a traceback: every
-    impacket exception is caught here and re-raised without its frames.
+    A server's refusal (an NTSTATUS answer) is a fact in the result. Anything else - no TCP, a
+    reset, an impacket failure - raises SmbUnreachableError: "could not list" is never taken for
+    "refused". Credentials never reach a traceback: impacket's exceptions are caught here and
+    re-raised without their frames.
     """
     preferred = DIALECT_CODES[dialect] if dialect else None
     try:
         conn = SMBConnection(
             host, host, sess_port=port, timeout=timeout, preferredDialect=preferred
         )
-    except (OSError, nmb.NetBIOSError, nmb.NetBIOSTimeout, SessionError) as exc:
+    except SessionError as exc:
+        raise SmbUnreachableError(
+            host, f"SMB {dialect or 'negotiate'} refused: {_status_name(exc)}"
+        ) from None
+    except Exception as exc:
         raise SmbUnreachableError(host, f"SMB connect failed: {type(exc).__name__}") from None
     raw_dialect = conn.getDialect()
     chosen = (
-        DIALECT_NAMES.get(raw_dialect, str(raw_dialect))
-        if isinstance(raw_dialect, int)
-        else ("1 (NT LM 0.12)")
+        DIALECT_NAMES.get(raw_dialect, str(raw_dialect)) if isinstance(raw_dialect, int) else "1"
     )
     try:
-        return _session(conn, chosen, credentials, shares_to_open)
+        return _session(conn, host, chosen, credentials, shares_to_open)
     finally:
         # closing a dead session must not hide the verdict
         with contextlib.suppress(Exception):
@@ -276,9 +278,14 @@ def open_session(
 
 
 def _session(
-    conn: Any, dialect: str, credentials: Credentials | None, shares_to_open: tuple[str, ...]
+    conn: Any,
+    host: str,
+    dialect: str,
+    credentials: Credentials | None,
+    shares_to_open: tuple[str, ...],
 ) -> SessionResult:
     server = conn.getSMBServer()
+    step = "login"
     try:
         if credentials is None:
             conn.login("", "")
@@ -286,36 +293,30 @@ def _session(
             conn.login(credentials.username, credentials.password, credentials.domain)
     except SessionError as exc:
         return SessionResult(dialect, False, False, (), None, f"login refused: {_status_name(exc)}")
-    except Exception as exc:  # impacket raises many shapes here; none may carry the password
-        return SessionResult(dialect, False, False, (), None, f"login failed: {type(exc).__name__}")
-    flags = _session_flags(server)
+    except Exception as exc:
+        raise SmbUnreachableError(host, f"{step} failed: {type(exc).__name__}") from None
+    flags = _server_session_flags(server, dialect)
     try:
+        step = "share listing"
         listing = conn.listShares()
+        shares = tuple(sorted(str(s["shi1_netname"][:-1]) for s in listing))
+        opened: list[str] = []
+        failed: list[tuple[str, str]] = []
+        for share in shares_to_open:
+            step = f"tree connect to {share}"
+            try:
+                tree = conn.connectTree(share)
+            except SessionError as exc:
+                failed.append((share, _status_name(exc)))
+                continue
+            opened.append(share)
+            conn.disconnectTree(tree)
     except SessionError as exc:
         return SessionResult(
-            dialect, True, False, (), flags, f"share listing refused: {_status_name(exc)}"
+            dialect, True, False, (), flags, f"{step} refused: {_status_name(exc)}"
         )
     except Exception as exc:
-        return SessionResult(
-            dialect, True, False, (), flags, f"share listing failed: {type(exc).__name__}"
-        )
-    shares = tuple(sorted(str(s["shi1_netname"][:-1]) for s in listing))
-    opened: list[str] = []
-    encrypted: list[str] = []
-    failed: list[tuple[str, str]] = []
-    for share in shares_to_open:
-        try:
-            tree = conn.connectTree(share)
-        except SessionError as exc:
-            failed.append((share, _status_name(exc)))
-            continue
-        except Exception as exc:
-            failed.append((share, type(exc).__name__))
-            continue
-        opened.append(share)
-        if _tree_encrypted(server, tree):
-            encrypted.append(share)
-        conn.disconnectTree(tree)
+        raise SmbUnreachableError(host, f"{step} failed: {type(exc).__name__}") from None
     return SessionResult(
         dialect,
         True,
@@ -323,22 +324,22 @@ def _session(
         shares,
         flags,
         f"listed {len(shares)} shares",
-        encrypted_shares=tuple(encrypted),
         opened_shares=tuple(opened),
         failed_shares=tuple(failed),
     )
 
 
-def _session_flags(server: Any) -> int | None:
-    session = getattr(server, "_Session", None)
-    if not isinstance(session, dict):
-        return None  # SMB1 sessions carry no SMB2 session flags
-    return int(session.get("SessionFlags", 0))
+def _server_session_flags(server: Any, dialect: str) -> int | None:
+    """The server's own SessionFlags, where impacket has not rewritten them.
 
-
-def _tree_encrypted(server: Any, tree: int) -> bool:
+    At 3.x impacket ORs ENCRYPT_DATA into the stored flags whenever it can encrypt, so they say
+    nothing about the server. Below 3.0 they are the server's, but impacket would then try to
+    encrypt without a key: the bit is cleared so requests go out plain, as any 2.x client sends
+    them, and the server decides.
+    """
     session = getattr(server, "_Session", None)
-    if not isinstance(session, dict):
-        return False
-    entry = session.get("TreeConnectTable", {}).get(tree, {})
-    return bool(entry.get("EncryptData", False))
+    if not isinstance(session, dict) or dialect not in ("2.0.2", "2.1"):
+        return None
+    flags = int(session.get("SessionFlags", 0))
+    session["SessionFlags"] = flags & ~SMB2_SESSION_FLAG_ENCRYPT_DATA
+    return flags

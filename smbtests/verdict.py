@@ -19,6 +19,7 @@ from smbtests import smb
 from smbtests.errors import ProbeError
 from smbtests.execute import (
     DiscoveryObservation,
+    EncryptionObservation,
     NegotiationObservation,
     Observation,
     ReachObservation,
@@ -208,18 +209,6 @@ def judge_session(check: Check, obs: SessionObservation) -> Verdict:
             f"{check.kind} cannot be judged (check the credential)",
             "error",
         )
-    if check.kind is Kind.ENCRYPTION:
-        session_encrypted = bool((session.session_flags or 0) & smb.SMB2_SESSION_FLAG_ENCRYPT_DATA)
-        if session_encrypted:
-            return Verdict(
-                Outcome.PASSED, f"{who}: the server set ENCRYPT_DATA on the session", "required"
-            )
-        return Verdict(
-            Outcome.FAILED,
-            f"{who}: session NOT encrypted (SessionFlags 0x{session.session_flags or 0:x}); "
-            f"policy: {check.rule} {_step(check)}",
-            "optional",
-        )
     if session.failed_shares or not session.listed:
         failures = ", ".join(f"{s}: {why}" for s, why in session.failed_shares)
         return Verdict(
@@ -229,6 +218,39 @@ def judge_session(check: Check, obs: SessionObservation) -> Verdict:
         )
     return Verdict(
         Outcome.PASSED, f"{who}: opened {', '.join(session.opened_shares) or 'no shares'}", "works"
+    )
+
+
+def judge_encryption(check: Check, obs: EncryptionObservation) -> Verdict:
+    """Encryption is required when the server lets the account in over 3.x (encrypted) but not
+    over 2.1, where no encryption exists: judged by what the server refuses, not by flags
+    (impacket rewrites the session flags at 3.x)."""
+    capable, plain = obs.capable, obs.plain
+    wanted = capable.opened_shares + tuple(s for s, _ in capable.failed_shares)
+    if not capable.logged_in or capable.failed_shares or not capable.listed:
+        why = ", ".join(f"{s}: {w}" for s, w in capable.failed_shares) or capable.status
+        return Verdict(
+            Outcome.ERROR,
+            f"{check.host} as {obs.as_user} over SMB {capable.dialect}: {why}; the account must "
+            "open the declared shares before encryption can be judged (see access check)",
+            "error",
+        )
+    leaked = [s for s in plain.opened_shares if s in wanted]
+    if leaked:
+        return Verdict(
+            Outcome.FAILED,
+            f"{check.host} opened {', '.join(leaked)} to {obs.as_user} over UNENCRYPTED SMB "
+            f"{plain.dialect}; policy: {check.rule} {_step(check)}",
+            "optional",
+        )
+    how = (
+        plain.status if not plain.listed else ", ".join(f"{s}: {w}" for s, w in plain.failed_shares)
+    )
+    return Verdict(
+        Outcome.PASSED,
+        f"{check.host} opens {', '.join(wanted) or 'the session'} only encrypted (SMB "
+        f"{capable.dialect}); unencrypted SMB {plain.dialect} was refused ({how})",
+        "required",
     )
 
 
@@ -305,6 +327,8 @@ def judge(check: Check, observation: Observation, policy: Policy, today: date) -
         if check.kind is Kind.SIGNING:
             return judge_signing(check, observation)
         return judge_dialect(check, observation, policy)
+    if isinstance(observation, EncryptionObservation):
+        return judge_encryption(check, observation)
     return judge_session(check, observation)
 
 

@@ -1,0 +1,218 @@
+"""Verdict rules: fail closed, one-line messages, exceptions governed."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from smbtests import smb
+from smbtests.execute import (
+    DiscoveryObservation,
+    EncryptionObservation,
+    NegotiationObservation,
+    ReachObservation,
+    SessionObservation,
+    Smb1Observation,
+)
+from smbtests.model import load
+from smbtests.plan import Check, build_plan
+from smbtests.probes.base import ConnectResult, ConnectState, Target
+from smbtests.verdict import Outcome, judge
+
+ENVIRONMENTS = Path(__file__).resolve().parents[2] / "environments"
+TODAY = date(2026, 11, 26)
+CONFIG = load(ENVIRONMENTS / "lab.yaml")
+PLAN = {c.id: c for c in build_plan(CONFIG, TODAY)}
+CONTROL = Target("10.45.10.10", 8000)
+
+
+def connect(target: Target, state: ConnectState, ms: float = 1.4) -> ConnectResult:
+    return ConnectResult(target, state, None, ms, state.value)
+
+
+def reach(check_id: str, state: ConnectState, control: ConnectState = ConnectState.OPEN):
+    check = PLAN[check_id]
+    assert check.target is not None
+    obs = ReachObservation(connect(check.target, state), connect(CONTROL, control), check.probe)
+    return judge(check, obs, CONFIG.policy, TODAY)
+
+
+def test_open_guest_path_fails_with_one_line_reason() -> None:
+    verdict = reach("reach:guest1/fs1:445", ConnectState.OPEN)
+    assert verdict.outcome is Outcome.FAILED
+    assert verdict.message == (
+        "guest1 -> fs1:445 OPEN (connected in 1.4 ms); policy: untrusted segment guest must not "
+        "reach SMB hosts (step 2)"
+    )
+    assert "\n" not in verdict.message
+
+
+@pytest.mark.parametrize(
+    "state", [ConnectState.FILTERED, ConnectState.REFUSED, ConnectState.UNREACHABLE]
+)
+def test_closed_passes_only_with_a_working_control(state: ConnectState) -> None:
+    assert reach("reach:guest1/fs1:445", state).outcome is Outcome.PASSED
+    blind = reach("reach:guest1/fs1:445", state, control=ConnectState.FILTERED)
+    assert blind.outcome is Outcome.ERROR
+    assert "could not prove it can connect" in blind.message
+
+
+def test_probe_stack_error_is_never_closed() -> None:
+    assert reach("reach:guest1/fs1:445", ConnectState.ERROR).outcome is Outcome.ERROR
+
+
+def test_broken_approved_path_fails_but_blind_probe_errors() -> None:
+    assert reach("reach:corp1/fs1:445", ConnectState.FILTERED).outcome is Outcome.FAILED
+    blind = reach("reach:corp1/fs1:445", ConnectState.FILTERED, control=ConnectState.ERROR)
+    assert blind.outcome is Outcome.ERROR
+
+
+def test_unreachable_control_errors() -> None:
+    assert reach("control:guest1", ConnectState.FILTERED).outcome is Outcome.ERROR
+    assert reach("control:guest1", ConnectState.OPEN).outcome is Outcome.PASSED
+
+
+def discovery(listeners: tuple[str, ...], errors: int = 0) -> DiscoveryObservation:
+    failed = tuple(connect(Target("10.45.40.9", 445), ConnectState.ERROR) for _ in range(errors))
+    return DiscoveryObservation(
+        "10.45.40.0/24",
+        254,
+        listeners,
+        failed,
+        {"filtered": 254},
+        connect(CONTROL, ConnectState.OPEN),
+    )
+
+
+def test_discovery_flags_only_undeclared_listeners() -> None:
+    check = PLAN["discovery:10.45.40.0/24"]
+    rogue = judge(check, discovery(("10.45.40.41",)), CONFIG.policy, TODAY)
+    assert rogue.outcome is Outcome.FAILED
+    assert "10.45.40.41" in rogue.message
+    declared = judge(
+        PLAN["discovery:10.45.10.0/24"], discovery(("10.45.10.11",)), CONFIG.policy, TODAY
+    )
+    assert declared.outcome is Outcome.PASSED
+    assert judge(check, discovery((), errors=1), CONFIG.policy, TODAY).outcome is Outcome.ERROR
+
+
+def test_smb1_accepted_fails() -> None:
+    check = PLAN["smb1:dc1"]
+    assert (
+        judge(check, Smb1Observation(smb.Smb1Result(True, "idx 0")), CONFIG.policy, TODAY).outcome
+        is Outcome.FAILED
+    )
+    assert (
+        judge(check, Smb1Observation(smb.Smb1Result(False, "0xFFFF")), CONFIG.policy, TODAY).outcome
+        is Outcome.PASSED
+    )
+
+
+def negotiations(modes: dict[str, int | None]) -> NegotiationObservation:
+    return NegotiationObservation(
+        tuple(
+            smb.NegotiateResult(d, m is not None, d if m is not None else None, m, "")
+            for d, m in modes.items()
+        )
+    )
+
+
+def test_signing_judged_from_server_security_mode_per_dialect() -> None:
+    check = PLAN["signing:print1"]
+    good = negotiations({"2.0.2": 3, "2.1": 3, "3.0": 3, "3.0.2": 3, "3.1.1": 3})
+    assert judge(check, good, CONFIG.policy, TODAY).outcome is Outcome.PASSED
+    # signing optional at 3.1.1 must fail even though impacket would say "required" there
+    weak = negotiations({"2.0.2": 3, "2.1": 3, "3.0": 3, "3.0.2": 3, "3.1.1": 1})
+    verdict = judge(check, weak, CONFIG.policy, TODAY)
+    assert verdict.outcome is Outcome.FAILED
+    assert "3.1.1" in verdict.message
+    none = negotiations({"2.0.2": None})
+    assert judge(check, none, CONFIG.policy, TODAY).outcome is Outcome.ERROR
+
+
+def session(listed: bool, logged_in: bool = True, flags: int = 0) -> smb.SessionResult:
+    return smb.SessionResult(
+        "2.1", logged_in, listed, ("IPC$", "data") if listed else (), flags, "status"
+    )
+
+
+def test_anonymous_listing_fails_refusal_passes() -> None:
+    check = PLAN["anonymous:fs1"]
+    assert (
+        judge(check, SessionObservation(session(True), "anonymous"), CONFIG.policy, TODAY).outcome
+        is Outcome.FAILED
+    )
+    assert (
+        judge(check, SessionObservation(session(False), "anonymous"), CONFIG.policy, TODAY).outcome
+        is Outcome.PASSED
+    )
+
+
+def opened(
+    shares: tuple[str, ...], failed: tuple[tuple[str, str], ...] = (), dialect: str = "3.1.1"
+) -> smb.SessionResult:
+    return smb.SessionResult(dialect, True, True, ("IPC$", "data"), None, "listed", shares, failed)
+
+
+def test_encryption_judged_by_what_an_unencrypted_session_gets() -> None:
+    check = PLAN["encryption:fs1"]
+    refused = smb.SessionResult("2.1", False, False, (), None, "login refused: ACCESS_DENIED")
+    good = EncryptionObservation(opened(("data",)), refused, "smblab")
+    assert judge(check, good, CONFIG.policy, TODAY).outcome is Outcome.PASSED
+    share_refused = opened((), (("data", "STATUS_ACCESS_DENIED"),), "2.1")
+    assert (
+        judge(
+            check,
+            EncryptionObservation(opened(("data",)), share_refused, "smblab"),
+            CONFIG.policy,
+            TODAY,
+        ).outcome
+        is Outcome.PASSED
+    )
+    leak = EncryptionObservation(opened(("data",)), opened(("data",), dialect="2.1"), "smblab")
+    verdict = judge(check, leak, CONFIG.policy, TODAY)
+    assert verdict.outcome is Outcome.FAILED
+    assert "UNENCRYPTED SMB 2.1" in verdict.message
+    broken = EncryptionObservation(
+        opened((), (("data", "STATUS_BAD_NETWORK_NAME"),)), refused, "smblab"
+    )
+    assert judge(check, broken, CONFIG.policy, TODAY).outcome is Outcome.ERROR
+
+
+def exception_verdict(today: date, state: ConnectState = ConnectState.OPEN):
+    check: Check = PLAN["exception:EXC-0001"]
+    assert check.target is not None
+    obs = ReachObservation(
+        connect(check.target, state), connect(CONTROL, ConnectState.OPEN), "iot1"
+    )
+    return judge(check, obs, CONFIG.policy, today)
+
+
+def test_exception_lifecycle() -> None:
+    assert exception_verdict(TODAY).outcome is Outcome.PASSED
+    unused = exception_verdict(TODAY, ConnectState.FILTERED)
+    assert (unused.outcome, unused.observed) == (Outcome.FAILED, "unused")
+    assert "retire it" in unused.message
+    overdue = exception_verdict(date(2027, 1, 15))
+    assert (overdue.outcome, overdue.observed) == (Outcome.FAILED, "overdue")
+    expired = exception_verdict(date(2027, 9, 1))
+    assert (expired.outcome, expired.observed) == (Outcome.FAILED, "expired")
+
+
+def test_exception_expiring_soon_passes_with_warning() -> None:
+    policy = CONFIG.policy
+    soon = policy.model_copy(
+        update={
+            "exceptions": (policy.exceptions[0].model_copy(update={"expires": date(2026, 12, 5)}),)
+        }
+    )
+    check = PLAN["exception:EXC-0001"]
+    assert check.target is not None
+    obs = ReachObservation(
+        connect(check.target, ConnectState.OPEN), connect(CONTROL, ConnectState.OPEN), "iot1"
+    )
+    verdict = judge(check, obs, soon, TODAY)
+    assert verdict.outcome is Outcome.PASSED
+    assert verdict.warning is not None and "expires in 9 days" in verdict.warning
