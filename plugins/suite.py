@@ -121,7 +121,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     run = _run(metafunc.config)
     if run is None:
         raise pytest.UsageError("the live suite needs --env NAME (see pytest --help, smbtests)")
-    metafunc.parametrize("smb_check", run.checks, ids=[c.id for c in run.checks])
+    # marks go on the parameters so -m (applied before our own modifyitems) sees them
+    metafunc.parametrize(
+        "smb_check",
+        [
+            pytest.param(
+                check,
+                id=check.id,
+                marks=[
+                    getattr(pytest.mark, check.marker),
+                    pytest.mark.xdist_group(check.batch_key),
+                ],
+            )
+            for check in run.checks
+        ],
+    )
 
 
 def _order(check: Check) -> tuple[int, str, int, str]:
@@ -151,8 +165,6 @@ def pytest_collection_modifyitems(
         if ring is not None and ring not in check.rings:
             deselected.append(item)
             continue
-        item.add_marker(getattr(pytest.mark, check.marker))
-        item.add_marker(pytest.mark.xdist_group(check.batch_key))
         kept.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)

@@ -4,9 +4,10 @@ Reads {"targets": [[host, port], ...], "timeout": s, "concurrency": n} as JSON o
 writes one JSON line per target as soon as its connect settles, then {"done": n}.
 
 A connect() that fails at once (before any packet could come back) is the probe's own stack
-failing - no route of its own, EPERM from a local filter, no free socket - and is reported as
-"error", never as closed. Only answers that came back over the network (RST, ICMP) or silence
-until the timeout count as refused / unreachable / filtered.
+failing - no route of its own, a local filter that rejects at once, no free socket - and is
+reported as "error", never as closed. Only answers that came back over the network (RST, ICMP)
+or silence until the timeout count as refused / unreachable / filtered. A local filter that
+silently drops looks like a network drop here; the positive control in every batch exposes it.
 """
 
 from __future__ import annotations

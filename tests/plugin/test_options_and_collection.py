@@ -1,0 +1,122 @@
+"""The pytest glue, run through pytester: options, errors before anything runs, ids, -k, rings."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def env_file(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("lab.yaml", "lab-policy.yaml"):
+        shutil.copy(ROOT / "environments" / name, pytester.path / name)
+    monkeypatch.setenv("SMBTESTS_LAB_SMB_PASSWORD", "canary-pw-7731")
+    monkeypatch.chdir(ROOT)
+    return pytester.path / "lab.yaml"
+
+
+def test_help_lists_options_in_one_group(pytester: pytest.Pytester, env_file: Path) -> None:
+    result = pytester.runpytest_subprocess("--help")
+    text = result.stdout.str()
+    assert "smbtests: live TCP 445 / SMB policy tests" in text
+    for flag in (
+        "--env",
+        "--smb-timeout",
+        "--smb-concurrency",
+        "--smb-results",
+        "--smb-as-of",
+        "--ring",
+        "--baseline",
+    ):
+        assert flag in text
+
+
+def test_collect_ids_read_like_the_policy(pytester: pytest.Pytester, env_file: Path) -> None:
+    result = pytester.runpytest_subprocess(
+        f"--env={env_file}", "--collect-only", "-q", "--strict-markers"
+    )
+    ids = [line for line in result.stdout.lines if "test_policy[" in line]
+    assert "plugins/live.py::test_policy[reach:guest1/fs1:445]" in "\n".join(ids)
+    assert any(i.endswith("[signing:print1]") for i in ids)
+    assert any(i.endswith("[exception:EXC-0001]") for i in ids)
+    assert len(ids) == 50
+    assert result.ret == 0
+
+
+def test_k_and_m_select_like_users_expect(pytester: pytest.Pytester, env_file: Path) -> None:
+    result = pytester.runpytest_subprocess(
+        f"--env={env_file}", "--collect-only", "-q", "-k", "guest1 and fs1"
+    )
+    ids = [line for line in result.stdout.lines if "test_policy[" in line]
+    assert [i.split("[")[1] for i in ids] == ["reach:guest1/fs1:445]"]
+    marked = pytester.runpytest_subprocess(
+        f"--env={env_file}", "--collect-only", "-q", "-m", "smb_exceptions"
+    )
+    assert [i for i in marked.stdout.lines if "test_policy[" in i] == [
+        "plugins/live.py::test_policy[exception:EXC-0001]"
+    ]
+
+
+def test_ring_keeps_only_its_checks(pytester: pytest.Pytester, env_file: Path) -> None:
+    result = pytester.runpytest_subprocess(
+        f"--env={env_file}", "--collect-only", "-q", "--ring", "pilot"
+    )
+    ids = {line.split("[")[1][:-1] for line in result.stdout.lines if "test_policy[" in line}
+    assert "reach:corp1/dc1:445" in ids and "signing:fs1" in ids
+    assert "reach:guest1/dc1:445" not in ids and "signing:dc1" not in ids
+
+
+def test_bad_environment_stops_before_anything_runs(
+    pytester: pytest.Pytester, env_file: Path
+) -> None:
+    env_file.write_text(env_file.read_text().replace("segment: guest", "segment: gest"))
+    results = pytester.path / "results.json"
+    result = pytester.runpytest_subprocess(f"--env={env_file}", "--smb-results", str(results))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*lab.yaml:*probes.guest1.segment: unknown segment `gest`; did you mean `guest`?*"]
+    )
+    assert not results.exists()
+
+
+def test_missing_credential_is_named_not_shown(
+    pytester: pytest.Pytester, env_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SMBTESTS_LAB_SMB_PASSWORD")
+    result = pytester.runpytest_subprocess(f"--env={env_file}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*SMBTESTS_LAB_SMB_PASSWORD is not set*"])
+
+
+def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester, env_file: Path) -> None:
+    for args in (
+        ["--smb-timeout", "soon"],
+        ["--smb-as-of", "26/11/2026"],
+        ["--smb-concurrency", "0"],
+    ):
+        result = pytester.runpytest_subprocess(f"--env={env_file}", *args)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, args
+
+
+def test_unknown_environment_name_suggests(pytester: pytest.Pytester, env_file: Path) -> None:
+    result = pytester.runpytest_subprocess("--env", "lba")
+    result.stderr.fnmatch_lines(["*no file*lba.yaml; did you mean `lab`?*"])
+
+
+def test_header_names_environment_policy_hash_and_probes(
+    pytester: pytest.Pytester, env_file: Path
+) -> None:
+    result = pytester.runpytest_subprocess(f"--env={env_file}", "--collect-only")
+    result.stdout.fnmatch_lines(
+        [
+            "smbtests: environment lab (*lab.yaml), policy lab-policy.yaml sha256 *",
+            "smbtests: 5 probes, 50 planned checks, connect timeout 1.5 s, as of *",
+        ]
+    )
+    assert "canary-pw-7731" not in result.stdout.str() + result.stderr.str()
