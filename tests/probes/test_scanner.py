@@ -46,8 +46,11 @@ def scan(run: NetnsRun, targets: list[Target], timeout: float = 0.5, concurrency
         " capture_output=True, text=True, timeout=60)\n"
         "sys.stdout.write(r.stdout); sys.stderr.write(r.stderr); sys.exit(r.returncode)\n"
     )
-    request = {"targets": [[t.host, t.port] for t in targets], "timeout": timeout,
-               "concurrency": concurrency}
+    request = {
+        "targets": [[t.host, t.port] for t in targets],
+        "timeout": timeout,
+        "concurrency": concurrency,
+    }
     done = run(PYTHON, "-c", listener, input=json.dumps(request))
     assert done.returncode == 0, done.stderr
     return results_from_records("scratch", targets, parse_lines("scratch", done.stdout))
