@@ -1,3 +1,3 @@
 """Wires the smbtests pytest plugins in for runs from the repository root."""
 
-pytest_plugins = ["plugins.options", "plugins.suite", "plugins.results"]
+pytest_plugins = ["plugins.options", "plugins.suite", "plugins.results", "plugins.redact"]

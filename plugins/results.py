@@ -70,5 +70,4 @@ def pytest_configure(config: pytest.Config) -> None:
     run = config.stash.get(live_run_key, None)
     if run is None or hasattr(config, "workerinput") or config.option.collectonly:
         return  # workers' records travel to the controller inside their reports
-    path = run.options.results or Path("reports") / f"{run.config.environment.name}-results.json"
-    config.pluginmanager.register(ResultsWriter(run, path), "smbtests-results")
+    config.pluginmanager.register(ResultsWriter(run, run.results_path), "smbtests-results")

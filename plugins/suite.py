@@ -22,6 +22,7 @@ from smbtests.execute import Executor, Observation
 from smbtests.model import LoadedConfig, load, read_secret, resolve_environment_path
 from smbtests.plan import SCAN_KINDS, STEP_TITLES, Check, Expect, Kind, build_plan
 from smbtests.probes.registry import open_probe
+from smbtests.redact import MIN_SECRET_LENGTH
 from smbtests.verdict import Outcome, Verdict, error_verdict, evidence_json, judge
 
 LIVE_MODULE = Path(__file__).with_name("live.py")
@@ -43,6 +44,9 @@ class LiveRun:
     config: LoadedConfig
     checks: tuple[Check, ...]
     credentials: smb.Credentials | None
+    # (secret, username) of every credential this run read; the redactor masks all their forms
+    secrets: tuple[tuple[str, str], ...] = dataclasses.field(repr=False)
+    results_path: Path
 
 
 live_run_key = pytest.StashKey[LiveRun]()
@@ -65,9 +69,15 @@ def pytest_configure(config: pytest.Config) -> None:
         loaded = _apply_overrides(loaded, run_options)
         checks = tuple(build_plan(loaded, run_options.as_of))
         credentials = _credentials(loaded, checks)
+        secrets = _all_secrets(loaded, credentials)
     except PolicyError as exc:
         raise pytest.UsageError(f"smbtests: {exc}") from None
-    config.stash[live_run_key] = LiveRun(run_options, loaded, checks, credentials)
+    results_path = (
+        run_options.results or Path("reports") / f"{loaded.environment.name}-results.json"
+    )
+    config.stash[live_run_key] = LiveRun(
+        run_options, loaded, checks, credentials, secrets, results_path
+    )
     # The suite's items come from the policy, not from testpaths (tests/ are the project's own).
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args = [str(LIVE_MODULE)]
@@ -95,6 +105,24 @@ def _credentials(loaded: LoadedConfig, checks: tuple[Check, ...]) -> smb.Credent
         return None
     password = read_secret(credential, f"{loaded.environment_path}: smb.credential")
     return smb.Credentials(credential.username, credential.domain, password)
+
+
+def _all_secrets(
+    loaded: LoadedConfig, credentials: smb.Credentials | None
+) -> tuple[tuple[str, str], ...]:
+    """Read every credential up front: a missing variable stops the run before it starts."""
+    found = [] if credentials is None else [(credentials.password, credentials.username)]
+    for name, probe in sorted(loaded.environment.probes.items()):
+        if probe.credential is not None:
+            where = f"{loaded.environment_path}: probes.{name}.credential"
+            found.append((read_secret(probe.credential, where), probe.credential.username))
+    for secret, _ in found:
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise PolicyError(
+                f"{loaded.environment_path}: a password is shorter than {MIN_SECRET_LENGTH} "
+                "characters; it could not be masked reliably in reports"
+            )
+    return tuple(found)
 
 
 def _run(config: pytest.Config) -> LiveRun | None:
