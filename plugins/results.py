@@ -13,8 +13,7 @@ import pytest
 
 from plugins.suite import LiveRun, live_run_key
 from smbtests import __version__
-
-RESULTS_FORMAT = "smbtests-results/1"
+from smbtests.results import RESULTS_FORMAT
 
 
 class ResultsWriter:

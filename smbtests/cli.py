@@ -1,29 +1,169 @@
-"""The `smbtests` console script: one subcommand group per module, registered here."""
+"""The `smbtests` console script.
+
+The policy suite itself runs under pytest (`pytest --env NAME`); this command checks files,
+manages the lab and turns results into diffs, registers, evidence bundles and reports.
+Exit codes: 0 ok; 1 a finding (invalid file, worse diff, failed verification, lab unhealthy);
+2 the command could not run (bad arguments, unreadable input).
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
 
-from smbtests.errors import SmbtestsError
+from smbtests.errors import PolicyError, SmbtestsError
 
-# Each module exposes register(subparsers); its parsers set `func(args) -> int` as default.
+# Modules with their own subcommands expose register(subparsers); loaded lazily, in this order.
 _COMMAND_MODULES = ("smbtests.lab.cli",)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from smbtests.model import load
+    from smbtests.plan import build_plan
+
+    failed = False
+    for path in args.files:
+        try:
+            config = load(Path(path))
+            checks = build_plan(config, date.today())
+        except PolicyError as exc:
+            print(f"INVALID {exc}", file=sys.stderr)
+            failed = True
+            continue
+        print(
+            f"ok {path}: environment {config.environment.name}, policy "
+            f"{config.policy_path.name} (sha256 {config.policy_sha256[:12]}), "
+            f"{len(config.environment.probes)} probes, {len(checks)} checks"
+        )
+    return 1 if failed else 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from smbtests.model import Environment, Policy
+
+    model = Policy if args.kind == "policy" else Environment
+    print(json.dumps(model.model_json_schema(by_alias=True), indent=2))
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from smbtests import diff
+    from smbtests.results import load_results
+
+    result = diff.diff_runs(load_results(Path(args.before)), load_results(Path(args.after)))
+    render = {"text": diff.render_text, "json": diff.render_json, "markdown": diff.render_markdown}[
+        args.format
+    ]
+    sys.stdout.write(render(result))
+    return 1 if result.worse else 0
+
+
+def _cmd_exceptions(args: argparse.Namespace) -> int:
+    from smbtests import register
+    from smbtests.model import load, resolve_environment_path
+    from smbtests.results import load_results
+
+    config = load(resolve_environment_path(args.env, Path(args.environments)))
+    results = load_results(Path(args.results)) if args.results else None
+    today = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    rows = register.build_register(config.policy, today, results)
+    render = {
+        "table": register.render_table,
+        "csv": register.render_csv,
+        "markdown": register.render_markdown,
+    }[args.format]
+    sys.stdout.write(render(rows))
+    return 1 if any(r.status not in ("active", "expiring") for r in rows) else 0
+
+
+def _cmd_evidence(args: argparse.Namespace) -> int:
+    from smbtests import evidence
+    from smbtests.results import load_results
+
+    if args.target[0] == "verify":
+        if len(args.target) != 2:
+            raise SmbtestsError("usage: smbtests evidence verify BUNDLE")
+        check = evidence.verify_bundle(Path(args.target[1]))
+        for label, names in (
+            ("CHANGED", check.changed),
+            ("ADDED", check.added),
+            ("MISSING", check.missing),
+        ):
+            for name in names:
+                print(f"{label} {name}")
+        print(
+            "bundle verified: every file matches the manifest"
+            if check.ok
+            else "bundle FAILED verification"
+        )
+        return 0 if check.ok else 1
+    if len(args.target) != 1 or args.output is None:
+        raise SmbtestsError("usage: smbtests evidence RESULTS -o BUNDLE [--allure-results DIR]")
+    allure = Path(args.allure_results) if args.allure_results else None
+    manifest = evidence.build_bundle(
+        load_results(Path(args.target[0])), Path(args.output), date.today(), allure
+    )
+    digest = evidence.sha256_of(manifest)
+    print(f"bundle written: {manifest.parent}")
+    print(f"manifest SHA-256 (record it with the audit): {digest}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smbtests",
-        description=(
-            "Live tests of a TCP 445 / SMB exposure policy. The policy suite itself runs under "
-            "pytest: `pytest --env NAME`. This command manages the lab and the files around a run."
-        ),
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog="Run the live policy suite with: pytest --env NAME  (see `pytest --help`, "
+        "group smbtests). Exit codes: 0 ok, 1 finding, 2 could not run.",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    validate = sub.add_parser(
+        "validate", help="check environment files (and their policies) without touching the network"
+    )
+    validate.add_argument("files", nargs="+", metavar="ENV_FILE")
+    validate.set_defaults(func=_cmd_validate)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of a file kind, for editors")
+    schema.add_argument("kind", choices=("policy", "environment"))
+    schema.set_defaults(func=_cmd_schema)
+
+    diff = sub.add_parser("diff", help="what changed between two runs; exit 1 if worse")
+    diff.add_argument("before", metavar="BEFORE_RESULTS")
+    diff.add_argument("after", metavar="AFTER_RESULTS")
+    diff.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    diff.set_defaults(func=_cmd_diff)
+
+    exceptions = sub.add_parser(
+        "exceptions", help="the exceptions register (monthly review); exit 1 if any needs action"
+    )
+    exceptions.add_argument("--env", required=True, help="environment NAME or YAML path")
+    exceptions.add_argument("--results", help="a results file, for the last observed use")
+    exceptions.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
+    exceptions.add_argument("--as-of", help="judge as of this date (YYYY-MM-DD)")
+    exceptions.add_argument(
+        "--environments",
+        default="environments",
+        help="folder of NAME.yaml files (default: environments)",
+    )
+    exceptions.set_defaults(func=_cmd_exceptions)
+
+    evidence = sub.add_parser(
+        "evidence",
+        help="build an evidence bundle (RESULTS -o BUNDLE) or check one (verify BUNDLE)",
+    )
+    evidence.add_argument("target", nargs="+", metavar="RESULTS | verify BUNDLE")
+    evidence.add_argument("-o", "--output", help="bundle folder to create")
+    evidence.add_argument("--allure-results", help="Allure results folder to include")
+    evidence.set_defaults(func=_cmd_evidence)
+
     for module_name in _COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+        importlib.import_module(module_name).register(sub)
     return parser
 
 
@@ -32,6 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+    except PolicyError as exc:
+        print(f"smbtests: {exc}", file=sys.stderr)
+        return 1 if args.command == "validate" else 2
     except SmbtestsError as exc:
         print(f"smbtests: {exc}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ import ipaddress
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -115,6 +115,27 @@ class PolicyException(_Model):
     expires: date
     review_every_days: int = Field(default=30, ge=1, le=366)
     last_reviewed: date
+
+    @property
+    def review_due(self) -> date:
+        return self.last_reviewed + timedelta(days=self.review_every_days)
+
+    def governance_problem(self, today: date) -> tuple[str, str] | None:
+        """(status, reason) when the paperwork alone already fails the exception (step 7)."""
+        if self.approver.strip().lower() == self.owner.strip().lower():
+            return (
+                "self-approved",
+                f"approved by its own owner {self.owner}; an exception needs a second person",
+            )
+        if self.expires < today:
+            return "expired", f"EXPIRED on {self.expires} (owner {self.owner}); remove or renew"
+        if self.review_due < today:
+            return (
+                "overdue",
+                f"review OVERDUE since {self.review_due} (every {self.review_every_days} days; "
+                f"owner {self.owner})",
+            )
+        return None
 
 
 class Policy(_Model):

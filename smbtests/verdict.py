@@ -12,7 +12,7 @@ import dataclasses
 import enum
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from smbtests import smb
@@ -257,28 +257,11 @@ def judge_encryption(check: Check, obs: EncryptionObservation) -> Verdict:
 def judge_exception(check: Check, obs: ReachObservation, policy: Policy, today: date) -> Verdict:
     exc = next(e for e in policy.exceptions if e.id == check.exception_id)
     path = f"{exc.from_} -> {exc.to}:{exc.port}"
-    if exc.approver.strip().lower() == exc.owner.strip().lower():
-        return Verdict(
-            Outcome.FAILED,
-            f"{exc.id} ({path}) is approved by its own owner "
-            f"{exc.owner}; an exception needs a second person",
-            "self-approved",
-        )
-    if exc.expires < today:
-        return Verdict(
-            Outcome.FAILED,
-            f"{exc.id} ({path}) EXPIRED on {exc.expires} "
-            f"(owner {exc.owner}); remove the rule or renew it",
-            "expired",
-        )
-    review_due = exc.last_reviewed + timedelta(days=exc.review_every_days)
-    if review_due < today:
-        return Verdict(
-            Outcome.FAILED,
-            f"{exc.id} ({path}) review OVERDUE since {review_due} "
-            f"(every {exc.review_every_days} days; owner {exc.owner})",
-            "overdue",
-        )
+    problem = exc.governance_problem(today)
+    if problem is not None:
+        status, reason = problem
+        return Verdict(Outcome.FAILED, f"{exc.id} ({path}) {reason}", status)
+    review_due = exc.review_due
     if obs.result is None or obs.control is None:
         return Verdict(
             Outcome.ERROR,

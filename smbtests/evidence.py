@@ -1,0 +1,234 @@
+"""Evidence bundles for auditors: what was tested, from where, how judged, with a SHA-256
+manifest that `smbtests evidence verify` checks for any changed, added or missing file."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.metadata
+import io
+import json
+import platform
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from smbtests.errors import SmbtestsError
+from smbtests.model import LoadedConfig, load
+from smbtests.plan import STEP_TITLES
+from smbtests.register import build_register, render_csv, render_markdown
+from smbtests.results import RunResults
+
+MANIFEST = "MANIFEST.sha256"
+RECORD_COLUMNS = (
+    "id",
+    "kind",
+    "step",
+    "probe",
+    "host",
+    "target",
+    "expect",
+    "outcome",
+    "observed",
+    "message",
+)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    probed: tuple[tuple[str, str], ...]
+    uncovered: tuple[tuple[str, str], ...]
+
+    @property
+    def share(self) -> float:
+        total = len(self.probed) + len(self.uncovered)
+        return len(self.probed) / total if total else 1.0
+
+
+def coverage(config: LoadedConfig, results: RunResults) -> Coverage:
+    """Which segment x SMB-host pairs a probe actually tested (a check that ran, not errored)."""
+    probed: set[tuple[str, str]] = set()
+    for record in results.checks.values():
+        raw = record.raw
+        if record.kind != "reach" or record.outcome == "error" or raw.get("probe") is None:
+            continue
+        probe = config.environment.probes.get(str(raw["probe"]))
+        if probe is not None and raw.get("host") in config.policy.smb_hosts:
+            probed.add((probe.segment, str(raw["host"])))
+    pairs = [
+        (s, h) for s in sorted(config.policy.segments) for h in sorted(config.policy.smb_hosts)
+    ]
+    return Coverage(
+        probed=tuple(p for p in pairs if p in probed),
+        uncovered=tuple(p for p in pairs if p not in probed),
+    )
+
+
+def methodology(config: LoadedConfig, results: RunResults, cover: Coverage) -> str:
+    env, policy = config.environment, config.policy
+    lines = [
+        f"# Methodology: {policy.name} in environment {env.name}",
+        "",
+        f"Run started {results.started}; policy SHA-256 `{config.policy_sha256}`.",
+        "",
+        "## What is tested, from where",
+        "",
+        "| probe | segment | transport | source address | positive control |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, probe in sorted(env.probes.items()):
+        control = probe.control
+        target = f"{control.address}:{control.port}" if control else "-"
+        lines.append(
+            f"| {name} | {probe.segment} | {probe.transport} | {probe.own_address} | {target} |"
+        )
+    lines += [
+        "",
+        "Each probe connects to all of its targets in one batch (TCP connect, timeout "
+        f"{env.timing.connect_timeout:g} s, at most {env.timing.concurrency} at once). SMB facts "
+        "(SMB1, signing per dialect, dialect floor, encryption, anonymous and guest access, "
+        "declared shares) are read with impacket from the runner.",
+        "",
+        "## How verdicts are decided",
+        "",
+        "- A path the policy approves must complete a TCP handshake (`open`).",
+        "- A path the policy denies must be refused (RST), filtered (no answer within the "
+        "timeout) or unreachable (an ICMP error). Such a result counts **only** if the same "
+        "probe reached its positive control in the same batch; otherwise the check is an "
+        "**error**, never a pass.",
+        "- A probe that cannot be reached, authenticates wrongly, or returns malformed output "
+        "makes its checks errors.",
+        "- SMB1 is refused when the server answers an SMB1-only negotiate with 'no common "
+        "dialect' or hangs up after it; signing is judged from the server's own SecurityMode "
+        "in its negotiate response at each dialect 2.0.2-3.1.1; encryption is required when the "
+        "account opens the shares over SMB 3.x but not over unencrypted SMB 2.1.",
+        "- Exceptions fail when self-approved, expired, overdue for review, or unused (their "
+        "path is closed).",
+        "",
+        "## Seed steps covered",
+        "",
+    ]
+    steps = sorted({r.step for r in results.checks.values()})
+    lines += [
+        f"- {STEP_TITLES[s]}: {sum(r.step == s for r in results.checks.values())} checks"
+        for s in steps
+    ]
+    lines += [
+        "",
+        "## Coverage of the segment x SMB-host matrix",
+        "",
+        f"{len(cover.probed)} of {len(cover.probed) + len(cover.uncovered)} pairs probed "
+        f"({cover.share:.0%}).",
+    ]
+    if cover.uncovered:
+        lines += ["", "Pairs no probe covers (add a probe in the segment to test them):", ""]
+        lines += [f"- {segment} -> {host}" for segment, host in cover.uncovered]
+    return "\n".join(lines) + "\n"
+
+
+def _records_csv(results: RunResults) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=RECORD_COLUMNS, extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for check_id in sorted(results.checks):
+        writer.writerow({k: results.checks[check_id].raw.get(k) for k in RECORD_COLUMNS})
+    return out.getvalue()
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in (
+        "smbtests",
+        "impacket",
+        "pytest",
+        "pytest-xdist",
+        "paramiko",
+        "pytest-testinfra",
+        "pywinrm",
+        "allure-pytest",
+        "pydantic",
+    ):
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _files(bundle: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_file() and p.name != MANIFEST
+    )
+
+
+def build_bundle(
+    results: RunResults, out: Path, today: date, allure_results: Path | None = None
+) -> Path:
+    """Write the bundle folder; return its manifest path. Refuses to overwrite a bundle."""
+    config = load(Path(results.raw["environment_file"]))
+    if config.policy_sha256 != results.policy_sha256:
+        raise SmbtestsError(
+            f"the policy changed since the run ({results.policy_sha256[:12]} -> "
+            f"{config.policy_sha256[:12]}); evidence would not match the run: run again"
+        )
+    if out.exists() and any(out.iterdir()):
+        raise SmbtestsError(f"{out} exists and is not empty; choose a new bundle folder")
+    out.mkdir(parents=True, exist_ok=True)
+    cover = coverage(config, results)
+    (out / "methodology.md").write_text(methodology(config, results, cover))
+    (out / "records.csv").write_text(_records_csv(results))
+    shutil.copy(results.path, out / "results.json")
+    inputs = out / "inputs"
+    inputs.mkdir()
+    # environment files name credential variables, never values; they are safe to hand over
+    shutil.copy(config.environment_path, inputs / config.environment_path.name)
+    shutil.copy(config.policy_path, inputs / config.policy_path.name)
+    if config.overlay_applied and config.environment.policy_overlay is not None:
+        shutil.copy(config.environment.policy_overlay, inputs / "policy-overlay.yaml")
+    rows = build_register(config.policy, today, results)
+    (out / "exceptions.csv").write_text(render_csv(rows))
+    (out / "exceptions.md").write_text(render_markdown(rows))
+    (out / "versions.json").write_text(json.dumps(_versions(), indent=2) + "\n")
+    if allure_results is not None:
+        shutil.copytree(allure_results, out / "allure-results")
+    manifest = out / MANIFEST
+    manifest.write_text("".join(f"{sha256_of(out / name)}  {name}\n" for name in _files(out)))
+    return manifest
+
+
+@dataclass(frozen=True)
+class Verification:
+    changed: tuple[str, ...]
+    added: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.changed or self.added or self.missing)
+
+
+def verify_bundle(bundle: Path) -> Verification:
+    manifest = bundle / MANIFEST
+    if not manifest.is_file():
+        raise SmbtestsError(f"{bundle}: no {MANIFEST}; not an smbtests evidence bundle")
+    expected: dict[str, str] = {}
+    for number, line in enumerate(manifest.read_text().splitlines(), start=1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64:
+            raise SmbtestsError(f"{manifest}:{number}: malformed manifest line")
+        expected[name] = digest
+    present = set(_files(bundle))
+    return Verification(
+        changed=tuple(
+            sorted(n for n in expected if n in present and sha256_of(bundle / n) != expected[n])
+        ),
+        added=tuple(sorted(present - set(expected))),
+        missing=tuple(sorted(set(expected) - present)),
+    )
