@@ -61,6 +61,13 @@ class ResultsWriter:
         summary = ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "no checks ran"
         terminalreporter.write_sep("-", "smbtests")
         terminalreporter.write_line(f"checks: {summary}")
+        if self.run.baseline is not None:
+            changed = [r for r in self.records.values() if r.get("change_since_baseline")]
+            terminalreporter.write_line(
+                f"changed since baseline {self.run.baseline.path}: {len(changed)}"
+            )
+            for record in sorted(changed, key=lambda r: str(r["id"])):
+                terminalreporter.write_line(f"  {record['id']}: {record['change_since_baseline']}")
         terminalreporter.write_line(f"results: {self.path}")
 
 

@@ -17,12 +17,14 @@ import pytest
 
 from plugins import options
 from smbtests import smb
-from smbtests.errors import PolicyError, ProbeError
+from smbtests.diff import classify
+from smbtests.errors import PolicyError, ProbeError, SmbtestsError
 from smbtests.execute import Executor, Observation
 from smbtests.model import LoadedConfig, load, read_secret, resolve_environment_path
 from smbtests.plan import SCAN_KINDS, STEP_TITLES, Check, Expect, Kind, build_plan
 from smbtests.probes.registry import open_probe
 from smbtests.redact import MIN_SECRET_LENGTH
+from smbtests.results import RunResults, load_results, record_from_dict
 from smbtests.verdict import Outcome, Verdict, error_verdict, evidence_json, judge
 
 LIVE_MODULE = Path(__file__).with_name("live.py")
@@ -47,10 +49,20 @@ class LiveRun:
     # (secret, username) of every credential this run read; the redactor masks all their forms
     secrets: tuple[tuple[str, str], ...] = dataclasses.field(repr=False)
     results_path: Path
+    baseline: RunResults | None
 
 
 live_run_key = pytest.StashKey[LiveRun]()
-verdict_key = pytest.StashKey[tuple[Verdict, Observation | None]]()
+
+
+@dataclasses.dataclass(frozen=True)
+class Judged:
+    verdict: Verdict
+    observation: Observation | None
+    change: str | None  # since --baseline, when one was given
+
+
+judged_key = pytest.StashKey[Judged]()
 
 
 class CheckError(Exception):
@@ -70,13 +82,14 @@ def pytest_configure(config: pytest.Config) -> None:
         checks = tuple(build_plan(loaded, run_options.as_of))
         credentials = _credentials(loaded, checks)
         secrets = _all_secrets(loaded, credentials)
-    except PolicyError as exc:
+        baseline = load_results(run_options.baseline) if run_options.baseline else None
+    except SmbtestsError as exc:
         raise pytest.UsageError(f"smbtests: {exc}") from None
     results_path = (
         run_options.results or Path("reports") / f"{loaded.environment.name}-results.json"
     )
     config.stash[live_run_key] = LiveRun(
-        run_options, loaded, checks, credentials, secrets, results_path
+        run_options, loaded, checks, credentials, secrets, results_path, baseline
     )
     # The suite's items come from the policy, not from testpaths (tests/ are the project's own).
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
@@ -240,15 +253,31 @@ def smb_verdict(
     except ProbeError as exc:
         verdict = error_verdict(exc)
     node = request.node
-    node.stash[verdict_key] = (verdict, observation)
-    _label_for_allure(smb_check, run)
+    change = _change_since_baseline(smb_check, verdict, observation, run)
+    node.stash[judged_key] = Judged(verdict, observation, change)
+    _label_for_allure(smb_check, run, change)
     node.add_report_section("setup", "smb observation", evidence_json(observation))
+    if change is not None:
+        node.add_report_section("setup", "smb change since baseline", change)
     if verdict.outcome is Outcome.ERROR:
         raise CheckError(verdict.message)
     return verdict
 
 
-def _label_for_allure(check: Check, run: LiveRun) -> None:
+def _change_since_baseline(
+    check: Check, verdict: Verdict, observation: Observation | None, run: LiveRun
+) -> str | None:
+    if run.baseline is None:
+        return None
+    before = run.baseline.checks.get(check.id)
+    change = classify(before, record_from_dict(_record(check, verdict, observation, None)))
+    if change is None:
+        return None
+    was = "-" if before is None else f"{before.outcome}/{before.observed}"
+    return f"{change.value}: {was} -> {verdict.outcome.value}/{verdict.observed}"
+
+
+def _label_for_allure(check: Check, run: LiveRun, change: str | None) -> None:
     try:
         import allure
     except ImportError:  # the report layer is optional; verdicts never depend on it
@@ -261,6 +290,8 @@ def _label_for_allure(check: Check, run: LiveRun) -> None:
     allure.dynamic.tag(f"env:{run.config.environment.name}")
     for ring in check.rings:
         allure.dynamic.tag(f"ring:{ring}")
+    if change is not None:
+        allure.dynamic.tag(f"changed: {change.split(':')[0]}")
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
@@ -268,20 +299,22 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
-    stashed = item.stash.get(verdict_key, None)
-    if stashed is None:
+    judged = item.stash.get(judged_key, None)
+    if judged is None:
         return report
-    verdict, observation = stashed
     if call.excinfo is not None and call.excinfo.errisinstance(CheckError):
-        report.longrepr = f"ERROR {verdict.message}"
+        report.longrepr = f"ERROR {judged.verdict.message}"
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         check = _check_of(item)
         assert check is not None
-        report.smb_record = _record(check, verdict, observation)  # type: ignore[attr-defined]
+        record = _record(check, judged.verdict, judged.observation, judged.change)
+        report.smb_record = record  # type: ignore[attr-defined]
     return report
 
 
-def _record(check: Check, verdict: Verdict, observation: Observation | None) -> dict[str, object]:
+def _record(
+    check: Check, verdict: Verdict, observation: Observation | None, change: str | None
+) -> dict[str, object]:
     """One check's entry in the results file (plain JSON, no secrets)."""
     return {
         "id": check.id,
@@ -296,5 +329,6 @@ def _record(check: Check, verdict: Verdict, observation: Observation | None) -> 
         "observed": verdict.observed,
         "message": verdict.message,
         "warning": verdict.warning,
+        "change_since_baseline": change,
         "evidence": json.loads(evidence_json(observation)),
     }

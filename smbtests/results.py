@@ -37,6 +37,21 @@ class RunResults:
     raw: dict[str, Any]
 
 
+def record_from_dict(entry: dict[str, Any]) -> CheckRecord:
+    """One check's entry of a results file; KeyError/ValueError when it is not one."""
+    return CheckRecord(
+        id=entry["id"],
+        kind=entry["kind"],
+        step=int(entry["step"]),
+        rule=entry["rule"],
+        outcome=entry["outcome"],
+        observed=entry["observed"],
+        message=entry["message"],
+        expect=entry.get("expect"),
+        raw=entry,
+    )
+
+
 def load_results(path: Path) -> RunResults:
     """Read and check a results file; a wrong file is one clear error, not a traceback."""
     try:
@@ -47,20 +62,8 @@ def load_results(path: Path) -> RunResults:
         raise SmbtestsError(f"{path}: not a readable JSON results file ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != RESULTS_FORMAT:
         raise SmbtestsError(f"{path}: not an smbtests results file (format {RESULTS_FORMAT})")
-    checks: dict[str, CheckRecord] = {}
     try:
-        for entry in document["checks"]:
-            checks[entry["id"]] = CheckRecord(
-                id=entry["id"],
-                kind=entry["kind"],
-                step=int(entry["step"]),
-                rule=entry["rule"],
-                outcome=entry["outcome"],
-                observed=entry["observed"],
-                message=entry["message"],
-                expect=entry.get("expect"),
-                raw=entry,
-            )
+        checks = {entry["id"]: record_from_dict(entry) for entry in document["checks"]}
         return RunResults(
             path=path,
             environment=document["environment"],
