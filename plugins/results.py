@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.junitxml import xml_key  # the LogXML instance; no public handle exists
 
 from plugins.suite import LiveRun, live_run_key
 from smbtests import __version__
@@ -77,3 +78,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if run is None or hasattr(config, "workerinput") or config.option.collectonly:
         return  # workers' records travel to the controller inside their reports
     config.pluginmanager.register(ResultsWriter(run, run.results_path), "smbtests-results")
+    # JUnit consumers (CI gates) see which environment and policy a result belongs to
+    junit = config.stash.get(xml_key, None)
+    if junit is not None:
+        junit.add_global_property("smbtests_environment", run.config.environment.name)
+        junit.add_global_property("smbtests_policy_sha256", run.config.policy_sha256)
+        junit.add_global_property("smbtests_as_of", run.options.as_of.isoformat())

@@ -47,12 +47,19 @@ def _mark(node: yaml.Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+_SCALARS = yaml.constructor.SafeConstructor()
+
+
+def _scalar(node: yaml.Node) -> Any:
+    return _SCALARS.construct_object(node, deep=True)
+
+
 def _walk(node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position]) -> Any:
     positions.setdefault(path, _mark(node))
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
+            key = _scalar(key_node)
             if key in result:
                 raise PolicyError(
                     f"{path_label(path) or 'top level'}: key `{key}` appears twice "
@@ -63,7 +70,7 @@ def _walk(node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position]) ->
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_walk(item, (*path, index), positions) for index, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+    return _scalar(node)
 
 
 def load_yaml(path: Path) -> SourceDocument:
