@@ -77,18 +77,22 @@ $rows = @(Get-NetFirewallProfile -PolicyStore ActiveStore |
 function Test-Covers445([string[]]$Ports) {
     foreach ($p in $Ports) {
         if ($p -eq 'Any' -or $p -eq '445') { return $true }
-        if ($p -match '^(\\d+)-(\\d+)$' -and [int]$Matches[1] -le 445 -and [int]$Matches[2] -ge 445) {
-            return $true
+        if ($p -match '^(\\d+)-(\\d+)$') {
+            if ([int]$Matches[1] -le 445 -and [int]$Matches[2] -ge 445) { return $true }
         }
     }
     return $false
 }
 $ports = @{}
 foreach ($f in Get-NetFirewallPortFilter -All -PolicyStore ActiveStore) {
-    if ($f.Protocol -in 'TCP', '6', 'Any' -and (Test-Covers445 $f.LocalPort)) { $ports[$f.InstanceID] = $f }
+    if (($f.Protocol -in @('TCP', '6', 'Any')) -and (Test-Covers445 $f.LocalPort)) {
+        $ports[$f.InstanceID] = $f
+    }
 }
 $addresses = @{}
-foreach ($f in Get-NetFirewallAddressFilter -All -PolicyStore ActiveStore) { $addresses[$f.InstanceID] = $f }
+foreach ($f in Get-NetFirewallAddressFilter -All -PolicyStore ActiveStore) {
+    $addresses[$f.InstanceID] = $f
+}
 $rows = @(Get-NetFirewallRule -All -PolicyStore ActiveStore |
     Where-Object { $ports.ContainsKey($_.InstanceID) } |
     ForEach-Object {
@@ -133,58 +137,68 @@ if ($supported) {
 
 # Connects run concurrently (at most `concurrency` in flight, each bounded by timeout_ms);
 # WaitAny returns as soon as any connect settles, so latency_ms is each connect's own time.
+# $flight holds target indices in start order, so its first entry has the nearest deadline.
 _REACH_BODY = """\
 $request = (@($input) -join "`n") | ConvertFrom-Json
 $targets = @($request.targets)
+$n = $targets.Count
 $timeoutMs = [int]$request.timeout_ms
-$rows = New-Object 'object[]' $targets.Count
+$rows = New-Object 'object[]' $n
+$clients = New-Object 'object[]' $n
+$tasks = New-Object 'object[]' $n
+$start = New-Object 'double[]' $n
+$flight = New-Object 'Collections.Generic.List[int]'
 $clock = [Diagnostics.Stopwatch]::StartNew()
-$flight = New-Object 'Collections.Generic.List[object]'
 $next = 0
-function Settle($slot, [string]$state, $code, [string]$detail) {
-    $t = $targets[$slot.I]
-    $rows[$slot.I] = [pscustomobject]@{
-        i = $slot.I; host = [string]$t.host; port = [int]$t.port; state = $state; errno = $code
-        latency_ms = [Math]::Round($clock.Elapsed.TotalMilliseconds - $slot.Start, 3); detail = $detail
+function Settle([int]$i, [string]$state, $code, [string]$detail) {
+    $rows[$i] = [pscustomobject]@{
+        i = $i; host = [string]$targets[$i].host; port = [int]$targets[$i].port
+        state = $state; errno = $code; detail = $detail
+        latency_ms = [Math]::Round($clock.Elapsed.TotalMilliseconds - $start[$i], 3)
     }
-    $slot.Client.Close()
+    $clients[$i].Close()
+    [void]$flight.Remove($i)
 }
-while ($next -lt $targets.Count -or $flight.Count -gt 0) {
-    while ($next -lt $targets.Count -and $flight.Count -lt [int]$request.concurrency) {
-        $slot = [pscustomobject]@{
-            I = $next; Client = [Net.Sockets.TcpClient]::new()
-            Start = $clock.Elapsed.TotalMilliseconds; Task = $null
-        }
-        $next++
-        try { $slot.Task = $slot.Client.ConnectAsync([string]$targets[$slot.I].host, [int]$targets[$slot.I].port) }
-        catch { Settle $slot 'error' $null $_.Exception.GetBaseException().Message; continue }
-        $flight.Add($slot)
+while ($next -lt $n -or $flight.Count) {
+    while ($next -lt $n -and $flight.Count -lt [int]$request.concurrency) {
+        $i = $next++
+        $clients[$i] = [Net.Sockets.TcpClient]::new()
+        $start[$i] = $clock.Elapsed.TotalMilliseconds
+        $flight.Add($i)
+        $t = $targets[$i]
+        try { $tasks[$i] = $clients[$i].ConnectAsync([string]$t.host, [int]$t.port) }
+        catch { Settle $i 'error' $null $_.Exception.GetBaseException().Message }
     }
-    if ($flight.Count -eq 0) { continue }
-    $first = ($flight | ForEach-Object { $_.Start } | Measure-Object -Minimum).Minimum
-    $wait = [Math]::Max(0, [Math]::Ceiling($first + $timeoutMs - $clock.Elapsed.TotalMilliseconds))
-    $k = [Threading.Tasks.Task]::WaitAny([Threading.Tasks.Task[]]@($flight | ForEach-Object { $_.Task }), [int]$wait)
-    if ($k -ge 0) {
-        $slot = $flight[$k]
-        $flight.RemoveAt($k)
-        if ($slot.Task.Status -eq 'RanToCompletion') { Settle $slot 'open' $null 'connected'; continue }
-        $e = $slot.Task.Exception.GetBaseException()
-        if ($e -isnot [Net.Sockets.SocketException]) { Settle $slot 'error' $null $e.Message; continue }
-        $name = [string]$e.SocketErrorCode
-        $state = switch ($name) {
-            'ConnectionRefused' { 'refused' }
-            'TimedOut' { 'filtered' }
-            { $_ -in 'HostUnreachable', 'NetworkUnreachable', 'HostDown' } { 'unreachable' }
-            default { 'error' }
-        }
-        Settle $slot $state $e.ErrorCode $name
-    } else {
+    if (-not $flight.Count) { continue }
+    $wait = [Math]::Ceiling($start[$flight[0]] + $timeoutMs - $clock.Elapsed.TotalMilliseconds)
+    $pending = [Threading.Tasks.Task[]]@($flight | ForEach-Object { $tasks[$_] })
+    $k = [Threading.Tasks.Task]::WaitAny($pending, [int][Math]::Max(0, $wait))
+    if ($k -lt 0) {
         $now = $clock.Elapsed.TotalMilliseconds
-        foreach ($slot in @($flight | Where-Object { $_.Start + $timeoutMs -le $now })) {
-            [void]$flight.Remove($slot)
-            Settle $slot 'filtered' $null "no answer within $timeoutMs ms"
+        foreach ($i in @($flight)) {
+            if ($start[$i] + $timeoutMs -le $now) {
+                Settle $i 'filtered' $null "no answer within $timeoutMs ms"
+            }
         }
+        continue
     }
+    $i = $flight[$k]
+    $task = $tasks[$i]
+    if ($task.Status -eq 'RanToCompletion') { Settle $i 'open' $null 'connected'; continue }
+    $e = $task.Exception
+    if ($e) { $e = $e.GetBaseException() }
+    if ($e -isnot [Net.Sockets.SocketException]) {
+        Settle $i 'error' $null "$($task.Status): $($e.Message)"
+        continue
+    }
+    $name = [string]$e.SocketErrorCode
+    $state = switch ($name) {
+        'ConnectionRefused' { 'refused' }
+        'TimedOut' { 'filtered' }
+        { $_ -in 'HostUnreachable', 'NetworkUnreachable', 'HostDown' } { 'unreachable' }
+        default { 'error' }
+    }
+    Settle $i $state $e.ErrorCode $name
 }
 ,$rows | ConvertTo-Json -Depth 4 -Compress
 """
@@ -195,10 +209,12 @@ _REACH_TNC_BODY = """\
 $request = (@($input) -join "`n") | ConvertFrom-Json
 $targets = @($request.targets)
 $rows = @(for ($i = 0; $i -lt $targets.Count; $i++) {
+    $t = $targets[$i]
     $clock = [Diagnostics.Stopwatch]::StartNew()
-    $r = Test-NetConnection -ComputerName ([string]$targets[$i].host) -Port ([int]$targets[$i].port) -WarningAction SilentlyContinue
+    $r = Test-NetConnection -ComputerName ([string]$t.host) -Port ([int]$t.port) `
+        -WarningAction SilentlyContinue
     [pscustomobject]@{
-        i = $i; host = [string]$targets[$i].host; port = [int]$targets[$i].port
+        i = $i; host = [string]$t.host; port = [int]$t.port
         TcpTestSucceeded = [bool]$r.TcpTestSucceeded
         latency_ms = [Math]::Round($clock.Elapsed.TotalMilliseconds, 3)
     }

@@ -1,0 +1,535 @@
+"""The `winrm` probe: a Windows host reached with pywinrm, for reachability and host settings.
+
+One probe holds one WinRM shell and reuses it for every command to its host (a shell costs a
+round trip and counts against the host's MaxShellsPerUser). Commands run one at a time: NTLM
+message encryption numbers its messages, so a session cannot be shared between threads.
+
+Failures never leave as pywinrm, requests or spnego exceptions: `_probe_error` maps each one to
+a ProbeError whose message names what failed and never holds the password. Any failure other
+than a PowerShell error drops the shell and session, so the next call starts clean.
+
+The password never reaches a URL, a log line, an exception message or a repr. Functions that
+receive it mark their frames `__tracebackhide__` so pytest's traceback, which prints every
+frame's arguments, cannot show it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+import re
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import requests
+import winrm.exceptions
+from winrm.protocol import Protocol
+
+from smbtests.errors import PolicyError, ProbeError
+from smbtests.probes import winrm_scripts
+from smbtests.probes.base import ConnectResult, ConnectState, Target
+from smbtests.probes.winrm_scripts import HostQuery
+
+if TYPE_CHECKING:
+    from smbtests.model import ProbeConfig, Timing
+
+__all__ = ["HostQuery", "WinRMProbe", "WinRMSettings", "open_from_config"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Scheme = Literal["https", "http"]
+Auth = Literal["ntlm", "kerberos", "credssp", "basic"]
+
+SHELL_NOT_FOUND = 2150858843
+STDIN_CHUNK = 64 * 1024  # keeps each Send under WinRM's 150 KiB MaxEnvelopeSize once base64'd
+MAX_OUTPUT = 16 * 1024 * 1024
+TNC_SECONDS_PER_TARGET = 25.0  # Test-NetConnection waits about 21 s on a filtered port
+
+# pyspnego logs whole NTLM messages at DEBUG; those are crackable offline.
+_CHATTY_AUTH_LOGGERS = ("spnego", "requests_ntlm", "requests_credssp")
+
+
+@dataclass(frozen=True)
+class WinRMSettings:
+    """Where and how to reach one Windows host. Holds no secret, so it is safe to print."""
+
+    address: str
+    username: str
+    port: int | None = None  # 5986 for https, 5985 for http
+    scheme: Scheme = "https"
+    transport: Auth = "ntlm"
+    allow_basic: bool = False
+    ca_bundle: Path | None = None  # None: the system's trust store
+    verify_tls: bool = True
+    test_netconnection: bool = False
+    operation_timeout: int = 20  # seconds the host may hold one Receive open
+    read_timeout: int = 30  # seconds for one HTTP exchange, connect included
+    command_timeout: float = 120.0  # seconds one command may run, on top of its connects
+
+    def __post_init__(self) -> None:
+        if self.transport == "basic" and not self.allow_basic:
+            raise PolicyError(
+                f"winrm {self.address}: transport basic sends the password with every request; "
+                "set allow_basic: true to accept that (labs only) or use ntlm/kerberos"
+            )
+        if self.transport == "basic" and self.scheme != "https":
+            raise PolicyError(
+                f"winrm {self.address}: transport basic over http would send the password in "
+                "clear; use scheme https"
+            )
+        if not 1 <= self.operation_timeout < self.read_timeout:
+            raise PolicyError(
+                f"winrm {self.address}: operation_timeout ({self.operation_timeout}) must be at "
+                f"least 1 and below read_timeout ({self.read_timeout})"
+            )
+        if self.command_timeout <= 0:
+            raise PolicyError(f"winrm {self.address}: command_timeout must be positive")
+
+    @property
+    def endpoint(self) -> str:
+        port = self.port or (5986 if self.scheme == "https" else 5985)
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{self.scheme}://{host}:{port}/wsman"
+
+
+class _ScriptError(Exception):
+    def __init__(self, exit_code: int, message: str) -> None:
+        super().__init__(exit_code, message)
+        self.exit_code = exit_code
+        self.message = message
+
+
+class _OutputError(Exception):
+    pass
+
+
+class _CommandTimeoutError(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+class WinRMProbe:
+    """A Windows vantage point and configuration reader over WinRM."""
+
+    def __init__(self, name: str, settings: WinRMSettings, password: str) -> None:
+        __tracebackhide__ = True
+        self.name = name
+        self.settings = settings
+        self._password = password
+        self._lock = threading.Lock()
+        self._protocol: Protocol | None = None
+        self._shell_id: str | None = None
+        if settings.scheme == "https" and not settings.verify_tls:
+            log.warning(
+                "winrm %s: TLS certificate verification is OFF for %s; anyone on the path can "
+                "impersonate the host",
+                name,
+                settings.endpoint,
+            )
+        if settings.test_netconnection:
+            log.warning(
+                "winrm %s: Test-NetConnection mode: about 21 s per filtered target, and refused "
+                "ports are reported as filtered",
+                name,
+            )
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return f"WinRMProbe({self.name!r}, {s.endpoint}, {s.transport}, user={s.username!r})"
+
+    # ------------------------------------------------------------------ public
+
+    def scan(
+        self, targets: Sequence[Target], timeout: float, concurrency: int
+    ) -> list[ConnectResult]:
+        if not targets:
+            return []
+        test_netconnection = self.settings.test_netconnection
+        if test_netconnection:
+            connects = len(targets) * TNC_SECONDS_PER_TARGET
+        else:
+            connects = math.ceil(len(targets) / max(1, concurrency)) * timeout
+        return self._run(
+            winrm_scripts.reach_script(test_netconnection),
+            winrm_scripts.reach_request(targets, timeout, max(1, concurrency)),
+            self.settings.command_timeout + connects,
+            lambda data: _reach_results(data, targets, test_netconnection),
+        )
+
+    def run_json(self, kind: HostQuery | str) -> object:
+        """Run the reading `kind` on the host; its JSON document, checked for shape."""
+        query = HostQuery(kind)
+        return self._run(
+            winrm_scripts.query_script(query),
+            None,
+            self.settings.command_timeout,
+            lambda data: _check_shape(query, data),
+        )
+
+    def close(self) -> None:
+        """Delete the shell and end the session; never raises (it runs in cleanup paths)."""
+        with self._lock:
+            protocol, shell_id = self._protocol, self._shell_id
+            self._protocol = self._shell_id = None
+            if protocol is None:
+                return
+            try:
+                if shell_id is not None:
+                    protocol.close_shell(shell_id)
+            except Exception as exc:  # the shell times out on the host by itself
+                log.warning("winrm %s: %s", self.name, self._probe_error(exc))
+            finally:
+                protocol.transport.close_session()
+
+    # ------------------------------------------------------------------ commands
+
+    def _run(self, script: str, stdin: bytes | None, budget: float, parse: Callable[[Any], T]) -> T:
+        kind = script.split("\n", 1)[0].removeprefix("# smbtests:")
+        with self._lock:
+            started = time.monotonic()
+            try:
+                out = self._execute(script, stdin, budget)
+                try:
+                    data = json.loads(out)
+                except ValueError:
+                    raise _OutputError(f"{kind} printed no JSON: {_excerpt(out)}") from None
+                result = parse(data)
+            except (_ScriptError, _OutputError) as exc:
+                raise self._probe_error(exc) from None
+            except Exception as exc:
+                self._drop_session()
+                raise self._probe_error(exc) from None
+            log.info(
+                "winrm %s: %s done in %.0f ms", self.name, kind, (time.monotonic() - started) * 1e3
+            )
+            return result
+
+    def _execute(self, script: str, stdin: bytes | None, budget: float) -> str:
+        deadline = time.monotonic() + budget
+        protocol, shell_id = self._shell()
+        command_id = protocol.run_command(
+            shell_id,
+            winrm_scripts.POWERSHELL,
+            (*winrm_scripts.POWERSHELL_ARGS, winrm_scripts.encode_command(script)),
+            console_mode_stdin=stdin is None,
+        )
+        if stdin is not None:
+            for offset in range(0, len(stdin), STDIN_CHUNK):
+                chunk = stdin[offset : offset + STDIN_CHUNK]
+                end = offset + STDIN_CHUNK >= len(stdin)
+                protocol.send_command_input(shell_id, command_id, chunk, end=end)
+        collected = self._collect(protocol, shell_id, command_id, deadline)
+        if collected is None:
+            self._terminate(protocol, shell_id, command_id)
+            raise _CommandTimeoutError(budget)
+        stdout, stderr, exit_code = collected
+        protocol.cleanup_command(shell_id, command_id)
+        if exit_code != 0:
+            raise _ScriptError(exit_code, _powershell_error(stderr))
+        try:
+            return stdout.decode("utf-8-sig")  # a byte-order mark is not part of the JSON
+        except UnicodeDecodeError:
+            raise _OutputError("output is not UTF-8") from None
+
+    def _collect(
+        self, protocol: Protocol, shell_id: str, command_id: str, deadline: float
+    ) -> tuple[bytes, bytes, int] | None:
+        """stdout, stderr and exit code; None when the deadline passes first."""
+        stdout, stderr = bytearray(), bytearray()
+        # Each Receive is bounded by the host's operation timeout and our read timeout; the
+        # deadline bounds how many we make.
+        while time.monotonic() < deadline:
+            try:
+                out, err, exit_code, done = protocol.get_command_output_raw(shell_id, command_id)
+            except winrm.exceptions.WinRMOperationTimeoutError:
+                continue  # the host's way of saying "still running"
+            stdout += out
+            stderr += err
+            if len(stdout) + len(stderr) > MAX_OUTPUT:
+                raise _OutputError(f"output exceeds {MAX_OUTPUT // (1024 * 1024)} MiB")
+            if done:
+                return bytes(stdout), bytes(stderr), exit_code
+        return None
+
+    def _shell(self) -> tuple[Protocol, str]:
+        if self._protocol is None:
+            self._protocol = self._connect()
+        if self._shell_id is None:
+            self._shell_id = self._protocol.open_shell(codepage=65001, noprofile=True)
+            log.info("winrm %s: shell opened on %s", self.name, self.settings.endpoint)
+        return self._protocol, self._shell_id
+
+    def _connect(self) -> Protocol:
+        for logger_name in _CHATTY_AUTH_LOGGERS:
+            chatty = logging.getLogger(logger_name)
+            if chatty.getEffectiveLevel() < logging.INFO:
+                chatty.setLevel(logging.INFO)
+        s = self.settings
+        verify = s.scheme == "https" and s.verify_tls
+        return Protocol(
+            s.endpoint,
+            transport=s.transport,
+            username=s.username,
+            password=self._password,
+            server_cert_validation="validate" if verify else "ignore",
+            # None: the system trust store, never REQUESTS_CA_BUNDLE from the environment
+            ca_trust_path=str(s.ca_bundle) if s.ca_bundle else None,  # type: ignore[arg-type]
+            read_timeout_sec=s.read_timeout,
+            operation_timeout_sec=s.operation_timeout,
+            message_encryption="auto",
+            proxy=None,  # never a proxy from the environment: WinRM goes straight to the host
+        )
+
+    def _terminate(self, protocol: Protocol, shell_id: str, command_id: str) -> None:
+        try:
+            protocol.cleanup_command(shell_id, command_id)
+        except Exception as exc:  # the session is dropped next; the host reaps the command
+            log.warning("winrm %s: could not stop a timed-out command: %s", self.name, type(exc))
+
+    def _drop_session(self) -> None:
+        if self._protocol is not None:
+            self._protocol.transport.close_session()
+        self._protocol = self._shell_id = None
+
+    # ------------------------------------------------------------------ errors
+
+    def _probe_error(self, exc: BaseException) -> ProbeError:
+        """The one place a failure becomes a ProbeError; its message never holds the password."""
+        message = _describe(exc, self.settings)
+        if self._password:
+            message = message.replace(self._password, "***")
+        return ProbeError(self.name, message)
+
+
+def _describe(exc: BaseException, s: WinRMSettings) -> str:
+    where = s.endpoint
+    if isinstance(exc, _ScriptError):
+        return f"PowerShell exited {exc.exit_code}: {exc.message}"
+    if isinstance(exc, _OutputError):
+        return f"unexpected output from {where}: {exc}"
+    if isinstance(exc, _CommandTimeoutError):
+        return f"command on {where} did not finish within {exc.seconds:g} s"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS to {where} failed (certificate not trusted or wrong host?): {_reason(exc)}"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"connecting to {where} timed out after {s.read_timeout} s"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return f"{where} did not answer within {s.read_timeout} s"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"cannot connect to {where}: {_reason(exc)}"
+    if isinstance(exc, requests.exceptions.RequestException):
+        return f"HTTP to {where} failed: {type(exc).__name__}"
+    if isinstance(exc, winrm.exceptions.AuthenticationError | PermissionError):
+        return f"{where} rejected the credentials of {s.username!r} ({s.transport}, HTTP 401)"
+    if isinstance(exc, winrm.exceptions.WSManFaultError):
+        code = exc.wsman_fault_code
+        what = "shell not found" if code == SHELL_NOT_FOUND else exc.fault_subcode or "fault"
+        return f"WinRM fault from {where}: {what} (code {code}): {_excerpt(exc.reason)}"
+    if isinstance(exc, winrm.exceptions.WinRMTransportError):
+        return f"{where} answered HTTP {exc.code}"
+    if isinstance(exc, winrm.exceptions.WinRMOperationTimeoutError):
+        return f"{where} timed out an operation"
+    if isinstance(exc, winrm.exceptions.WinRMError):
+        return f"WinRM to {where} failed: {_excerpt(str(exc))}"
+    if isinstance(exc, AssertionError | StopIteration | ET.ParseError | KeyError | ValueError):
+        # pywinrm checks RelatesTo with assert and finds ids with next()
+        return f"malformed WinRM reply from {where} ({type(exc).__name__})"
+    if type(exc).__module__.startswith("spnego"):
+        return f"authentication with {where} failed ({type(exc).__name__})"
+    return f"{type(exc).__name__} talking to {where}: {_excerpt(str(exc))}"
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause's text, short: requests nests urllib3's, which nests ssl's."""
+    inner: BaseException = exc
+    seen = 0
+    while seen < 10:
+        nested = inner.args[0] if inner.args and isinstance(inner.args[0], BaseException) else None
+        nested = nested or getattr(inner, "reason", None) or inner.__cause__ or inner.__context__
+        if not isinstance(nested, BaseException):
+            break
+        inner = nested
+        seen += 1
+    return _excerpt(str(inner))
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+_CLIXML_ERROR = re.compile(r'<S S="Error">(.*?)</S>', re.DOTALL)
+_CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _powershell_error(stderr: bytes) -> str:
+    """The error text of PowerShell's stderr, which arrives as CLIXML under WinRS."""
+    text = stderr.decode("utf-8", errors="replace")
+    parts = _CLIXML_ERROR.findall(text)
+    if parts:
+        unescaped = (html.unescape(part) for part in parts)
+        text = "".join(_CLIXML_ESCAPE.sub(lambda m: chr(int(m[1], 16)), u) for u in unescaped)
+    return _excerpt(text, 300) or "no error text"
+
+
+# ---------------------------------------------------------------------- output shapes
+
+_BOOL = (bool,)
+_OPT_BOOL = (bool, type(None))
+_STR = (str,)
+_OPT_STR = (str, type(None))
+_INT = (int,)
+_LIST = (list,)
+
+_SHAPES: dict[HostQuery, dict[str, tuple[type, ...]]] = {
+    HostQuery.SMB_SERVER_CONFIGURATION: {
+        "EnableSMB1Protocol": _BOOL,
+        "EnableSMB2Protocol": _BOOL,
+        "RequireSecuritySignature": _BOOL,
+        "EnableSecuritySignature": _BOOL,
+        "EncryptData": _BOOL,
+        "RejectUnencryptedAccess": _BOOL,
+        # newer Windows builds only: null elsewhere
+        "AuditSmb1Access": _OPT_BOOL,
+        "EnableSMBQUIC": _OPT_BOOL,
+    },
+    HostQuery.SMB1_FEATURE: {"FeatureName": _STR, "State": _STR},
+    HostQuery.FIREWALL_PROFILES: {
+        "Name": _STR,
+        "Enabled": _STR,
+        "DefaultInboundAction": _STR,
+        "LogBlocked": _STR,
+        "LogFileName": _OPT_STR,
+        "LogMaxSizeKilobytes": _INT,
+    },
+    HostQuery.FIREWALL_RULES_445: {
+        "Name": _STR,
+        "DisplayName": _STR,
+        "Direction": _STR,
+        "Action": _STR,
+        "Enabled": _STR,
+        "Profile": _STR,
+        "Protocol": _STR,
+        "LocalPort": _LIST,
+        "RemoteAddress": _LIST,
+    },
+    HostQuery.SMB_CERTIFICATE_MAPPING: {
+        "Supported": _BOOL,
+        "EnableSMBQUIC": _OPT_BOOL,
+        "Mappings": _LIST,
+    },
+}
+_LIST_QUERIES = {HostQuery.FIREWALL_PROFILES, HostQuery.FIREWALL_RULES_445}
+_MAPPING_SHAPE = {
+    "Name": _STR,
+    "Subject": _OPT_STR,
+    "Thumbprint": _STR,
+    "StoreName": _OPT_STR,
+    "Type": _STR,
+    "Flags": _STR,
+}
+
+
+def _check_object(what: str, data: object, shape: dict[str, tuple[type, ...]]) -> None:
+    if not isinstance(data, dict):
+        raise _OutputError(f"{what} is {type(data).__name__}, expected an object")
+    for key, types in shape.items():
+        if key not in data:
+            raise _OutputError(f"{what} lacks {key}")
+        value = data[key]
+        # bool is an int in Python; JSON true must not pass as a number
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise _OutputError(
+                f"{what}.{key} is {type(value).__name__}: {_excerpt(repr(value), 60)}"
+            )
+
+
+def _check_shape(query: HostQuery, data: object) -> object:
+    shape = _SHAPES[query]
+    if query in _LIST_QUERIES:
+        if not isinstance(data, list):
+            raise _OutputError(f"{query} is {type(data).__name__}, expected a list")
+        for number, row in enumerate(data):
+            _check_object(f"{query}[{number}]", row, shape)
+            for key in ("LocalPort", "RemoteAddress"):
+                if key in shape and not all(isinstance(v, str) for v in row[key]):
+                    raise _OutputError(f"{query}[{number}].{key} holds a non-string")
+        return data
+    _check_object(str(query), data, shape)
+    if query is HostQuery.SMB_CERTIFICATE_MAPPING:
+        assert isinstance(data, dict)
+        for number, mapping in enumerate(data["Mappings"]):
+            _check_object(f"{query}.Mappings[{number}]", mapping, _MAPPING_SHAPE)
+    return data
+
+
+def _reach_results(
+    data: object, targets: Sequence[Target], test_netconnection: bool
+) -> list[ConnectResult]:
+    if not isinstance(data, list) or len(data) != len(targets):
+        got = len(data) if isinstance(data, list) else type(data).__name__
+        raise _OutputError(f"reach answered {got} rows for {len(targets)} targets")
+    results = []
+    for index, (row, target) in enumerate(zip(data, targets, strict=True)):
+        if not isinstance(row, dict) or row.get("i") != index:
+            raise _OutputError(f"reach row {index} is not the row for target {index}")
+        if row.get("host") != target.host or row.get("port") != target.port:
+            raise _OutputError(
+                f"reach row {index} is for {row.get('host')}:{row.get('port')}, "
+                f"expected {target.host}:{target.port}"
+            )
+        try:
+            latency = float(row["latency_ms"])
+            if test_netconnection:
+                succeeded = row["TcpTestSucceeded"]
+                if not isinstance(succeeded, bool):
+                    raise TypeError
+                state = ConnectState.OPEN if succeeded else ConnectState.FILTERED
+                errno = None
+                detail = f"Test-NetConnection: TcpTestSucceeded={succeeded}" + (
+                    "" if succeeded else " (it cannot tell refused from filtered)"
+                )
+            else:
+                state = ConnectState(row["state"])
+                errno = None if row["errno"] is None else int(row["errno"])
+                detail = str(row["detail"])[:200]
+        except (KeyError, TypeError, ValueError):
+            malformed = _excerpt(repr(row), 120)
+            raise _OutputError(f"reach row {index} is malformed: {malformed}") from None
+        results.append(ConnectResult(target, state, errno, latency, detail))
+    return results
+
+
+# ---------------------------------------------------------------------- engine glue
+
+
+def open_from_config(name: str, config: ProbeConfig, password: str, timing: Timing) -> WinRMProbe:
+    """A WinRMProbe for an environment's probe entry (the model has checked its fields)."""
+    __tracebackhide__ = True
+    assert config.address is not None and config.credential is not None
+    credential = config.credential
+    username = (
+        f"{credential.domain}\\{credential.username}" if credential.domain else credential.username
+    )
+    settings = WinRMSettings(
+        address=config.address,
+        username=username,
+        port=config.port,
+        scheme=config.winrm_scheme,
+        transport=config.winrm_auth,
+        allow_basic=config.allow_basic,
+        ca_bundle=config.ca_bundle,
+        verify_tls=config.verify_tls,
+        command_timeout=timing.probe_timeout,
+    )
+    return WinRMProbe(name, settings, password)

@@ -1,0 +1,50 @@
+"""The same readings against a real Windows host, when one is named; skipped otherwise.
+
+Set SMBTESTS_WINRM_HOST (address), SMBTESTS_WINRM_USER and SMBTESTS_WINRM_PASSWORD, and
+optionally SMBTESTS_WINRM_CA (CA bundle path), SMBTESTS_WINRM_PORT and SMBTESTS_WINRM_TRANSPORT
+(ntlm by default). The host must serve WinRM over HTTPS; the account needs local administrator
+rights (Get-WindowsOptionalFeature -Online requires elevation).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from smbtests.probes.base import ConnectState, Target
+from smbtests.probes.winrm import HostQuery, WinRMProbe, WinRMSettings
+
+HOST = os.environ.get("SMBTESTS_WINRM_HOST", "")
+
+pytestmark = pytest.mark.skipif(
+    not HOST, reason="no real Windows host: set SMBTESTS_WINRM_HOST and its credential variables"
+)
+
+
+@pytest.fixture(scope="module")
+def windows() -> Iterator[WinRMProbe]:
+    ca = os.environ.get("SMBTESTS_WINRM_CA")
+    settings = WinRMSettings(
+        address=HOST,
+        username=os.environ["SMBTESTS_WINRM_USER"],
+        port=int(os.environ.get("SMBTESTS_WINRM_PORT", "5986")),
+        transport=os.environ.get("SMBTESTS_WINRM_TRANSPORT", "ntlm"),
+        ca_bundle=Path(ca) if ca else None,
+    )
+    probe = WinRMProbe("real-windows", settings, os.environ["SMBTESTS_WINRM_PASSWORD"])
+    yield probe
+    probe.close()
+
+
+@pytest.mark.parametrize("query", list(HostQuery), ids=str)
+def test_reading(windows: WinRMProbe, query: HostQuery) -> None:
+    assert windows.run_json(query) is not None  # the probe has checked its shape
+
+
+def test_reach_from_windows(windows: WinRMProbe) -> None:
+    port = windows.settings.port or 5986
+    (result,) = windows.scan([Target("127.0.0.1", port)], 2.0, 4)
+    assert result.state is ConnectState.OPEN, result.detail
