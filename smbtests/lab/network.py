@@ -1,0 +1,74 @@
+"""Build the lab's namespaces, links, addresses, routes and router firewall.
+
+Every link is made from inside the router namespace with its peer placed straight into the host's
+namespace, so the machine's root namespace never holds a lab link, address or route.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from smbtests.lab import netns
+from smbtests.lab.topology import (
+    CONTROL,
+    CONTROL_HOST,
+    HOSTS,
+    ROUTER_NAMESPACE,
+    SEGMENTS,
+)
+
+ROUTER_RULESET = "files/router.nft"
+ROUTER_TABLE = ("inet", "smblab")
+
+_NO_IPV6 = {
+    # "default" first: links created later in the namespace inherit it.
+    "net.ipv6.conf.default.disable_ipv6": "1",
+    "net.ipv6.conf.all.disable_ipv6": "1",
+}
+_ROUTER = {
+    "net.ipv4.ip_forward": "1",
+    # Keep bridged (same-segment) frames out of the inet hooks: the router filters routed
+    # traffic between segments, as a layer-3 firewall behind access switches does.
+    "net.bridge.bridge-nf-call-iptables": "0",
+}
+
+
+def ruleset_text() -> str:
+    return resources.files("smbtests.lab").joinpath(ROUTER_RULESET).read_text()
+
+
+def build() -> None:
+    for namespace in (ROUTER_NAMESPACE, *(h.namespace for h in HOSTS)):
+        netns.add(namespace)
+        netns.sysctl(namespace, _NO_IPV6)
+        netns.ip(namespace, "link", "set", "lo", "up")
+    netns.sysctl(ROUTER_NAMESPACE, _ROUTER)
+
+    for segment in SEGMENTS:
+        netns.ip(ROUTER_NAMESPACE, "link", "add", segment.bridge, "type", "bridge")
+        netns.ip(
+            ROUTER_NAMESPACE, "addr", "add",
+            f"{segment.gateway}/{segment.subnet.prefixlen}", "dev", segment.bridge,
+        )  # fmt: skip
+        netns.ip(ROUTER_NAMESPACE, "link", "set", segment.bridge, "up")
+
+    for host in HOSTS:
+        link = host.router_link
+        netns.ip(
+            ROUTER_NAMESPACE, "link", "add", link,
+            "type", "veth", "peer", "name", "eth0", "netns", host.namespace,
+        )  # fmt: skip
+        netns.ip(ROUTER_NAMESPACE, "link", "set", link, "master", host.segment.bridge, "up")
+        prefix = host.segment.subnet.prefixlen
+        netns.ip(host.namespace, "addr", "add", f"{host.address}/{prefix}", "dev", "eth0")
+        netns.ip(host.namespace, "link", "set", "eth0", "up")
+        netns.ip(host.namespace, "route", "add", "default", "via", str(host.segment.gateway))
+
+    # Added after the primary address, so it is the secondary one and fs1's own traffic keeps
+    # leaving from 10.45.10.11.
+    netns.ip(
+        CONTROL_HOST.namespace, "addr", "add",
+        f"{CONTROL.address}/{CONTROL_HOST.segment.subnet.prefixlen}", "dev", "eth0",
+    )  # fmt: skip
+
+    netns.nft(ROUTER_NAMESPACE, ruleset_text())

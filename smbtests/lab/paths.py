@@ -1,0 +1,36 @@
+"""Where the lab keeps its state: one directory under /run, gone after `smbtests lab down`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+STATE_DIR = Path("/run/smbtests-lab")
+STATE_FILE = STATE_DIR / "state.json"
+POLICY_OVERLAY = STATE_DIR / "policy-overlay.yaml"
+
+SECRETS_DIR = STATE_DIR / "secrets"
+SMB_PASSWORD_FILE = SECRETS_DIR / "smb_password"
+
+SSH_DIR = STATE_DIR / "ssh"
+CLIENT_KEY = SSH_DIR / "id_ed25519"
+KNOWN_HOSTS = SSH_DIR / "known_hosts"
+AUTHORIZED_KEYS = SSH_DIR / "authorized_keys"
+HOST_KEYS_DIR = SSH_DIR / "host-keys"
+
+SERVICES_DIR = STATE_DIR / "services"  # one directory per service: config, state, logs
+SHARES_DIR = STATE_DIR / "shares"
+
+# OpenSSH's privilege-separation directory; sshd refuses to start without it.
+SSHD_PRIVSEP_DIR = Path("/run/sshd")
+
+# Samba's compile-time log directory. Its RPC helpers write a start banner there before they read
+# smb.conf; each lab smbd runs with its own directory bound over it (see launch.py).
+SAMBA_SYSTEM_LOG_DIR = Path("/var/log/samba")
+
+
+def service_dir(service_name: str) -> Path:
+    return SERVICES_DIR / service_name.replace("/", "-")
+
+
+def host_key(host_name: str) -> Path:
+    return HOST_KEYS_DIR / f"{host_name}_ed25519"

@@ -1,0 +1,118 @@
+"""Samba instances: per-host settings, smb.conf rendering, the instance's own directories."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from smbtests.lab import accounts, paths
+from smbtests.lab.netns import run
+from smbtests.lab.topology import Host
+
+INSTANCE_SUBDIRS = ("run", "lock", "state", "cache", "private", "ncalrpc", "log")
+
+
+@dataclass(frozen=True)
+class Share:
+    name: str
+    read_only: bool
+    guest_ok: bool = False
+
+
+@dataclass(frozen=True)
+class SambaSettings:
+    """What differs between the lab's Samba instances and between scenarios."""
+
+    encrypt: str
+    shares: tuple[Share, ...]
+    min_protocol: str = "SMB2_02"
+    signing: str = "mandatory"
+    restrict_anonymous: int = 2
+    map_to_guest: str = "never"
+
+
+COMPLIANT: dict[str, SambaSettings] = {
+    "fs1": SambaSettings(encrypt="required", shares=(Share("data", read_only=False),)),
+    "dc1": SambaSettings(
+        encrypt="desired",
+        shares=(Share("netlogon", read_only=True), Share("sysvol", read_only=True)),
+    ),
+    "print1": SambaSettings(encrypt="desired", shares=(Share("scans", read_only=False),)),
+}
+
+# The undeclared server of scenario rogue-smb-listener: hardened like the others, no shares; what
+# matters is that something answers SMB where the inventory says nothing should.
+ROGUE = SambaSettings(encrypt="desired", shares=())
+
+
+def config_path(service_name: str) -> Path:
+    return paths.service_dir(service_name) / "smb.conf"
+
+
+def share_path(host: Host, share: Share) -> Path:
+    return paths.SHARES_DIR / host.name / share.name
+
+
+def _render_share(host: Host, share: Share) -> str:
+    lines = [
+        f"[{share.name}]",
+        f"\tpath = {share_path(host, share)}",
+        f"\tread only = {'yes' if share.read_only else 'no'}",
+    ]
+    if share.guest_ok:
+        lines.append("\tguest ok = yes")
+    else:
+        lines += ["\tguest ok = no", f"\tvalid users = {accounts.SMB_USER}"]
+    return "\n".join(lines) + "\n"
+
+
+def render(service_name: str, host: Host, settings: SambaSettings) -> str:
+    template = Template(resources.files("smbtests.lab").joinpath("files/smb.conf.in").read_text())
+    shares = "".join("\n" + _render_share(host, share) for share in settings.shares)
+    return template.substitute(
+        service=service_name,
+        host=host.name,
+        address=host.address,
+        netbios_name=host.name.upper(),
+        dir=paths.service_dir(service_name),
+        min_protocol=settings.min_protocol,
+        signing=settings.signing,
+        encrypt=settings.encrypt,
+        restrict_anonymous=settings.restrict_anonymous,
+        map_to_guest=settings.map_to_guest,
+        shares=shares,
+    )
+
+
+def write_config(service_name: str, host: Host, settings: SambaSettings) -> bool:
+    """Write the instance's smb.conf and create its share directories; True if it changed."""
+    text = render(service_name, host, settings)
+    path = config_path(service_name)
+    if path.exists() and path.read_text() == text:
+        return False
+    uid, gid = accounts.uid_gid(accounts.SMB_USER)
+    for share in settings.shares:
+        directory = share_path(host, share)
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chown(directory, uid, gid)
+        # Read-only shares still get the lab user as owner: the setting, not the file mode, is
+        # what a scenario or a test checks.
+        directory.chmod(0o755 if share.guest_ok else 0o700)
+    path.write_text(text)
+    return True
+
+
+def prepare_instance(service_name: str, host: Host, settings: SambaSettings) -> None:
+    """Directories and config of a new instance, plus the lab user in its own passdb."""
+    base = paths.service_dir(service_name)
+    for sub in INSTANCE_SUBDIRS:
+        (base / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_config(service_name, host, settings)
+    password = accounts.read_smb_password()
+    run(
+        ["smbpasswd", "-c", str(config_path(service_name)), "-s", "-a", accounts.SMB_USER],
+        stdin=f"{password}\n{password}\n",
+    )

@@ -1,0 +1,154 @@
+"""The lab's daemons: what runs where, how it starts, how `lab` knows that it answers."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from string import Template
+from typing import Literal
+
+from smbtests.errors import LabError
+from smbtests.lab import paths, procs, reach, samba
+from smbtests.lab.state import LabState
+from smbtests.lab.topology import (
+    CONTROL,
+    CONTROL_HOST,
+    INTERNET_SMB,
+    INTERNET_SMB_HOST,
+    SMB_PORT,
+    SSH_PORT,
+    Endpoint,
+    Host,
+    host,
+    hosts_with_role,
+)
+
+Kind = Literal["smbd", "sshd", "listener"]
+READY_WAIT = 10.0
+CHECK_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # "<host>/<what>": the key in state.json
+    host: Host
+    kind: Kind
+    endpoint: Endpoint
+    # Where the answer is checked from: mgmt may reach everything through the router, except
+    # SMB on the internet, which the perimeter rule stops even for mgmt.
+    check_from: str
+
+    def argv(self) -> list[str]:
+        directory = paths.service_dir(self.name)
+        if self.kind == "smbd":
+            return [
+                sys.executable, "-m", "smbtests.lab.launch",
+                str(directory / "log"), str(paths.SAMBA_SYSTEM_LOG_DIR), "--",
+                "smbd", "--foreground", "--no-process-group", "--debug-stdout",
+                "-s", str(samba.config_path(self.name)),
+            ]  # fmt: skip
+        if self.kind == "sshd":
+            return ["/usr/sbin/sshd", "-D", "-e", "-f", str(directory / "sshd_config")]
+        return [
+            sys.executable, "-m", "smbtests.lab.listener",
+            str(self.endpoint.address), str(self.endpoint.port),
+        ]  # fmt: skip
+
+
+def _service(host_: Host, what: str, kind: Kind, endpoint: Endpoint, check_from: str) -> Service:
+    return Service(f"{host_.name}/{what}", host_, kind, endpoint, check_from)
+
+
+def _at(host_: Host, port: int) -> Endpoint:
+    return Endpoint(host_.address, port)
+
+
+MGMT_NS = host("mgmt").namespace
+
+COMPLIANT_SERVICES: tuple[Service, ...] = (
+    *(
+        _service(h, "smbd", "smbd", _at(h, SMB_PORT), MGMT_NS)
+        for h in hosts_with_role("smb-server")
+    ),
+    _service(CONTROL_HOST, "control", "listener", CONTROL, MGMT_NS),
+    *(_service(h, "sshd", "sshd", _at(h, SSH_PORT), MGMT_NS) for h in hosts_with_role("probe")),
+    _service(
+        INTERNET_SMB_HOST, "smb-listener", "listener", INTERNET_SMB, INTERNET_SMB_HOST.namespace
+    ),
+)
+
+ROGUE_SMBD = _service(host("iot1"), "smbd", "smbd", _at(host("iot1"), SMB_PORT), MGMT_NS)
+
+ALL_SERVICES: dict[str, Service] = {s.name: s for s in (*COMPLIANT_SERVICES, ROGUE_SMBD)}
+
+
+def write_sshd_config(service: Service) -> None:
+    template = Template(
+        resources.files("smbtests.lab").joinpath("files/sshd_config.in").read_text()
+    )
+    text = template.substitute(
+        host=service.host.name,
+        address=service.host.address,
+        host_key=paths.host_key(service.host.name),
+        authorized_keys=paths.AUTHORIZED_KEYS,
+    )
+    (paths.service_dir(service.name) / "sshd_config").write_text(text)
+
+
+def prepare(service: Service, smb_settings: samba.SambaSettings | None = None) -> None:
+    """Everything a service needs on disk before its first start."""
+    paths.service_dir(service.name).mkdir(parents=True, exist_ok=True, mode=0o700)
+    if service.kind == "smbd":
+        settings = smb_settings or samba.COMPLIANT[service.host.name]
+        samba.prepare_instance(service.name, service.host, settings)
+    elif service.kind == "sshd":
+        write_sshd_config(service)
+
+
+def is_running(service: Service, state: LabState) -> bool:
+    tracked = state.processes.get(service.name)
+    return tracked is not None and procs.is_running(tracked)
+
+
+def start(service: Service, state: LabState) -> None:
+    if is_running(service, state):
+        return
+    log = paths.service_dir(service.name) / "daemon.log"
+    state.processes[service.name] = procs.spawn(service.host.namespace, service.argv(), log)
+    state.save()
+
+
+def stop(service: Service, state: LabState) -> None:
+    tracked = state.processes.get(service.name)
+    if tracked is None:
+        return
+    others = [p for name, p in state.processes.items() if name != service.name]
+    procs.terminate(procs.service_pids(tracked, others))
+    del state.processes[service.name]
+    state.save()
+
+
+def restart(service: Service, state: LabState) -> None:
+    stop(service, state)
+    start(service, state)
+    wait_ready([service])
+
+
+def check(services: list[Service], wait: float = 0.0) -> dict[str, str]:
+    """Service name -> connect result, each checked from its `check_from` namespace."""
+    requests: dict[str, list[Endpoint]] = {}
+    for service in services:
+        requests.setdefault(service.check_from, []).append(service.endpoint)
+    answers = reach.check_many(requests, CHECK_TIMEOUT, wait)
+    return {s.name: answers[s.check_from][str(s.endpoint)] for s in services}
+
+
+def wait_ready(services: list[Service]) -> None:
+    """Poll (bounded) until every service answers; name the ones that do not."""
+    results = check(services, wait=READY_WAIT)
+    silent = {name: state for name, state in results.items() if state != "open"}
+    if silent:
+        found = ", ".join(f"{name} ({state})" for name, state in silent.items())
+        logs = ", ".join(str(paths.service_dir(name) / "daemon.log") for name in silent)
+        raise LabError(f"not answering after {READY_WAIT:g} s: {found}; see {logs}")

@@ -1,0 +1,96 @@
+"""`smbtests lab status|exec|scenario` as a user meets them."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.conftest import Lab
+
+pytestmark = pytest.mark.lab
+
+PASSWORD_ENV = "SMBTESTS_LAB_SMB_PASSWORD"
+
+
+def test_status_healthy(lab: Lab) -> None:
+    result = lab.cli("lab", "status")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.rstrip().endswith("healthy")
+    for needle in (
+        "fs1",
+        "10.45.10.11",
+        "smbd 10.45.10.11:445 open",
+        "control 10.45.10.10:8000 open",
+    ):
+        assert needle in result.stdout
+
+
+def test_status_json(lab: Lab) -> None:
+    report = json.loads(lab.cli_ok("lab", "status", "--json"))
+    assert report["healthy"] is True
+    assert report["active_scenarios"] == []
+    answering = {s["name"]: s["answer"] for h in report["hosts"] for s in h["services"]}
+    assert answering == {
+        "fs1/smbd": "open",
+        "fs1/control": "open",
+        "dc1/smbd": "open",
+        "print1/smbd": "open",
+        "corp1/sshd": "open",
+        "guest1/sshd": "open",
+        "iot1/sshd": "open",
+        "inet1/sshd": "open",
+        "inet1/smb-listener": "open",
+    }
+
+
+def test_exec_runs_in_mgmt_with_password_and_exit_code(lab: Lab) -> None:
+    code = (
+        "import os, socket, sys;"
+        "s = socket.create_connection(('10.45.10.10', 8000), timeout=2);"
+        "print(s.getsockname()[0], os.getcwd(), os.environ['KEPT'],"
+        f" len(os.environ['{PASSWORD_ENV}']));"
+        "sys.exit(7)"
+    )
+    env = {**os.environ, "KEPT": "yes"}
+    env.pop(PASSWORD_ENV, None)
+    result = lab.cli("lab", "exec", "--", "/usr/bin/python3", "-c", code, env=env)
+    assert result.returncode == 7, result.stderr
+    source, cwd, kept, length = result.stdout.split()
+    assert (source, cwd, kept) == ("10.45.0.10", os.getcwd(), "yes")
+    assert int(length) == len(lab.smb_password())
+    assert lab.smb_password() not in result.stdout + result.stderr
+
+
+def test_secrets_are_private(lab: Lab) -> None:
+    secret = lab.state_dir / "secrets" / "smb_password"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert (lab.state_dir / "secrets").stat().st_mode & 0o777 == 0o700
+    assert (lab.state_dir / "ssh" / "id_ed25519").stat().st_mode & 0o777 == 0o600
+
+
+def test_unknown_scenario_is_one_clear_line(lab: Lab) -> None:
+    result = lab.cli("lab", "scenario", "no-such-thing")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+def test_non_root_gets_one_clear_message(lab: Lab) -> None:
+    result = lab.cli_as_nobody("lab", "status")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "smbtests: the lab needs root (network namespaces, nftables, smbd, sshd): "
+        "run it as root, e.g. `sudo smbtests lab ...`"
+    ]
+
+
+def test_missing_programs_name_the_packages(lab: Lab) -> None:
+    # An empty PATH hides every program `up` needs; the check runs before anything is touched.
+    result = lab.cli("lab", "up", env={**os.environ, "PATH": "/nonexistent"})
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "apt-get install -y" in line
+    for package in ("iproute2", "nftables", "samba", "openssh-client"):
+        assert package in line
+    assert lab.cli("lab", "status").returncode == 0

@@ -1,0 +1,99 @@
+"""Every scenario changes exactly what it names, and `compliant` restores the lab exactly.
+
+Each test compares a full snapshot of the lab (reachability from every client, SMB facts of every
+server, SSH to every probe, the policy overlay) with the compliant one: the difference must be
+the scenario's change and nothing else, and after `compliant` there must be none.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import Lab
+
+pytestmark = pytest.mark.lab
+
+Snapshot = Callable[[], dict[str, str]]
+
+
+def expired_overlay() -> str:
+    expires = datetime.date.today() - datetime.timedelta(days=30)
+    return f"exceptions:\n  - id: EXC-0001\n    expires: {expires.isoformat()}\n"
+
+
+# scenario -> {observation: value under the scenario}; every other observation must not move.
+CHANGES: dict[str, Callable[[], dict[str, str]]] = {
+    "guest-445-open": lambda: {"reach:guest1/fs1:445": "open"},
+    "iot-445-open": lambda: {"reach:iot1/fs1:445": "open", "reach:iot1/dc1:445": "open"},
+    "internet-445-open": lambda: {
+        "reach:inet1/fs1:445": "open",
+        "reach:inet1/dc1:445": "open",
+        "reach:inet1/print1:445": "open",
+    },
+    "approved-path-blocked": lambda: {"reach:corp1/fs1:445": "filtered"},
+    "smb1-enabled": lambda: {"smb:dc1/smb1": "accepted"},
+    "signing-optional": lambda: {"smb:print1/signing_required": "False"},
+    "guest-access": lambda: {
+        "smb:fs1/anonymous_listing": "allowed: IPC$,data,public",
+        # a key-less session cannot encrypt: opening it means encryption is no longer required
+        "smb:fs1/encryption": "not required",
+    },
+    "rogue-smb-listener": lambda: {"reach:mgmt/iot1:445": "open"},
+    "probe-down": lambda: {"ssh:guest1": "failed"},
+    # guest1's 445 targets are filtered anyway; its control connection is what goes dark, while
+    # SSH into guest1 (ssh:guest1) keeps working.
+    "probe-blind": lambda: {"reach:guest1/control:8000": "filtered"},
+    "exception-expired": lambda: {"policy-overlay": expired_overlay()},
+}
+
+
+def difference(before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
+    assert before.keys() == after.keys()
+    return {key: after[key] for key in before if before[key] != after[key]}
+
+
+def test_every_scenario_is_covered(lab: Lab) -> None:
+    listed = lab.cli_ok("lab", "scenario", "--list").splitlines()
+    assert sorted(line.split()[0] for line in listed) == sorted([*CHANGES, "compliant"])
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_scenario_changes_exactly_its_target(
+    lab: Lab, lab_snapshot: Snapshot, lab_compliant: dict[str, str], name: str
+) -> None:
+    with lab.scenario(name):
+        state = json.loads((lab.state_dir / "state.json").read_text())
+        assert state["active_scenarios"] == [name]
+        assert difference(lab_compliant, lab_snapshot()) == CHANGES[name]()
+    assert difference(lab_compliant, lab_snapshot()) == {}
+    state = json.loads((lab.state_dir / "state.json").read_text())
+    assert state["active_scenarios"] == []
+
+
+def test_scenario_replaces_the_active_one(
+    lab: Lab, lab_snapshot: Snapshot, lab_compliant: dict[str, str]
+) -> None:
+    lab.cli_ok("lab", "scenario", "guest-445-open")
+    with lab.scenario("probe-down"):
+        assert difference(lab_compliant, lab_snapshot()) == CHANGES["probe-down"]()
+
+
+def test_status_follows_the_scenario(lab: Lab) -> None:
+    with lab.scenario("probe-down"):
+        result = lab.cli("lab", "status", "--json")
+        assert result.returncode == 0, result.stdout  # stopped on purpose is still healthy
+        report = json.loads(result.stdout)
+        assert report["active_scenarios"] == ["probe-down"]
+        guest1 = next(h for h in report["hosts"] if h["name"] == "guest1")
+        assert guest1["services"] == [
+            {
+                "name": "guest1/sshd",
+                "endpoint": "10.45.30.31:22",
+                "answer": "stopped",
+                "expected": False,
+            }
+        ]
