@@ -94,8 +94,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # The suite's items come from the policy, not from testpaths (tests/ are the project's own).
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args = [str(LIVE_MODULE)]
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"  # keep each batch on one worker
 
 
 def _apply_overrides(loaded: LoadedConfig, run_options: options.RunOptions) -> LoadedConfig:
@@ -171,7 +169,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 id=check.id,
                 marks=[
                     getattr(pytest.mark, check.marker),
-                    pytest.mark.xdist_group(check.batch_key),
+                    pytest.mark.xdist_group(check.xdist_group),
                 ],
             )
             for check in run.checks

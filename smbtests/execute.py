@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from smbtests import smb
 from smbtests.errors import ProbeError
 from smbtests.model import DIALECTS, LoadedConfig
-from smbtests.plan import Check, Kind
+from smbtests.plan import SCAN_KINDS, Check, Kind
 from smbtests.probes.base import ConnectResult, Probe, Target
 
 ProbeOpener = Callable[[str], Probe]
@@ -118,6 +118,9 @@ class Executor:
             return self._futures[key]
 
     def observe(self, check: Check) -> Observation:
+        if check.kind in SCAN_KINDS:
+            # scans are I/O-bound: start every probe's batch together so their timeouts overlap
+            self.start([key for key in self.batch_keys if key.startswith("probe:")])
         outcome = self._future(check.batch_key).result()[check.id]
         if isinstance(outcome, ProbeError):
             raise outcome

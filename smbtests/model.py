@@ -217,7 +217,7 @@ class ProbeConfig(_Model):
 
 class Timing(_Model):
     connect_timeout: float = Field(default=2.0, gt=0, le=30)
-    concurrency: int = Field(default=128, ge=1, le=1024)
+    concurrency: int = Field(default=128, ge=1, le=4096)
     probe_timeout: float = Field(default=60.0, gt=0, le=900)
     smb_timeout: float = Field(default=5.0, gt=0, le=60)
 

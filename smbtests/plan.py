@@ -82,6 +82,12 @@ class Check:
         return "smb_hardening"
 
     @property
+    def xdist_group(self) -> str:
+        """Under pytest-xdist: every scan on one worker (I/O-bound, started together so their
+        timeouts overlap), SMB talk spread per host (CPU-bound impacket work)."""
+        return "scans" if self.kind in SCAN_KINDS else self.batch_key
+
+    @property
     def batch_key(self) -> str:
         """Checks sharing a key run as one batch (one probe's scan, or one host's SMB talk)."""
         if self.kind in SCAN_KINDS:

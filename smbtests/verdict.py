@@ -76,7 +76,7 @@ def _step(check: Check) -> str:
 def judge_reach(check: Check, obs: ReachObservation) -> Verdict:
     assert obs.result is not None and obs.control is not None and obs.probe is not None
     result, control = obs.result, obs.control
-    path = f"{check.probe} -> {check.host}:{result.target.port}"
+    path = f"{check.probe} -> {check.host or result.target.host}:{result.target.port}"
     seen = f"{path} {_seen(result)}"
     if result.state is ConnectState.ERROR:
         return Verdict(Outcome.ERROR, f"{seen}: the probe's own stack failed", "error")

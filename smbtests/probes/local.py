@@ -18,6 +18,7 @@ class LocalProbe:
         self, targets: Sequence[Target], timeout: float, concurrency: int
     ) -> list[ConnectResult]:
         records: list[dict[str, Any]] = []
+        concurrency = scanner.raise_file_limit(concurrency)
         scanner.scan([(t.host, t.port) for t in targets], timeout, concurrency, records.append)
         records.append({"done": len(targets)})
         return results_from_records(self.name, targets, records)

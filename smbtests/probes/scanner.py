@@ -76,8 +76,9 @@ def scan(targets: list[tuple[str, int]], timeout: float, concurrency: int, emit:
                     )
             if not in_flight:
                 continue
+            # in_flight keeps start order, so its first entry holds the nearest deadline
             now = time.monotonic()
-            next_deadline = min(started + timeout for _, started in in_flight.values())
+            next_deadline = next(iter(in_flight.values()))[1] + timeout
             for key, _ in selector.select(max(0.0, next_deadline - now)):
                 index = key.data
                 sock, started = in_flight.pop(index)
@@ -95,16 +96,36 @@ def scan(targets: list[tuple[str, int]], timeout: float, concurrency: int, emit:
                         index, "error", code, started, errno.errorcode.get(code, str(code)), emit
                     )
             now = time.monotonic()
-            for index, (sock, started) in list(in_flight.items()):
-                if now - started >= timeout:
-                    del in_flight[index]
-                    selector.unregister(sock)
-                    sock.close()
-                    _settle(index, "filtered", None, started, "no answer", emit)
+            while in_flight:
+                index, (sock, started) = next(iter(in_flight.items()))
+                if now - started < timeout:
+                    break
+                del in_flight[index]
+                selector.unregister(sock)
+                sock.close()
+                _settle(index, "filtered", None, started, "no answer", emit)
     finally:
         for sock, _ in in_flight.values():
             sock.close()
         selector.close()
+
+
+def raise_file_limit(concurrency: int) -> int:
+    """Lift the soft open-files limit towards the hard one; return the concurrency it allows."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = concurrency + 64
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            new_soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new_soft, hard))
+            soft = new_soft
+        if soft == resource.RLIM_INFINITY:
+            return concurrency
+        return max(1, min(concurrency, soft - 64))
+    except (ImportError, ValueError, OSError):
+        return concurrency
 
 
 def main() -> None:
@@ -115,7 +136,8 @@ def main() -> None:
         sys.stdout.write(json.dumps(result) + "\n")
         sys.stdout.flush()
 
-    scan(targets, float(request["timeout"]), int(request["concurrency"]), emit)
+    concurrency = raise_file_limit(int(request["concurrency"]))
+    scan(targets, float(request["timeout"]), concurrency, emit)
     emit({"done": len(targets)})
 
 
