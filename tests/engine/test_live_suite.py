@@ -1,0 +1,143 @@
+"""The policy suite against the real lab: the compliant lab passes every check, and each
+scenario is caught by exactly the checks that should catch it, with the right outcome."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Lab
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTEST = [sys.executable, "-m", "pytest", "--env", "lab", "-p", "no:cacheprovider", "-q"]
+
+# scenario -> {check id: outcome}; every check not named must pass
+EXPECTED: dict[str, dict[str, str]] = {
+    "compliant": {},
+    "guest-445-open": {"reach:guest1/fs1:445": "failed"},
+    "iot-445-open": {"reach:iot1/fs1:445": "failed", "reach:iot1/dc1:445": "failed"},
+    "internet-445-open": {
+        "reach:inet1/fs1:445": "failed",
+        "reach:inet1/dc1:445": "failed",
+        "reach:inet1/print1:445": "failed",
+    },
+    "approved-path-blocked": {"reach:corp1/fs1:445": "failed"},
+    "smb1-enabled": {"smb1:dc1": "failed"},
+    "signing-optional": {"signing:print1": "failed"},
+    # guests cannot be let in while fs1 demands encryption, so the scenario relaxes it too
+    "guest-access": {"anonymous:fs1": "failed", "encryption:fs1": "failed"},
+    "rogue-smb-listener": {"discovery:10.45.40.0/24": "failed"},
+    "probe-down": {
+        "control:guest1": "error",
+        "reach:guest1/fs1:445": "error",
+        "reach:guest1/dc1:445": "error",
+        "reach:guest1/print1:445": "error",
+        "reach:guest1/inet-smb:445": "error",
+    },
+    "probe-blind": {
+        "control:guest1": "error",
+        "reach:guest1/fs1:445": "error",
+        "reach:guest1/dc1:445": "error",
+        "reach:guest1/print1:445": "error",
+        "reach:guest1/inet-smb:445": "error",
+    },
+    # an expired exception fails on paper, and its path is no longer allowed to be open
+    "exception-expired": {"exception:EXC-0001": "failed", "reach:iot1/print1:445": "failed"},
+}
+
+
+def run_suite(
+    lab: Lab, results: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    command = ["ip", "netns", "exec", "smblab-mgmt", *PYTEST, "--smb-results", str(results), *extra]
+    env = {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "COLUMNS": "300",
+        "SMBTESTS_LAB_SMB_PASSWORD": lab.smb_password(),
+    }
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+    assert results.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    return done, json.loads(results.read_text())
+
+
+def outcomes(document: dict[str, Any]) -> dict[str, str]:
+    return {c["id"]: c["outcome"] for c in document["checks"]}
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_scenario_caught_by_exactly_the_right_checks(
+    lab: Lab, tmp_path: Path, scenario: str
+) -> None:
+    with lab.scenario(scenario):
+        done, document = run_suite(lab, tmp_path / "results.json")
+    seen = outcomes(document)
+    assert len(seen) == 50
+    not_passed = {k: v for k, v in seen.items() if v != "passed"}
+    assert not_passed == EXPECTED[scenario], done.stdout[-4000:]
+    assert done.returncode == (0 if scenario == "compliant" else 1)
+
+
+@pytest.mark.lab
+def test_failure_message_is_one_line_with_observation_and_rule(lab: Lab, tmp_path: Path) -> None:
+    with lab.scenario("guest-445-open"):
+        done, document = run_suite(lab, tmp_path / "results.json")
+    record = next(c for c in document["checks"] if c["id"] == "reach:guest1/fs1:445")
+    assert record["observed"] == "open"
+    assert record["message"].startswith("guest1 -> fs1:445 OPEN (connected in ")
+    assert record["message"].endswith(
+        "policy: untrusted segment guest must not reach SMB hosts (step 2)"
+    )
+    assert (
+        "FAILED plugins/live.py::test_policy[reach:guest1/fs1:445] - Failed: guest1 -> fs1:445 OPEN"
+        in done.stdout
+    )
+
+
+@pytest.mark.lab
+def test_blind_probe_errors_name_the_control(lab: Lab, tmp_path: Path) -> None:
+    with lab.scenario("probe-blind"):
+        done, document = run_suite(lab, tmp_path / "results.json")
+    record = next(c for c in document["checks"] if c["id"] == "reach:guest1/fs1:445")
+    assert "could not prove it can connect" in record["message"]
+    assert "ERROR plugins/live.py::test_policy[reach:guest1/fs1:445]" in done.stdout
+
+
+@pytest.mark.lab
+def test_xdist_run_matches_a_single_process_run(lab: Lab, tmp_path: Path) -> None:
+    with lab.scenario("signing-optional"):
+        _, single = run_suite(lab, tmp_path / "single.json")
+        _, parallel = run_suite(lab, tmp_path / "parallel.json", "-n", "2")
+    assert outcomes(single) == outcomes(parallel)
+    assert outcomes(parallel)["signing:print1"] == "failed"
+
+
+@pytest.mark.lab
+def test_canary_password_appears_in_no_output(lab: Lab, tmp_path: Path) -> None:
+    """The lab's real password is the canary: it must reach no file the run writes."""
+    allure = tmp_path / "allure"
+    junit = tmp_path / "junit.xml"
+    with lab.scenario("guest-access"):
+        done, _ = run_suite(
+            lab,
+            tmp_path / "results.json",
+            "--alluredir",
+            str(allure),
+            "--junitxml",
+            str(junit),
+            "-rA",
+            "-l",
+            "--log-level=DEBUG",
+        )
+    secret = lab.smb_password()
+    assert secret not in done.stdout + done.stderr
+    for path in [tmp_path / "results.json", junit, *allure.iterdir()]:
+        assert secret not in path.read_text(errors="ignore"), path
+    assert "a secret was found" not in done.stdout
