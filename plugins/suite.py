@@ -33,6 +33,7 @@ MARKERS = {
     "smb_perimeter": "seed step 2: 445 closed at the perimeter and from untrusted zones",
     "smb_segmentation": "seed step 3: 445 only on approved paths",
     "smb_hardening": "seed step 4: SMB1, signing, dialect, encryption, anonymous/guest",
+    "smb_deployment": "seed step 5: Windows firewall profiles, logging and 445 rules",
     "smb_verification": "seed step 6: probes prove they can connect (positive controls)",
     "smb_exceptions": "seed step 7: exceptions owned, approved, reviewed, unexpired, used",
 }

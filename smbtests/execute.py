@@ -18,9 +18,21 @@ from smbtests import smb
 from smbtests.errors import ProbeError
 from smbtests.model import DIALECTS, LoadedConfig
 from smbtests.plan import SCAN_KINDS, Check, Kind
-from smbtests.probes.base import ConnectResult, Probe, Target
+from smbtests.probes.base import ConnectResult, HostReader, Probe, Target
 
 ProbeOpener = Callable[[str], Probe]
+
+# The configuration readings each Windows check judges (winrm_scripts.HostQuery values).
+WINDOWS_READINGS: dict[Kind, tuple[str, ...]] = {
+    Kind.WIN_SMB1: ("smb-server-configuration", "smb1-feature"),
+    Kind.WIN_SIGNING: ("smb-server-configuration",),
+    Kind.WIN_ENCRYPTION: ("smb-server-configuration",),
+    Kind.WIN_FIREWALL: ("firewall-profiles",),
+    Kind.WIN_FIREWALL_LOG: ("firewall-profiles",),
+    Kind.WIN_445_RULES: ("firewall-rules-445",),
+    Kind.WIN_QUIC: ("smb-server-configuration", "smb-certificate-mapping"),
+    Kind.DRIFT: ("smb-server-configuration", "smb1-feature"),
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,16 @@ class EncryptionObservation:
     as_user: str
 
 
+@dataclass(frozen=True)
+class WindowsObservation:
+    """Readings of a Windows host's own configuration (query kind -> JSON document), and for
+    drift checks what the wire showed of the same host."""
+
+    readings: Mapping[str, object]
+    wire_smb1: smb.Smb1Result | None = None
+    wire_negotiations: tuple[smb.NegotiateResult, ...] = ()
+
+
 Observation = (
     ReachObservation
     | DiscoveryObservation
@@ -74,6 +96,7 @@ Observation = (
     | NegotiationObservation
     | SessionObservation
     | EncryptionObservation
+    | WindowsObservation
 )
 Outcome = Observation | ProbeError
 
@@ -135,6 +158,8 @@ class Executor:
         checks = self._batches[key]
         if key.startswith("probe:"):
             return self._run_scan(checks)
+        if key.startswith("win:"):
+            return self._run_windows(checks)
         return self._run_smb(checks)
 
     def _run_scan(self, checks: list[Check]) -> dict[str, Outcome]:
@@ -182,6 +207,31 @@ class Executor:
                 assert check.target is not None
                 outcomes[check.id] = ReachObservation(by_target[check.target], control, name)
         return outcomes
+
+    def _run_windows(self, checks: list[Check]) -> dict[str, Outcome]:
+        """All readings the host's checks need, over one WinRM shell; wire facts for drift."""
+        name = checks[0].probe or ""
+        needed = sorted({query for c in checks for query in WINDOWS_READINGS[c.kind]})
+        try:
+            reader = self._open_probe(name)
+            if not isinstance(reader, HostReader):
+                raise ProbeError(name, "this probe cannot read host configuration (not winrm)")
+            try:
+                readings = {query: reader.run_json(query) for query in needed}
+            finally:
+                reader.close()
+            wire_smb1 = None
+            negotiations: tuple[smb.NegotiateResult, ...] = ()
+            drift = next((c for c in checks if c.kind is Kind.DRIFT), None)
+            if drift is not None and drift.target is not None:
+                timeout = self._config.environment.timing.smb_timeout
+                host, port = drift.target.host, drift.target.port
+                wire_smb1 = smb.negotiate_smb1(host, port, timeout)
+                negotiations = tuple(smb.negotiate_smb2(host, port, d, timeout) for d in DIALECTS)
+        except ProbeError as exc:
+            return {c.id: exc for c in checks}
+        observation = WindowsObservation(readings, wire_smb1, negotiations)
+        return {c.id: observation for c in checks}
 
     def _run_smb(self, checks: list[Check]) -> dict[str, Outcome]:
         target = checks[0].target

@@ -138,6 +138,17 @@ class PolicyException(_Model):
         return None
 
 
+class Deployment(_Model):
+    """Seed step 5: what the host firewall of every Windows host must look like."""
+
+    firewall_profiles: tuple[Literal["Domain", "Private", "Public"], ...] = (
+        "Domain",
+        "Private",
+        "Public",
+    )
+    firewall_log_min_kb: int = Field(default=16384, ge=1)
+
+
 class Policy(_Model):
     version: Literal[1] = 1
     name: str
@@ -148,6 +159,7 @@ class Policy(_Model):
     hardening_by_role: dict[HostRole, Hardening] = {}
     perimeter: Perimeter = Perimeter()
     discovery: Discovery = Discovery()
+    deployment: Deployment = Deployment()
     exceptions: tuple[PolicyException, ...] = ()
 
     def baseline_for(self, host_name: str) -> Hardening:
@@ -230,6 +242,20 @@ class EnvDiscovery(_Model):
     probe: str | None = None
 
 
+class WindowsHost(_Model):
+    """A Windows host whose own configuration is read over WinRM (through a winrm probe entry).
+
+    `server` hosts may allow 445 only from named addresses; `endpoint` hosts (laptops) may not
+    allow inbound 445 in the Public or Private profile at all (seed step 2, remote users).
+    `smb_host` names the policy host it is, so the wire and its configuration can be compared.
+    """
+
+    probe: str
+    role: Literal["server", "endpoint"]
+    smb_host: str | None = None
+    remote_access: bool = False
+
+
 class Environment(_Model):
     name: Name
     description: str = ""
@@ -241,6 +267,7 @@ class Environment(_Model):
     probes: dict[Name, ProbeConfig] = Field(min_length=1)
     discovery: EnvDiscovery = EnvDiscovery()
     host_rings: dict[str, tuple[Name, ...]] = {}
+    windows_hosts: dict[Name, WindowsHost] = {}
 
     @field_validator("scope")
     @classmethod
@@ -435,6 +462,14 @@ def _resolve_environment(env: Environment, policy: Policy, doc: SourceDocument) 
         _check_reference(doc, ("discovery", "probe"), env.discovery.probe, env.probes, "probe")
     for host_name in env.host_rings:
         _check_reference(doc, ("host_rings", host_name), host_name, policy.smb_hosts, "SMB host")
+    winrm_probes = [n for n, p in env.probes.items() if p.transport == "winrm"]
+    for name, windows in env.windows_hosts.items():
+        where = ("windows_hosts", name)
+        _check_reference(doc, (*where, "probe"), windows.probe, winrm_probes, "winrm probe")
+        if windows.smb_host is not None:
+            _check_reference(
+                doc, (*where, "smb_host"), windows.smb_host, policy.smb_hosts, "SMB host"
+            )
 
 
 def _merge_overlay(data: Any, overlay: Any, overlay_path: Path) -> Any:

@@ -36,16 +36,41 @@ class Kind(StrEnum):
     GUEST = "guest"
     ACCESS = "access"
     EXCEPTION = "exception"
+    WIN_SMB1 = "win-smb1"
+    WIN_SIGNING = "win-signing"
+    WIN_ENCRYPTION = "win-encryption"
+    WIN_FIREWALL = "win-firewall"
+    WIN_FIREWALL_LOG = "win-firewall-log"
+    WIN_445_RULES = "win-445-rules"
+    WIN_QUIC = "win-quic"
+    DRIFT = "drift"
 
 
-# Kinds answered by a probe's connect batch; the rest are SMB conversations from the runner.
+# Kinds answered by a probe's connect batch; SMB conversations from the runner; readings of a
+# Windows host's own configuration over WinRM.
 SCAN_KINDS = frozenset({Kind.CONTROL, Kind.REACH, Kind.DISCOVERY, Kind.EXCEPTION})
+WINDOWS_KINDS = frozenset(
+    {
+        Kind.WIN_SMB1,
+        Kind.WIN_SIGNING,
+        Kind.WIN_ENCRYPTION,
+        Kind.WIN_FIREWALL,
+        Kind.WIN_FIREWALL_LOG,
+        Kind.WIN_445_RULES,
+        Kind.WIN_QUIC,
+        Kind.DRIFT,
+    }
+)
 
 MARKERS: dict[Kind, str] = {
     Kind.CONTROL: "smb_verification",
     Kind.DISCOVERY: "smb_inventory",
     Kind.ACCESS: "smb_inventory",
     Kind.EXCEPTION: "smb_exceptions",
+    Kind.WIN_FIREWALL: "smb_deployment",
+    Kind.WIN_FIREWALL_LOG: "smb_deployment",
+    Kind.WIN_445_RULES: "smb_deployment",
+    Kind.DRIFT: "smb_verification",
 }
 
 
@@ -71,6 +96,7 @@ class Check:
     expect: Expect | None = None
     exception_id: str | None = None
     discovery_range: str | None = None
+    windows_role: str | None = None
     rings: tuple[str, ...] = ()
 
     @property
@@ -92,6 +118,8 @@ class Check:
         """Checks sharing a key run as one batch (one probe's scan, or one host's SMB talk)."""
         if self.kind in SCAN_KINDS:
             return f"probe:{self.probe}"
+        if self.kind in WINDOWS_KINDS:
+            return f"win:{self.host}"
         return f"smb:{self.host}"
 
 
@@ -362,6 +390,114 @@ def _exception_checks(config: LoadedConfig) -> list[Check]:
     return checks
 
 
+def _windows_checks(config: LoadedConfig) -> list[Check]:
+    policy = config.policy
+    checks: list[Check] = []
+    for name, windows in config.environment.windows_hosts.items():
+        baseline = (
+            policy.baseline_for(windows.smb_host)
+            if windows.smb_host is not None
+            else policy.hardening
+        )
+        profiles = ", ".join(policy.deployment.firewall_profiles)
+        exposure = (
+            "no enabled inbound rule allows 445 from any address"
+            if windows.role == "server"
+            else "no enabled inbound rule allows 445 in the Public or Private profile"
+        )
+        entries: list[tuple[Kind, int, str, str, str]] = [
+            (
+                Kind.WIN_FIREWALL,
+                5,
+                f"the firewall is on with inbound blocked by default ({profiles})",
+                "Windows firewall profiles enforced",
+                "critical",
+            ),
+            (
+                Kind.WIN_FIREWALL_LOG,
+                5,
+                "dropped packets are logged to a file of at least "
+                f"{policy.deployment.firewall_log_min_kb} KB ({profiles})",
+                "Windows firewall logging on",
+                "normal",
+            ),
+            (Kind.WIN_445_RULES, 2, exposure, "Windows hosts publish no 445", "critical"),
+        ]
+        if baseline.smb1 == "refused":
+            entries.append(
+                (
+                    Kind.WIN_SMB1,
+                    4,
+                    "SMB1 is switched off and its feature removed",
+                    "SMB1 refused",
+                    "critical",
+                )
+            )
+        if baseline.signing == "required":
+            entries.append(
+                (
+                    Kind.WIN_SIGNING,
+                    4,
+                    "the SMB server requires signing",
+                    "SMB signing required",
+                    "critical",
+                )
+            )
+        if baseline.encryption == "required":
+            entries.append(
+                (
+                    Kind.WIN_ENCRYPTION,
+                    4,
+                    "the SMB server encrypts and rejects unencrypted access",
+                    "SMB encryption required",
+                    "critical",
+                )
+            )
+        if windows.remote_access:
+            entries.append(
+                (
+                    Kind.WIN_QUIC,
+                    4,
+                    "SMB over QUIC is on with a certificate mapping, "
+                    "so remote users never need 445",
+                    "SMB over QUIC for remote use",
+                    "normal",
+                )
+            )
+        if windows.smb_host is not None:
+            entries.append(
+                (
+                    Kind.DRIFT,
+                    6,
+                    f"what the wire shows of {windows.smb_host} (SMB1, "
+                    "signing) matches the host's own configuration",
+                    "Wire and configuration agree",
+                    "critical",
+                )
+            )
+        target = None
+        if windows.smb_host is not None:
+            target = Target(str(policy.smb_hosts[windows.smb_host].address), 445)
+        for kind, step, rule, feature, severity in entries:
+            checks.append(
+                Check(
+                    id=f"{kind}:{name}",
+                    kind=kind,
+                    step=step,
+                    rule=rule,
+                    feature=feature,
+                    story=name,
+                    severity=severity,
+                    probe=windows.probe,
+                    host=name,
+                    target=target,
+                    windows_role=windows.role,
+                    rings=config.environment.probes[windows.probe].rings,
+                )
+            )
+    return checks
+
+
 def build_plan(config: LoadedConfig, today: date) -> list[Check]:
     """Every check the policy implies in this environment, sorted by id."""
     checks = [
@@ -369,6 +505,7 @@ def build_plan(config: LoadedConfig, today: date) -> list[Check]:
         *_discovery_checks(config),
         *_smb_checks(config),
         *_exception_checks(config),
+        *_windows_checks(config),
     ]
     ids = [c.id for c in checks]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})

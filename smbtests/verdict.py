@@ -25,6 +25,7 @@ from smbtests.execute import (
     ReachObservation,
     SessionObservation,
     Smb1Observation,
+    WindowsObservation,
 )
 from smbtests.model import DIALECTS, Policy
 from smbtests.plan import Check, Expect, Kind
@@ -296,6 +297,156 @@ def judge_exception(check: Check, obs: ReachObservation, policy: Policy, today: 
     )
 
 
+def _true(value: object) -> bool:
+    # PowerShell renders GpoBoolean settings as the strings "True"/"False", plain ones as bools
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def _reading(obs: WindowsObservation, kind: str) -> Any:
+    return obs.readings[kind]
+
+
+def _windows_fail(check: Check, problems: list[str], observed: str) -> Verdict:
+    return Verdict(
+        Outcome.FAILED,
+        f"{check.host}: {'; '.join(problems)}; policy: {check.rule} {_step(check)}",
+        observed,
+    )
+
+
+def _covers_445(ports: list[str]) -> bool:
+    for port in ports:
+        low, _, high = port.partition("-")
+        if port == "Any" or (low.isdigit() and int(low) <= 445 <= int(high or low)):
+            return True
+    return False
+
+
+def judge_windows(check: Check, obs: WindowsObservation, policy: Policy) -> Verdict:
+    """Windows host configuration, judged from the cmdlets' own output (attached as evidence)."""
+    kind = check.kind
+    if kind in (Kind.WIN_SMB1, Kind.WIN_SIGNING, Kind.WIN_ENCRYPTION, Kind.WIN_QUIC):
+        config = _reading(obs, "smb-server-configuration")
+        problems = []
+        if kind is Kind.WIN_SMB1:
+            state = _reading(obs, "smb1-feature")["State"]
+            if _true(config["EnableSMB1Protocol"]):
+                problems.append("EnableSMB1Protocol is True")
+            if state not in ("Disabled", "DisabledWithPayloadRemoved"):
+                problems.append(f"SMB1Protocol feature is {state}")
+            ok_text, word = "SMB1 off and its feature disabled", "smb1"
+        elif kind is Kind.WIN_SIGNING:
+            for key in ("RequireSecuritySignature", "EnableSecuritySignature"):
+                if not _true(config[key]):
+                    problems.append(f"{key} is False")
+            ok_text, word = "RequireSecuritySignature and EnableSecuritySignature True", "signing"
+        elif kind is Kind.WIN_ENCRYPTION:
+            for key in ("EncryptData", "RejectUnencryptedAccess"):
+                if not _true(config[key]):
+                    problems.append(f"{key} is False")
+            ok_text, word = "EncryptData and RejectUnencryptedAccess True", "encryption"
+        else:
+            mappings = _reading(obs, "smb-certificate-mapping")["Mappings"]
+            if not _true(config["EnableSMBQUIC"]):
+                problems.append("EnableSMBQUIC is not True")
+            if not mappings:
+                problems.append("no SMB server certificate mapping")
+            ok_text, word = f"SMB over QUIC on, {len(mappings)} certificate mapping(s)", "quic"
+        if problems:
+            return _windows_fail(check, problems, f"{word}-off")
+        return Verdict(Outcome.PASSED, f"{check.host}: {ok_text}", f"{word}-on")
+    if kind in (Kind.WIN_FIREWALL, Kind.WIN_FIREWALL_LOG):
+        profiles = {p["Name"]: p for p in _reading(obs, "firewall-profiles")}
+        problems = []
+        for name in policy.deployment.firewall_profiles:
+            profile = profiles.get(name)
+            if profile is None:
+                problems.append(f"profile {name} missing")
+            elif kind is Kind.WIN_FIREWALL:
+                if not _true(profile["Enabled"]):
+                    problems.append(f"{name} profile disabled")
+                if str(profile["DefaultInboundAction"]) != "Block":
+                    problems.append(f"{name} inbound default {profile['DefaultInboundAction']}")
+            else:
+                if not _true(profile["LogBlocked"]):
+                    problems.append(f"{name} LogBlocked False")
+                if not profile["LogFileName"]:
+                    problems.append(f"{name} has no log file")
+                if int(profile["LogMaxSizeKilobytes"]) < policy.deployment.firewall_log_min_kb:
+                    problems.append(f"{name} log {profile['LogMaxSizeKilobytes']} KB")
+        word = "firewall" if kind is Kind.WIN_FIREWALL else "logging"
+        if problems:
+            return _windows_fail(check, problems, f"{word}-off")
+        return Verdict(
+            Outcome.PASSED,
+            f"{check.host}: {word} as required in {', '.join(policy.deployment.firewall_profiles)}",
+            f"{word}-on",
+        )
+    if kind is Kind.WIN_445_RULES:
+        endpoint = check.windows_role == "endpoint"
+        offending = []
+        for rule in _reading(obs, "firewall-rules-445"):
+            allows = (
+                _true(rule["Enabled"])
+                and rule["Direction"] == "Inbound"
+                and rule["Action"] == "Allow"
+                and _covers_445(rule["LocalPort"])
+            )
+            profile = str(rule["Profile"])
+            exposed = (
+                any(p in profile for p in ("Public", "Private", "Any"))
+                if endpoint
+                else "Any" in rule["RemoteAddress"]
+            )
+            if allows and exposed:
+                offending.append(
+                    f"'{rule['DisplayName']}' allows 445 from {', '.join(rule['RemoteAddress'])} "
+                    f"({profile})"
+                )
+        if offending:
+            return _windows_fail(check, offending, "exposed")
+        return Verdict(Outcome.PASSED, f"{check.host}: no inbound rule exposes 445", "closed")
+    return judge_drift(check, obs)
+
+
+def judge_drift(check: Check, obs: WindowsObservation) -> Verdict:
+    """The wire (impacket, from the runner) against the host's own configuration."""
+    config = _reading(obs, "smb-server-configuration")
+    accepted = [n for n in obs.wire_negotiations if n.accepted]
+    if obs.wire_smb1 is None or not accepted:
+        return Verdict(
+            Outcome.ERROR, f"{check.host}: no SMB conversation on the wire to compare", "error"
+        )
+    disagreements = []
+    config_smb1 = _true(config["EnableSMB1Protocol"])
+    if config_smb1 != obs.wire_smb1.accepted:
+        disagreements.append(
+            f"config EnableSMB1Protocol={config_smb1} but the wire "
+            f"{'accepted' if obs.wire_smb1.accepted else 'refused'} SMB1"
+        )
+    config_signing = _true(config["RequireSecuritySignature"])
+    wire_signing = all(n.signing_required for n in accepted)
+    if config_signing != wire_signing:
+        disagreements.append(
+            f"config RequireSecuritySignature={config_signing} but the wire "
+            f"{'requires' if wire_signing else 'does not require'} signing"
+        )
+    if disagreements:
+        return Verdict(
+            Outcome.FAILED,
+            f"{check.host} DRIFT: {'; '.join(disagreements)} (a GPO that did not apply, or a "
+            f"detector bug); policy: {check.rule} {_step(check)}",
+            "drift",
+        )
+    return Verdict(
+        Outcome.PASSED,
+        f"{check.host}: wire and configuration agree (SMB1 "
+        f"{'on' if config_smb1 else 'off'}, signing "
+        f"{'required' if config_signing else 'optional'})",
+        "agree",
+    )
+
+
 def judge(check: Check, observation: Observation, policy: Policy, today: date) -> Verdict:
     """The verdict for one check; any mismatch between kind and observation is a bug."""
     if check.kind is Kind.EXCEPTION and isinstance(observation, ReachObservation):
@@ -312,6 +463,8 @@ def judge(check: Check, observation: Observation, policy: Policy, today: date) -
         return judge_dialect(check, observation, policy)
     if isinstance(observation, EncryptionObservation):
         return judge_encryption(check, observation)
+    if isinstance(observation, WindowsObservation):
+        return judge_windows(check, observation, policy)
     return judge_session(check, observation)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class ConnectState(StrEnum):
@@ -46,5 +46,20 @@ class Probe(Protocol):
     def scan(
         self, targets: Sequence[Target], timeout: float, concurrency: int
     ) -> list[ConnectResult]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class HostReader(Protocol):
+    """A probe that can also read its host's own configuration (a `winrm` probe).
+
+    `run_json(kind)` returns the reading's JSON document, checked for shape; any failure raises
+    ProbeError.
+    """
+
+    name: str
+
+    def run_json(self, kind: str) -> object: ...
 
     def close(self) -> None: ...

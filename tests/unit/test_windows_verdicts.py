@@ -1,0 +1,169 @@
+"""Windows configuration verdicts, judged from cmdlet-shaped readings (the double's states)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from smbtests import smb
+from smbtests.execute import WINDOWS_READINGS, WindowsObservation
+from smbtests.lab.wsman.state import SCENARIOS, default_state
+from smbtests.model import load
+from smbtests.plan import Check, build_plan
+from smbtests.verdict import Outcome, judge
+
+ROOT = Path(__file__).resolve().parents[2]
+TODAY = date(2026, 11, 26)
+
+
+@pytest.fixture(scope="module")
+def windows_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The lab environment plus win1 as a Windows endpoint and a Windows server for fs1."""
+    folder = tmp_path_factory.mktemp("env")
+    data = yaml.safe_load((ROOT / "environments" / "lab.yaml").read_text())
+    data["policy"] = str(ROOT / "environments" / "lab-policy.yaml")
+    data.pop("policy_overlay", None)
+    data["probes"]["win1"] = {
+        "segment": "corp",
+        "transport": "winrm",
+        "address": "10.45.20.22",
+        "port": 5986,
+        "ca_bundle": "/run/smbtests-lab/win1/ca.pem",
+        "credential": {"username": "labadmin", "password_env": "SMBTESTS_LAB_WIN_PASSWORD"},
+        "control": {"address": "10.45.10.10", "port": 8000},
+    }
+    data["windows_hosts"] = {
+        "win1": {"probe": "win1", "role": "endpoint"},
+        "fs1-windows": {
+            "probe": "win1",
+            "role": "server",
+            "smb_host": "fs1",
+            "remote_access": True,
+        },
+    }
+    path = folder / "lab-win.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def plan(windows_env: Path) -> tuple[Any, dict[str, Check]]:
+    config = load(windows_env)
+    return config, {c.id: c for c in build_plan(config, TODAY)}
+
+
+def readings(state: dict[str, Any]) -> dict[str, object]:
+    return {
+        "smb-server-configuration": state["smb_server_configuration"],
+        "smb1-feature": state["smb1_feature"],
+        "firewall-profiles": state["firewall_profiles"],
+        "firewall-rules-445": [r for r in state["firewall_rules"] if "445" in r["LocalPort"]],
+        "smb-certificate-mapping": state["smb_certificate_mapping"],
+    }
+
+
+def verdicts(
+    plan: tuple[Any, dict[str, Check]],
+    host: str,
+    change: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    wire: WindowsObservation | None = None,
+) -> dict[str, Outcome]:
+    config, checks = plan
+    state = default_state() if change is None else change(default_state())
+    observation = WindowsObservation(
+        readings(state), *(() if wire is None else (wire.wire_smb1, wire.wire_negotiations))
+    )
+    return {
+        c.kind.value: judge(c, observation, config.policy, TODAY).outcome
+        for c in checks.values()
+        if c.host == host and c.kind.value.startswith("win-")
+    }
+
+
+def test_plan_has_windows_checks_per_role(plan: tuple[Any, dict[str, Check]]) -> None:
+    _, checks = plan
+    win1 = sorted(c.kind.value for c in checks.values() if c.host == "win1")
+    assert win1 == ["win-445-rules", "win-firewall", "win-firewall-log", "win-signing", "win-smb1"]
+    fs1 = sorted(c.kind.value for c in checks.values() if c.host == "fs1-windows")
+    assert fs1 == [
+        "drift",
+        "win-445-rules",
+        "win-encryption",
+        "win-firewall",
+        "win-firewall-log",
+        "win-quic",
+        "win-signing",
+        "win-smb1",
+    ]
+    assert checks["win-firewall:win1"].marker == "smb_deployment"
+    assert checks["win-firewall:win1"].batch_key == "win:win1"
+    assert all(set(WINDOWS_READINGS[c.kind]) for c in checks.values() if c.host == "win1")
+
+
+def test_compliant_endpoint_passes(plan: tuple[Any, dict[str, Check]]) -> None:
+    assert set(verdicts(plan, "win1").values()) == {Outcome.PASSED}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "failing"),
+    [
+        ("win-smb1-enabled", {"win-smb1"}),
+        ("win-signing-off", {"win-signing"}),
+        ("win-firewall-logging-off", {"win-firewall-log"}),
+        ("win-445-allow-any", {"win-445-rules"}),
+    ],
+)
+def test_each_win_scenario_fails_exactly_its_check(
+    plan: tuple[Any, dict[str, Check]], scenario: str, failing: set[str]
+) -> None:
+    seen = verdicts(plan, "win1", SCENARIOS[scenario])
+    assert {k for k, v in seen.items() if v is Outcome.FAILED} == failing
+    assert {k for k, v in seen.items() if v is not Outcome.FAILED} == set(seen) - failing
+
+
+def test_server_may_allow_445_from_named_addresses_only(plan: tuple[Any, dict[str, Check]]) -> None:
+    assert verdicts(plan, "fs1-windows")["win-445-rules"] is Outcome.PASSED
+    opened = verdicts(plan, "fs1-windows", SCENARIOS["win-445-allow-any"])
+    assert opened["win-445-rules"] is Outcome.FAILED
+
+
+def test_quic_needs_switch_and_certificate(plan: tuple[Any, dict[str, Check]]) -> None:
+    def quic(state: dict[str, Any]) -> dict[str, Any]:
+        state["smb_server_configuration"]["EnableSMBQUIC"] = True
+        state["smb_certificate_mapping"]["Mappings"] = [
+            {"Name": "fs1.contoso.com", "Subject": "CN=fs1"}
+        ]
+        return state
+
+    assert verdicts(plan, "fs1-windows")["win-quic"] is Outcome.FAILED
+    assert verdicts(plan, "fs1-windows", quic)["win-quic"] is Outcome.PASSED
+
+
+def wire(smb1_accepted: bool, signing_mode: int) -> WindowsObservation:
+    negotiation = smb.NegotiateResult("3.1.1", True, "3.1.1", signing_mode, "")
+    return WindowsObservation({}, smb.Smb1Result(smb1_accepted, ""), (negotiation,))
+
+
+def drift(plan: tuple[Any, dict[str, Check]], change: Any, observed: WindowsObservation):
+    config, checks = plan
+    state = default_state() if change is None else change(default_state())
+    observation = WindowsObservation(
+        readings(state), observed.wire_smb1, observed.wire_negotiations
+    )
+    return judge(checks["drift:fs1-windows"], observation, config.policy, TODAY)
+
+
+def test_drift_between_wire_and_configuration(plan: tuple[Any, dict[str, Check]]) -> None:
+    assert drift(plan, None, wire(False, 3)).outcome is Outcome.PASSED
+    verdict = drift(plan, None, wire(True, 3))
+    assert verdict.outcome is Outcome.FAILED
+    assert "config EnableSMB1Protocol=False but the wire accepted SMB1" in verdict.message
+    signing = drift(plan, SCENARIOS["win-signing-off"], wire(False, 3))
+    assert signing.outcome is Outcome.FAILED
+    assert "RequireSecuritySignature=False but the wire requires signing" in signing.message
+    assert drift(plan, None, WindowsObservation({}, None, ())).outcome is Outcome.ERROR
