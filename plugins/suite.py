@@ -12,6 +12,7 @@ import dataclasses
 import json
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,6 +96,23 @@ def pytest_configure(config: pytest.Config) -> None:
     # The suite's items come from the policy, not from testpaths (tests/ are the project's own).
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args = [str(LIVE_MODULE)]
+    _keep_batches_on_one_worker(config)
+
+
+def _keep_batches_on_one_worker(config: pytest.Config) -> None:
+    """Under `-n`, group items by their xdist_group mark (loadgroup) unless the user chose a
+    --dist mode: the controller schedules by group, workers label items with their group."""
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and workerinput.get("smbtests_loadgroup"):
+        config.option.loadgroup = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: tell each worker that the controller schedules by group."""
+    node.workerinput["smbtests_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
 
 
 def _apply_overrides(loaded: LoadedConfig, run_options: options.RunOptions) -> LoadedConfig:

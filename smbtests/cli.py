@@ -19,7 +19,7 @@ from pathlib import Path
 from smbtests.errors import PolicyError, SmbtestsError
 
 # Modules with their own subcommands expose register(subparsers); loaded lazily, in this order.
-_COMMAND_MODULES = ("smbtests.lab.cli",)
+_COMMAND_MODULES = ("smbtests.lab.cli", "smbtests.html_report")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

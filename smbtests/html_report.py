@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import ipaddress
 import json
 import logging
@@ -386,7 +387,8 @@ def _run_generator(command: list[str], timeout: float) -> None:
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             raise SmbtestsError(
                 f"the Allure generator did not finish in {timeout:g} s: {shown}"
@@ -415,6 +417,8 @@ def build_report(
     that provably has no network. out_dir is replaced only by a report that passed the scan.
     """
     _check_paths(results_dir, out_dir)
+    if history_from is not None and not history_from.exists():
+        raise SmbtestsError(f"{history_from}: no such previous report (--history-from)")
     history = _history_files(history_from) if history_from is not None else {}
     if history_from is not None and "history-trend.json" not in history:
         raise SmbtestsError(
