@@ -22,7 +22,7 @@ from smbtests.diff import classify
 from smbtests.errors import PolicyError, ProbeError, SmbtestsError
 from smbtests.execute import Executor, Observation
 from smbtests.model import LoadedConfig, load, read_secret, resolve_environment_path
-from smbtests.plan import SCAN_KINDS, STEP_TITLES, Check, Expect, Kind, build_plan
+from smbtests.plan import SCAN_KINDS, Check, Expect, Kind, build_plan
 from smbtests.probes.registry import open_probe
 from smbtests.redact import MIN_SECRET_LENGTH
 from smbtests.results import RunResults, load_results, record_from_dict
@@ -69,6 +69,12 @@ judged_key = pytest.StashKey[Judged]()
 
 class CheckError(Exception):
     """A check could not be judged (probe failed, control unreachable): pytest error."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from plugins import hooks
+
+    pluginmanager.add_hookspecs(hooks)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -272,7 +278,9 @@ def smb_verdict(
     node = request.node
     change = _change_since_baseline(smb_check, verdict, observation, run)
     node.stash[judged_key] = Judged(verdict, observation, change)
-    _label_for_allure(smb_check, run, change)
+    request.config.hook.pytest_smbtests_judged(
+        item=node, check=smb_check, verdict=verdict, observation=observation, change=change, run=run
+    )
     node.add_report_section("setup", "smb observation", evidence_json(observation))
     if change is not None:
         node.add_report_section("setup", "smb change since baseline", change)
@@ -292,23 +300,6 @@ def _change_since_baseline(
         return None
     was = "-" if before is None else f"{before.outcome}/{before.observed}"
     return f"{change.value}: {was} -> {verdict.outcome.value}/{verdict.observed}"
-
-
-def _label_for_allure(check: Check, run: LiveRun, change: str | None) -> None:
-    try:
-        import allure
-    except ImportError:  # the report layer is optional; verdicts never depend on it
-        return
-    allure.dynamic.title(f"{check.id}: {check.rule}")
-    allure.dynamic.epic(STEP_TITLES[check.step])
-    allure.dynamic.feature(check.feature)
-    allure.dynamic.story(check.story)
-    allure.dynamic.severity(check.severity)
-    allure.dynamic.tag(f"env:{run.config.environment.name}")
-    for ring in check.rings:
-        allure.dynamic.tag(f"ring:{ring}")
-    if change is not None:
-        allure.dynamic.tag(f"changed: {change.split(':')[0]}")
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)

@@ -79,7 +79,7 @@ class Expect(StrEnum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Check:
     """One test item: what is checked, from where, what the policy expects, and why."""
 
@@ -98,6 +98,10 @@ class Check:
     discovery_range: str | None = None
     windows_role: str | None = None
     rings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # Short and stable: reports derive history ids and parameter values from it.
+        return f"Check({self.id!r})"
 
     @property
     def marker(self) -> str:

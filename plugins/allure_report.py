@@ -1,0 +1,167 @@
+"""Allure mapping: each judged check becomes labels, stable parameters, steps and attachments;
+after the run, environment, executor and categories files are written once.
+
+Like allure-python's own listener this only maps events to report objects. It is active only
+when allure-pytest is installed and `--alluredir` is given; verdicts never depend on it.
+Observed data goes into attachments, never into parameters, so history ids stay stable.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plugins.suite import LiveRun, live_run_key
+from smbtests import __version__
+from smbtests.plan import STEP_TITLES, Check
+from smbtests.verdict import Verdict, as_plain, evidence_json
+
+# First match wins: governance failures, then other policy violations, then broken probes.
+CATEGORIES = [
+    {
+        "name": "Exception governance",
+        "matchedStatuses": ["failed"],
+        "messageRegex": r".*EXC-\d{4}.*",
+    },
+    {"name": "Policy violation", "matchedStatuses": ["failed"]},
+    {"name": "Probe error (not provable)", "matchedStatuses": ["broken"]},
+]
+
+
+def _alluredir(config: pytest.Config) -> Path | None:
+    directory = getattr(config.option, "allure_report_dir", None)
+    return Path(directory) if directory else None
+
+
+class AllureMapper:
+    def __init__(self, run: LiveRun, started: str) -> None:
+        self.run = run
+        self.started = started
+
+    @pytest.hookimpl
+    def pytest_smbtests_judged(
+        self, check: Check, verdict: Verdict, observation: Any, change: str | None
+    ) -> None:
+        import allure
+
+        dynamic = allure.dynamic
+        dynamic.title(f"{check.id}: {check.rule}")
+        dynamic.description(
+            verdict.message + (f"\n\nWARNING: {verdict.warning}" if verdict.warning else "")
+        )
+        dynamic.epic(STEP_TITLES[check.step])
+        dynamic.feature(check.feature)
+        dynamic.story(check.story)
+        dynamic.severity(check.severity)
+        dynamic.tag(f"env:{self.run.config.environment.name}")
+        for ring in check.rings:
+            dynamic.tag(f"ring:{ring}")
+        if change is not None:
+            dynamic.tag(f"changed: {change.split(':')[0]}")
+        if verdict.warning is not None:
+            dynamic.tag("needs attention")
+        if check.exception_id is not None:
+            ticket = next(
+                e.ticket for e in self.run.config.policy.exceptions if e.id == check.exception_id
+            )
+            dynamic.label("ticket", ticket)
+        # stable parameters: the check's identity, never what was observed
+        dynamic.parameter("smb_check", check.id)
+        for name, value in (
+            ("probe", check.probe),
+            ("host", check.host),
+            ("port", check.target.port if check.target else None),
+        ):
+            if value is not None:
+                dynamic.parameter(name, value)
+        plan = {
+            "id": check.id,
+            "kind": check.kind.value,
+            "seed step": STEP_TITLES[check.step],
+            "rule": check.rule,
+            "expect": None if check.expect is None else check.expect.value,
+            "vantage": check.probe or "runner",
+            "target": as_plain(check.target),
+            "policy sha256": self.run.config.policy_sha256,
+        }
+        with allure.step(f"plan: {check.rule}"):
+            allure.attach(json.dumps(plan, indent=2), "policy rule", allure.attachment_type.JSON)
+        probe = self.run.config.environment.probes.get(check.probe or "")
+        vantage = {
+            "vantage": check.probe or "runner (impacket)",
+            "transport": probe.transport if probe else "local",
+            "segment": probe.segment if probe else None,
+            "source address": str(probe.own_address) if probe else None,
+            "positive control": as_plain(probe.control) if probe else None,
+        }
+        with allure.step(f"probe: from {vantage['vantage']}"):
+            allure.attach(
+                json.dumps(vantage, indent=2, default=str), "vantage", allure.attachment_type.JSON
+            )
+        with allure.step(f"observe: {verdict.observed}"):
+            allure.attach(evidence_json(observation), "observation", allure.attachment_type.JSON)
+        with allure.step(f"judge: {verdict.outcome.value}: {verdict.message}"):
+            pass
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Once, in the controller, after every worker finished: files that describe the run.
+        Written now, not at start, because --clean-alluredir runs in every worker."""
+        directory = _alluredir(session.config)
+        if directory is None or hasattr(session.config, "workerinput"):
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        config = self.run.config
+        versions = {
+            "smbtests": __version__,
+            "python": platform.python_version(),
+            "pytest": pytest.__version__,
+        }
+        try:
+            import impacket.version
+
+            versions["impacket"] = str(impacket.version.version)
+        except ImportError:
+            versions["impacket"] = "not installed"
+        properties = {
+            "environment": config.environment.name,
+            "policy": config.policy_path.name,
+            "policy.sha256": config.policy_sha256,
+            "as.of": self.run.options.as_of.isoformat(),
+            "runner": socket.gethostname(),
+            "started.utc": self.started,
+            **{f"version.{k}": v for k, v in versions.items()},
+        }
+        (directory / "environment.properties").write_text(
+            "".join(f"{k} = {v}\n" for k, v in properties.items())
+        )
+        (directory / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+        (directory / "executor.json").write_text(
+            json.dumps(
+                {
+                    "name": "smbtests",
+                    "type": "smbtests",
+                    "buildName": f"{config.environment.name} {self.started}",
+                },
+                indent=2,
+            )
+        )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    run = config.stash.get(live_run_key, None)
+    if run is None or _alluredir(config) is None:
+        return
+    try:
+        import allure  # noqa: F401 - only to learn whether allure-pytest is there
+    except ImportError:
+        return
+    mapper = AllureMapper(run, datetime.now(UTC).isoformat(timespec="seconds"))
+    config.pluginmanager.register(mapper, "smbtests-allure")
