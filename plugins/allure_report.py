@@ -20,6 +20,7 @@ import pytest
 from plugins.suite import LiveRun, live_run_key
 from smbtests import __version__
 from smbtests.plan import STEP_TITLES, Check
+from smbtests.register import build_register, render_markdown
 from smbtests.verdict import Verdict, as_plain, evidence_json
 
 # First match wins: governance failures, then other policy violations, then broken probes.
@@ -107,7 +108,11 @@ class AllureMapper:
         with allure.step(f"observe: {verdict.observed}"):
             allure.attach(evidence_json(observation), "observation", allure.attachment_type.JSON)
         with allure.step(f"judge: {verdict.outcome.value}: {verdict.message}"):
-            pass
+            if check.exception_id is not None:
+                rows = build_register(self.run.config.policy, self.run.options.as_of)
+                allure.attach(
+                    render_markdown(rows), "exceptions register", allure.attachment_type.TEXT
+                )
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -14,7 +14,8 @@ from _pytest.junitxml import xml_key  # the LogXML instance; no public handle ex
 
 from plugins.suite import LiveRun, live_run_key
 from smbtests import __version__
-from smbtests.results import RESULTS_FORMAT
+from smbtests.evidence import coverage
+from smbtests.results import RESULTS_FORMAT, RunResults, record_from_dict
 
 
 class ResultsWriter:
@@ -69,7 +70,20 @@ class ResultsWriter:
             )
             for record in sorted(changed, key=lambda r: str(r["id"])):
                 terminalreporter.write_line(f"  {record['id']}: {record['change_since_baseline']}")
+        cover = coverage(self.run.config, self._as_results())
+        uncovered = ", ".join(f"{seg}->{host}" for seg, host in cover.uncovered) or "none"
+        terminalreporter.write_line(
+            f"coverage: {len(cover.probed)} of {len(cover.probed) + len(cover.uncovered)} "
+            f"segment x SMB-host pairs probed ({cover.share:.0%}); not covered: {uncovered}"
+        )
         terminalreporter.write_line(f"results: {self.path}")
+
+    def _as_results(self) -> RunResults:
+        config = self.run.config
+        checks = {key: record_from_dict(record) for key, record in self.records.items()}
+        return RunResults(
+            self.path, config.environment.name, config.policy_sha256, self.started, checks, {}
+        )
 
 
 @pytest.hookimpl(trylast=True)

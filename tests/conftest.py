@@ -90,11 +90,15 @@ class Lab:
         # Read each time: a test that brings the lab down and up again gets a new one.
         return (self.state_dir / "secrets" / "smb_password").read_text().strip()
 
+    def win_password(self) -> str:
+        """win1's WinRM password (the WS-Management double's labadmin), new at every `up`."""
+        return (self.state_dir / "secrets" / "win_password").read_text().strip()
+
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
     if os.geteuid() != 0:
-        pytest.skip("the lab needs root (network namespaces, nftables, smbd, sshd)")
+        pytest.skip("the lab needs root (network namespaces, nftables, smbd, sshd, the double)")
     handle = Lab()
     handle.cli_ok("lab", "up")
     yield handle

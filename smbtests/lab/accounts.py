@@ -1,4 +1,4 @@
-"""The lab's accounts and credentials: system users, the SMB password, SSH keys."""
+"""The lab's accounts and credentials: system users, the SMB and WinRM passwords, SSH keys."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from smbtests.lab.topology import Host
 
 SMB_USER = "smblab"
 PROBE_USER = "smbprobe"
+# win1's WinRM account. It exists only inside the WS-Management double, never on this machine.
+WIN_USER = "labadmin"
 
 
 def _user_exists(name: str) -> bool:
@@ -69,6 +71,14 @@ def create_smb_password() -> str:
 
 def read_smb_password() -> str:
     return paths.SMB_PASSWORD_FILE.read_text().strip()
+
+
+def create_win_password() -> None:
+    write_secret(paths.WIN_PASSWORD_FILE, secrets.token_urlsafe(24))
+
+
+def read_win_password() -> str:
+    return paths.WIN_PASSWORD_FILE.read_text().strip()
 
 
 def _keygen(path: Path, comment: str) -> str:

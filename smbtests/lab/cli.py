@@ -9,10 +9,11 @@ import time
 from typing import Any
 
 from smbtests.errors import LabError
-from smbtests.lab import accounts, lifecycle, netns, scenarios, state, status
+from smbtests.lab import accounts, lifecycle, netns, paths, scenarios, state, status
 from smbtests.lab.topology import NAMESPACES, host
 
 SMB_PASSWORD_ENV = "SMBTESTS_LAB_SMB_PASSWORD"  # noqa: S105 (a variable name, not a value)
+WIN_PASSWORD_ENV = "SMBTESTS_LAB_WIN_PASSWORD"  # noqa: S105 (a variable name, not a value)
 RUNNER_NAMESPACE = host("mgmt").namespace
 
 
@@ -26,6 +27,7 @@ def _up(args: argparse.Namespace) -> int:
         f"{len(lab.processes)} services answering, scenario {scenario}"
     )
     print("run things inside it: smbtests lab exec -- pytest --env lab")
+    print(f"win1 (WinRM double): user {accounts.WIN_USER}, CA {paths.WIN1_CA}")
     return 0
 
 
@@ -58,6 +60,7 @@ def _exec(args: argparse.Namespace) -> int:
         raise LabError(f"namespace {RUNNER_NAMESPACE} is missing: run `smbtests lab up`")
     env = dict(os.environ)
     env[SMB_PASSWORD_ENV] = accounts.read_smb_password()
+    env[WIN_PASSWORD_ENV] = accounts.read_win_password()
     # exec, not a child: the command gets the terminal, the signals and the exit status as is.
     argv = netns.exec_argv(RUNNER_NAMESPACE, command)
     os.execvpe(argv[0], argv, env)  # noqa: S606 (argument list, no shell)
@@ -81,7 +84,7 @@ def _scenario(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     lab = subparsers.add_parser(
         "lab",
-        help="the lab: a segmented network with Samba and SSH probes in namespaces (root)",
+        help="the lab: a segmented network with Samba, SSH probes and a WinRM double (root)",
         description="Build, inspect, break and remove the smbtests lab (needs root).",
     )
     commands = lab.add_subparsers(dest="lab_command", metavar="COMMAND", required=True)
@@ -99,9 +102,9 @@ def register(subparsers: Any) -> None:
 
     exec_parser = commands.add_parser(
         "exec",
-        help="run a command inside smblab-mgmt, with the lab's SMB password in the environment",
+        help="run a command inside smblab-mgmt, with the lab's passwords in the environment",
         description=f"Runs COMMAND in {RUNNER_NAMESPACE} (cwd and environment kept, plus "
-        f"{SMB_PASSWORD_ENV}) and exits with its status.",
+        f"{SMB_PASSWORD_ENV} and {WIN_PASSWORD_ENV}) and exits with its status.",
     )
     exec_parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
     exec_parser.set_defaults(func=_exec)

@@ -59,6 +59,8 @@ def _create_state_dirs() -> None:
     _make_dir(paths.HOST_KEYS_DIR, 0o700)
     _make_dir(paths.SERVICES_DIR, 0o700)
     _make_dir(paths.SHARES_DIR, 0o711)
+    # The double's TLS key lives here; its only readers, the double and the runner, are root.
+    _make_dir(paths.WIN1_DIR, 0o700)
 
 
 def _ensure_sshd_privsep_dir(lab: state.LabState) -> None:
@@ -91,6 +93,7 @@ def up(scenario: str | None = None) -> state.LabState:
         accounts.ensure_users(lab)
         _ensure_sshd_privsep_dir(lab)
         accounts.create_smb_password()
+        accounts.create_win_password()
         accounts.create_ssh_keys(hosts_with_role("probe"))
         network.build()
         for service in services.COMPLIANT_SERVICES:

@@ -1,4 +1,4 @@
-"""Build the lab's namespaces, links, addresses, routes and router firewall.
+"""Build the lab's namespaces, links, addresses, routes, router firewall and win1's filter.
 
 Every link is made from inside the router namespace with its peer placed straight into the host's
 namespace, so the machine's root namespace never holds a lab link, address or route.
@@ -13,12 +13,14 @@ from smbtests.lab.topology import (
     CONTROL,
     CONTROL_HOST,
     HOSTS,
+    HOSTS_BY_NAME,
     ROUTER_NAMESPACE,
     SEGMENTS,
 )
 
 ROUTER_RULESET = "files/router.nft"
 ROUTER_TABLE = ("inet", "smblab")
+WIN1_RULESET = "files/win1.nft"
 
 _NO_IPV6 = {
     # "default" first: links created later in the namespace inherit it.
@@ -33,8 +35,8 @@ _ROUTER = {
 }
 
 
-def ruleset_text() -> str:
-    return resources.files("smbtests.lab").joinpath(ROUTER_RULESET).read_text()
+def ruleset_text(name: str = ROUTER_RULESET) -> str:
+    return resources.files("smbtests.lab").joinpath(name).read_text()
 
 
 def build() -> None:
@@ -72,3 +74,5 @@ def build() -> None:
     )  # fmt: skip
 
     netns.nft(ROUTER_NAMESPACE, ruleset_text())
+    # win1's own filter: the router never sees corp1 -> win1, which its bridge switches.
+    netns.nft(HOSTS_BY_NAME["win1"].namespace, ruleset_text(WIN1_RULESET))

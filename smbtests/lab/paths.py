@@ -10,6 +10,7 @@ POLICY_OVERLAY = STATE_DIR / "policy-overlay.yaml"
 
 SECRETS_DIR = STATE_DIR / "secrets"
 SMB_PASSWORD_FILE = SECRETS_DIR / "smb_password"
+WIN_PASSWORD_FILE = SECRETS_DIR / "win_password"  # win1's WinRM account, read by the double
 
 SSH_DIR = STATE_DIR / "ssh"
 CLIENT_KEY = SSH_DIR / "id_ed25519"
@@ -19,6 +20,12 @@ HOST_KEYS_DIR = SSH_DIR / "host-keys"
 
 SERVICES_DIR = STATE_DIR / "services"  # one directory per service: config, state, logs
 SHARES_DIR = STATE_DIR / "shares"
+
+# The WS-Management double standing in for win1: its state file (scenarios rewrite it) and its
+# certificate directory, where it makes a new lab CA `ca.pem` at every start for clients to trust.
+WIN1_DIR = STATE_DIR / "win1"
+WIN1_STATE = WIN1_DIR / "state.json"
+WIN1_CA = WIN1_DIR / "ca.pem"
 
 # OpenSSH's privilege-separation directory; sshd refuses to start without it.
 SSHD_PRIVSEP_DIR = Path("/run/sshd")

@@ -2,7 +2,9 @@
 
 Applying a scenario first restores the compliant lab, so exactly one is active at a time.
 Router changes are rules added to chain `scenario` of table inet smblab (see router.nft), each
-commented "scenario NAME"; `compliant` flushes that chain. The equivalent by hand:
+commented "scenario NAME"; `compliant` flushes that chain. win1's scenarios (win-*) rewrite the
+WS-Management double's state file, which it re-reads for every command: no restart. The
+equivalent of the router ones by hand:
 
     ip netns exec smblab-router nft add rule inet smblab scenario ip saddr @guest \\
         ip daddr 10.45.10.11 tcp dport 445 accept comment '"scenario guest-445-open"'
@@ -20,6 +22,7 @@ from smbtests.errors import LabError
 from smbtests.lab import netns, paths, samba, services
 from smbtests.lab.state import LabState
 from smbtests.lab.topology import ROUTER_NAMESPACE, host
+from smbtests.lab.wsman import scenario_state, write_state
 
 COMPLIANT = "compliant"
 EXPIRED_EXCEPTION = "EXC-0001"
@@ -105,6 +108,13 @@ def _exception_expired(_: LabState) -> None:
     paths.POLICY_OVERLAY.chmod(0o644)
 
 
+def _win_state(name: str) -> Callable[[LabState], None]:
+    def apply(_: LabState) -> None:
+        write_state(paths.WIN1_STATE, scenario_state(name))
+
+    return apply
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -168,6 +178,31 @@ SCENARIOS: dict[str, Scenario] = {
             f"{EXPIRED_EXCEPTION} expired {EXPIRED_DAYS_AGO} days ago (policy overlay)",
             _exception_expired,
         ),
+        Scenario(
+            "win-smb1-enabled",
+            "win1 has the SMB1 feature installed and EnableSMB1Protocol on",
+            _win_state("win-smb1-enabled"),
+        ),
+        Scenario(
+            "win-signing-off",
+            "win1's SMB server does not require signing (RequireSecuritySignature false)",
+            _win_state("win-signing-off"),
+        ),
+        Scenario(
+            "win-firewall-logging-off",
+            "win1's firewall logs no dropped packets, in any profile (LogBlocked False)",
+            _win_state("win-firewall-logging-off"),
+        ),
+        Scenario(
+            "win-445-allow-any",
+            "win1 has an enabled inbound rule allowing TCP 445 from Any, in every profile",
+            _win_state("win-445-allow-any"),
+        ),
+        Scenario(
+            "win-auth-broken",
+            "win1 refuses every WinRM logon (HTTP 401)",
+            _win_state("win-auth-broken"),
+        ),
     )
 }
 
@@ -179,6 +214,7 @@ def restore_compliant(state: LabState) -> None:
     if BLIND_TABLE in tables:
         netns.nft(BLIND_PROBE.namespace, f"delete table inet {BLIND_TABLE}\n")
     paths.POLICY_OVERLAY.unlink(missing_ok=True)
+    write_state(paths.WIN1_STATE, scenario_state(COMPLIANT))
     services.stop(services.ROGUE_SMBD, state)
     for name, settings in samba.COMPLIANT.items():
         service = services.ALL_SERVICES[f"{name}/smbd"]

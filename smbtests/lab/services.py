@@ -9,7 +9,7 @@ from string import Template
 from typing import Literal
 
 from smbtests.errors import LabError
-from smbtests.lab import paths, procs, reach, samba
+from smbtests.lab import accounts, paths, procs, reach, samba
 from smbtests.lab.state import LabState
 from smbtests.lab.topology import (
     CONTROL,
@@ -18,13 +18,16 @@ from smbtests.lab.topology import (
     INTERNET_SMB_HOST,
     SMB_PORT,
     SSH_PORT,
+    WINRM_HTTP_PORT,
+    WINRM_HTTPS_PORT,
     Endpoint,
     Host,
     host,
     hosts_with_role,
 )
+from smbtests.lab.wsman import default_state, write_state
 
-Kind = Literal["smbd", "sshd", "listener"]
+Kind = Literal["smbd", "sshd", "listener", "wsman"]
 READY_WAIT = 10.0
 CHECK_TIMEOUT = 1.0
 
@@ -38,6 +41,17 @@ class Service:
     # Where the answer is checked from: mgmt may reach everything through the router, except
     # SMB on the internet, which the perimeter rule stops even for mgmt.
     check_from: str
+    # Further ports the same process answers on, as (what, port): each is checked and shown
+    # under its own name "<host>/<what>", while the process stays tracked under `name` alone.
+    more_ports: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def answers(self) -> dict[str, Endpoint]:
+        """Name -> endpoint of every port the service must answer on, its own name first."""
+        found = {self.name: self.endpoint}
+        for what, port in self.more_ports:
+            found[f"{self.host.name}/{what}"] = _at(self.host, port)
+        return found
 
     def argv(self) -> list[str]:
         directory = paths.service_dir(self.name)
@@ -50,14 +64,30 @@ class Service:
             ]  # fmt: skip
         if self.kind == "sshd":
             return ["/usr/sbin/sshd", "-D", "-e", "-f", str(directory / "sshd_config")]
+        if self.kind == "wsman":
+            return [
+                sys.executable, "-m", "smbtests.lab.wsman",
+                "--bind", str(self.host.address),
+                "--http-port", str(WINRM_HTTP_PORT), "--https-port", str(WINRM_HTTPS_PORT),
+                "--state", str(paths.WIN1_STATE), "--cert-dir", str(paths.WIN1_DIR),
+                "--user", accounts.WIN_USER, "--password-file", str(paths.WIN_PASSWORD_FILE),
+                "--hostname", self.host.name,
+            ]  # fmt: skip
         return [
             sys.executable, "-m", "smbtests.lab.listener",
             str(self.endpoint.address), str(self.endpoint.port),
         ]  # fmt: skip
 
 
-def _service(host_: Host, what: str, kind: Kind, endpoint: Endpoint, check_from: str) -> Service:
-    return Service(f"{host_.name}/{what}", host_, kind, endpoint, check_from)
+def _service(
+    host_: Host,
+    what: str,
+    kind: Kind,
+    endpoint: Endpoint,
+    check_from: str,
+    more_ports: tuple[tuple[str, int], ...] = (),
+) -> Service:
+    return Service(f"{host_.name}/{what}", host_, kind, endpoint, check_from, more_ports)
 
 
 def _at(host_: Host, port: int) -> Endpoint:
@@ -65,6 +95,7 @@ def _at(host_: Host, port: int) -> Endpoint:
 
 
 MGMT_NS = host("mgmt").namespace
+WIN1 = host("win1")
 
 COMPLIANT_SERVICES: tuple[Service, ...] = (
     *(
@@ -75,6 +106,15 @@ COMPLIANT_SERVICES: tuple[Service, ...] = (
     *(_service(h, "sshd", "sshd", _at(h, SSH_PORT), MGMT_NS) for h in hosts_with_role("probe")),
     _service(
         INTERNET_SMB_HOST, "smb-listener", "listener", INTERNET_SMB, INTERNET_SMB_HOST.namespace
+    ),
+    # One process, two listeners: WinRM over HTTP (NTLM message encryption) and over HTTPS.
+    _service(
+        WIN1,
+        "wsman",
+        "wsman",
+        _at(WIN1, WINRM_HTTP_PORT),
+        MGMT_NS,
+        more_ports=(("wsman-tls", WINRM_HTTPS_PORT),),
     ),
 )
 
@@ -104,6 +144,8 @@ def prepare(service: Service, smb_settings: samba.SambaSettings | None = None) -
         samba.prepare_instance(service.name, service.host, settings)
     elif service.kind == "sshd":
         write_sshd_config(service)
+    elif service.kind == "wsman":
+        write_state(paths.WIN1_STATE, default_state())
 
 
 def is_running(service: Service, state: LabState) -> bool:
@@ -136,12 +178,16 @@ def restart(service: Service, state: LabState) -> None:
 
 
 def check(services: list[Service], wait: float = 0.0) -> dict[str, str]:
-    """Service name -> connect result, each checked from its `check_from` namespace."""
+    """Answer name (`Service.answers`) -> connect result, checked from each `check_from`."""
     requests: dict[str, list[Endpoint]] = {}
     for service in services:
-        requests.setdefault(service.check_from, []).append(service.endpoint)
+        requests.setdefault(service.check_from, []).extend(service.answers.values())
     answers = reach.check_many(requests, CHECK_TIMEOUT, wait)
-    return {s.name: answers[s.check_from][str(s.endpoint)] for s in services}
+    return {
+        name: answers[s.check_from][str(endpoint)]
+        for s in services
+        for name, endpoint in s.answers.items()
+    }
 
 
 def wait_ready(services: list[Service]) -> None:
@@ -150,5 +196,9 @@ def wait_ready(services: list[Service]) -> None:
     silent = {name: state for name, state in results.items() if state != "open"}
     if silent:
         found = ", ".join(f"{name} ({state})" for name, state in silent.items())
-        logs = ", ".join(str(paths.service_dir(name) / "daemon.log") for name in silent)
+        logs = ", ".join(
+            str(paths.service_dir(s.name) / "daemon.log")
+            for s in services
+            if not silent.keys().isdisjoint(s.answers)
+        )
         raise LabError(f"not answering after {READY_WAIT:g} s: {found}; see {logs}")

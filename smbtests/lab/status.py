@@ -87,17 +87,15 @@ def _services(state: LabState, present: set[str]) -> list[tuple[services.Service
     try:
         answers = services.check(checkable)
     except LabError as exc:
-        answers = {s.name: f"error: {exc}" for s in checkable}
+        answers = {name: f"error: {exc}" for s in checkable for name in s.answers}
     found = []
     for service in services.ALL_SERVICES.values():
-        if service in running:
-            answer = answers.get(service.name, "error: namespace missing")
-        elif service in services.COMPLIANT_SERVICES:
-            answer = "stopped"
-        else:
+        expected = service in running
+        if not expected and service not in services.COMPLIANT_SERVICES:
             continue
-        status = ServiceStatus(service.name, str(service.endpoint), answer, service in running)
-        found.append((service, status))
+        for name, endpoint in service.answers.items():
+            answer = answers.get(name, "error: namespace missing") if expected else "stopped"
+            found.append((service, ServiceStatus(name, str(endpoint), answer, expected)))
     return found
 
 

@@ -75,7 +75,7 @@ HOSTS: tuple[Host, ...] = (
     _host("dc1", SERVERS, "10.45.10.12", "smb-server"),
     _host("print1", SERVERS, "10.45.10.13", "smb-server"),
     _host("corp1", CORP, "10.45.20.21", "probe"),
-    _host("win1", CORP, "10.45.20.22", "endpoint"),  # the Windows endpoint: address only for now
+    _host("win1", CORP, "10.45.20.22", "endpoint"),  # Windows: a WS-Management double (wsman/)
     _host("guest1", GUEST, "10.45.30.31", "probe"),
     _host("iot1", IOT, "10.45.40.41", "probe"),
     _host("inet1", INTERNET, "198.51.100.51", "probe"),
@@ -96,6 +96,8 @@ INTERNET_SMB_HOST = HOSTS_BY_NAME["inet1"]
 
 SMB_PORT = 445
 SSH_PORT = 22
+WINRM_HTTP_PORT = 5985
+WINRM_HTTPS_PORT = 5986
 
 
 def host(name: str) -> Host:

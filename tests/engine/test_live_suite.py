@@ -26,7 +26,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "reach:inet1/dc1:445": "failed",
         "reach:inet1/print1:445": "failed",
     },
-    "approved-path-blocked": {"reach:corp1/fs1:445": "failed"},
+    # win1 sits in corp too: the Windows vantage sees the same broken path
+    "approved-path-blocked": {"reach:corp1/fs1:445": "failed", "reach:win1/fs1:445": "failed"},
     "smb1-enabled": {"smb1:dc1": "failed"},
     "signing-optional": {"signing:print1": "failed"},
     # guests cannot be let in while fs1 demands encryption, so the scenario relaxes it too
@@ -48,6 +49,25 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     # an expired exception fails on paper, and its path is no longer allowed to be open
     "exception-expired": {"exception:EXC-0001": "failed", "reach:iot1/print1:445": "failed"},
+    "win-smb1-enabled": {"win-smb1:win1": "failed"},
+    "win-signing-off": {"win-signing:win1": "failed"},
+    "win-firewall-logging-off": {"win-firewall-log:win1": "failed"},
+    "win-445-allow-any": {"win-445-rules:win1": "failed"},
+    # WinRM itself fails: every check that needs win1 is unprovable, none passes or fails
+    "win-auth-broken": {
+        **{
+            f"{kind}:win1": "error"
+            for kind in (
+                "control",
+                "win-smb1",
+                "win-signing",
+                "win-firewall",
+                "win-firewall-log",
+                "win-445-rules",
+            )
+        },
+        **{f"reach:win1/{host}:445": "error" for host in ("fs1", "dc1", "print1", "inet-smb")},
+    },
 }
 
 
@@ -59,6 +79,9 @@ def run_suite(
         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
         "COLUMNS": "300",
         "SMBTESTS_LAB_SMB_PASSWORD": lab.smb_password(),
+        "SMBTESTS_LAB_WIN_PASSWORD": (lab.state_dir / "secrets" / "win_password")
+        .read_text()
+        .strip(),
     }
     done = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env, check=False
@@ -79,7 +102,7 @@ def test_scenario_caught_by_exactly_the_right_checks(
     with lab.scenario(scenario):
         done, document = run_suite(lab, tmp_path / "results.json")
     seen = outcomes(document)
-    assert len(seen) == 50
+    assert len(seen) == 60
     not_passed = {k: v for k, v in seen.items() if v != "passed"}
     assert not_passed == EXPECTED[scenario], done.stdout[-4000:]
     assert done.returncode == (0 if scenario == "compliant" else 1)
@@ -136,8 +159,9 @@ def test_canary_password_appears_in_no_output(lab: Lab, tmp_path: Path) -> None:
             "-l",
             "--log-level=DEBUG",
         )
-    secret = lab.smb_password()
-    assert secret not in done.stdout + done.stderr
-    for path in [tmp_path / "results.json", junit, *allure.iterdir()]:
-        assert secret not in path.read_text(errors="ignore"), path
+    secrets = [lab.smb_password(), lab.win_password()]
+    for secret in secrets:
+        assert secret not in done.stdout + done.stderr
+        for path in [tmp_path / "results.json", junit, *allure.iterdir()]:
+            assert secret not in path.read_text(errors="ignore"), path
     assert "a secret was found" not in done.stdout

@@ -24,6 +24,7 @@ CONNECT_TIMEOUT = 0.5
 CLIENTS = {
     "mgmt": "10.45.0.10",
     "corp1": "10.45.20.21",
+    "win1": "10.45.20.22",  # plain sockets from win1's namespace, beside the double's own
     "guest1": "10.45.30.31",
     "iot1": "10.45.40.41",
     "inet1": "198.51.100.51",
@@ -36,10 +37,13 @@ TARGETS = {
     "inet-smb:445": "198.51.100.51:445",
     "iot1:445": "10.45.40.41:445",
     "control:8000": "10.45.10.10:8000",
+    "win1:5985": "10.45.20.22:5985",
+    "win1:5986": "10.45.20.22:5986",
 }
 GATEWAYS = {
     "mgmt": "10.45.0.1",
     "corp1": "10.45.20.1",
+    "win1": "10.45.20.1",
     "guest1": "10.45.30.1",
     "iot1": "10.45.40.1",
     "inet1": "198.51.100.1",
@@ -48,6 +52,15 @@ GATEWAYS = {
 
 def namespace(host: str) -> str:
     return f"smblab-{host}"
+
+
+def alive(pid: int) -> bool:
+    """A live process, not a zombie: an exited daemon may wait for a reaper for a while."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 def reach_matrix(lab: Lab) -> dict[str, str]:
@@ -85,6 +98,20 @@ def smb_facts(lab: Lab) -> dict[str, dict[str, Any]]:
     )
     by_address = json.loads(out)
     return {name: by_address[address] for name, address in SMB_SERVERS.items()}
+
+
+def win_facts(lab: Lab) -> dict[str, str]:
+    """win1 read over WinRM from mgmt (see programs/win_facts.py): `win:*`, `winrm-reach:*`."""
+    out = lab.netns_python(
+        namespace("mgmt"),
+        (PROGRAMS / "win_facts.py").read_text(),
+        60,
+        args=[str(CONNECT_TIMEOUT)],
+        env={"SMBTESTS_LAB_WIN_PASSWORD": lab.win_password()},
+        python=sys.executable,
+    )
+    facts: dict[str, str] = json.loads(out)
+    return facts
 
 
 def ssh_command(probe: str, lab: Lab, known_hosts: Path | None = None) -> list[str]:
@@ -125,12 +152,13 @@ def ssh_matrix(lab: Lab) -> dict[str, str]:
 
 
 def snapshot(lab: Lab) -> dict[str, str]:
-    """Everything a scenario may change, flattened: reachability, SMB facts, SSH, overlay."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    """Everything a scenario may change, flattened: reachability, SMB facts, SSH, win1, overlay."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
         reach = pool.submit(reach_matrix, lab)
         ssh = pool.submit(ssh_matrix, lab)
         facts = pool.submit(smb_facts, lab)
-        observed = {**reach.result(), **ssh.result()}
+        win = pool.submit(win_facts, lab)
+        observed = {**reach.result(), **ssh.result(), **win.result()}
         for server, server_facts in facts.result().items():
             for fact in ("smb1", "signing_required", "anonymous_listing", "encryption"):
                 observed[f"smb:{server}/{fact}"] = str(server_facts[fact])

@@ -12,6 +12,7 @@ from tests.conftest import Lab
 pytestmark = pytest.mark.lab
 
 PASSWORD_ENV = "SMBTESTS_LAB_SMB_PASSWORD"
+WIN_PASSWORD_ENV = "SMBTESTS_LAB_WIN_PASSWORD"
 
 
 def test_status_healthy(lab: Lab) -> None:
@@ -23,6 +24,7 @@ def test_status_healthy(lab: Lab) -> None:
         "10.45.10.11",
         "smbd 10.45.10.11:445 open",
         "control 10.45.10.10:8000 open",
+        "wsman 10.45.20.22:5985 open, wsman-tls 10.45.20.22:5986 open",
     ):
         assert needle in result.stdout
 
@@ -42,6 +44,8 @@ def test_status_json(lab: Lab) -> None:
         "iot1/sshd": "open",
         "inet1/sshd": "open",
         "inet1/smb-listener": "open",
+        "win1/wsman": "open",
+        "win1/wsman-tls": "open",
     }
 
 
@@ -50,22 +54,26 @@ def test_exec_runs_in_mgmt_with_password_and_exit_code(lab: Lab) -> None:
         "import os, socket, sys;"
         "s = socket.create_connection(('10.45.10.10', 8000), timeout=2);"
         "print(s.getsockname()[0], os.getcwd(), os.environ['KEPT'],"
-        f" len(os.environ['{PASSWORD_ENV}']));"
+        f" len(os.environ['{PASSWORD_ENV}']),"
+        f" os.environ['{WIN_PASSWORD_ENV}'] =="
+        " open('/run/smbtests-lab/secrets/win_password').read());"
         "sys.exit(7)"
     )
     env = {**os.environ, "KEPT": "yes"}
     env.pop(PASSWORD_ENV, None)
+    env.pop(WIN_PASSWORD_ENV, None)
     result = lab.cli("lab", "exec", "--", "/usr/bin/python3", "-c", code, env=env)
     assert result.returncode == 7, result.stderr
-    source, cwd, kept, length = result.stdout.split()
-    assert (source, cwd, kept) == ("10.45.0.10", os.getcwd(), "yes")
+    source, cwd, kept, length, win_matches = result.stdout.split()
+    assert (source, cwd, kept, win_matches) == ("10.45.0.10", os.getcwd(), "yes", "True")
     assert int(length) == len(lab.smb_password())
-    assert lab.smb_password() not in result.stdout + result.stderr
+    for password in (lab.smb_password(), lab.win_password()):
+        assert password not in result.stdout + result.stderr
 
 
 def test_secrets_are_private(lab: Lab) -> None:
-    secret = lab.state_dir / "secrets" / "smb_password"
-    assert secret.stat().st_mode & 0o777 == 0o600
+    for name in ("smb_password", "win_password"):
+        assert (lab.state_dir / "secrets" / name).stat().st_mode & 0o777 == 0o600
     assert (lab.state_dir / "secrets").stat().st_mode & 0o777 == 0o700
     assert (lab.state_dir / "ssh" / "id_ed25519").stat().st_mode & 0o777 == 0o600
 

@@ -12,6 +12,9 @@ OPEN, REFUSED, FILTERED = "open", "refused", "filtered"
 EXPECTED = {
     "mgmt": {"fs1:445": OPEN, "dc1:445": OPEN, "print1:445": OPEN, "inet-smb:445": FILTERED},
     "corp1": {"fs1:445": OPEN, "dc1:445": OPEN, "print1:445": OPEN, "inet-smb:445": FILTERED},
+    # win1 is in corp: its own connects follow corp's rules (the double's are checked over WinRM
+    # in test_win1.py; these are plain sockets from its namespace).
+    "win1": {"fs1:445": OPEN, "dc1:445": OPEN, "print1:445": OPEN, "inet-smb:445": FILTERED},
     "guest1": {
         "fs1:445": FILTERED,
         "dc1:445": FILTERED,
@@ -50,3 +53,24 @@ def test_own_gateway_never_answers_445(lab_compliant: dict[str, str], client: st
 def test_undeclared_address_has_no_smb(lab_compliant: dict[str, str]) -> None:
     # Nothing listens on iot1:445 in the compliant lab; mgmt may reach it, so it is refused.
     assert lab_compliant["reach:mgmt/iot1:445"] == REFUSED
+
+
+# WinRM on win1 is the runner's alone: the router drops it from every other segment, and win1's
+# own filter drops corp1, whose traffic to win1 the corp bridge switches past the router.
+WINRM_CASES = sorted(
+    (client, port, OPEN if client == "mgmt" else FILTERED)
+    for client in EXPECTED
+    if client != "win1"
+    for port in (5985, 5986)
+)
+
+
+@pytest.mark.parametrize(
+    ("client", "port", "verdict"),
+    WINRM_CASES,
+    ids=[f"reach:{c}/win1:{p}" for c, p, _ in WINRM_CASES],
+)
+def test_winrm_only_from_mgmt(
+    lab_compliant: dict[str, str], client: str, port: int, verdict: str
+) -> None:
+    assert lab_compliant[f"reach:{client}/win1:{port}"] == verdict

@@ -25,29 +25,62 @@ def expired_overlay() -> str:
     return f"exceptions:\n  - id: EXC-0001\n    expires: {expires.isoformat()}\n"
 
 
-# scenario -> {observation: value under the scenario}; every other observation must not move.
-CHANGES: dict[str, Callable[[], dict[str, str]]] = {
-    "guest-445-open": lambda: {"reach:guest1/fs1:445": "open"},
-    "iot-445-open": lambda: {"reach:iot1/fs1:445": "open", "reach:iot1/dc1:445": "open"},
-    "internet-445-open": lambda: {
+# win1's 445 rules as read over WinRM: the compliant one, and the one win-445-allow-any adds.
+CORP_SMB_RULE = (
+    "SMB-In (corp servers): Inbound Allow enabled=True TCP 445 from 10.45.20.0/255.255.255.0"
+    " profile Domain"
+)
+ANY_SMB_RULE = "SMB-In (any): Inbound Allow enabled=True TCP 445 from Any profile Any"
+
+
+def win1_refuses_logons(compliant: dict[str, str]) -> dict[str, str]:
+    """Every reading of win1, over either port and client, ends in HTTP 401 (a ProbeError)."""
+    return {key: "error: HTTP 401" for key in compliant if key.startswith(("win:", "winrm-reach:"))}
+
+
+# scenario -> (compliant snapshot -> {observation: value under the scenario}); every other
+# observation must not move.
+CHANGES: dict[str, Callable[[dict[str, str]], dict[str, str]]] = {
+    "guest-445-open": lambda _: {"reach:guest1/fs1:445": "open"},
+    "iot-445-open": lambda _: {"reach:iot1/fs1:445": "open", "reach:iot1/dc1:445": "open"},
+    "internet-445-open": lambda _: {
         "reach:inet1/fs1:445": "open",
         "reach:inet1/dc1:445": "open",
         "reach:inet1/print1:445": "open",
     },
-    "approved-path-blocked": lambda: {"reach:corp1/fs1:445": "filtered"},
-    "smb1-enabled": lambda: {"smb:dc1/smb1": "accepted"},
-    "signing-optional": lambda: {"smb:print1/signing_required": "False"},
-    "guest-access": lambda: {
+    # the whole corp segment loses fs1: win1 too, through its own sockets and the double's
+    "approved-path-blocked": lambda _: {
+        "reach:corp1/fs1:445": "filtered",
+        "reach:win1/fs1:445": "filtered",
+        "winrm-reach:win1/fs1:445": "filtered",
+    },
+    "smb1-enabled": lambda _: {"smb:dc1/smb1": "accepted"},
+    "signing-optional": lambda _: {"smb:print1/signing_required": "False"},
+    "guest-access": lambda _: {
         "smb:fs1/anonymous_listing": "allowed: IPC$,data,public",
         # a key-less session cannot encrypt: opening it means encryption is no longer required
         "smb:fs1/encryption": "not required",
     },
-    "rogue-smb-listener": lambda: {"reach:mgmt/iot1:445": "open"},
-    "probe-down": lambda: {"ssh:guest1": "failed"},
+    "rogue-smb-listener": lambda _: {"reach:mgmt/iot1:445": "open"},
+    "probe-down": lambda _: {"ssh:guest1": "failed"},
     # guest1's 445 targets are filtered anyway; its control connection is what goes dark, while
     # SSH into guest1 (ssh:guest1) keeps working.
-    "probe-blind": lambda: {"reach:guest1/control:8000": "filtered"},
-    "exception-expired": lambda: {"policy-overlay": expired_overlay()},
+    "probe-blind": lambda _: {"reach:guest1/control:8000": "filtered"},
+    "exception-expired": lambda _: {"policy-overlay": expired_overlay()},
+    "win-smb1-enabled": lambda _: {
+        "win:smb/EnableSMB1Protocol": "True",
+        "win:smb1-feature": "Enabled",
+    },
+    # read twice: through the probe over HTTPS and through winrm.Session over HTTP
+    "win-signing-off": lambda _: {
+        "win:smb/RequireSecuritySignature": "False",
+        "win:http/RequireSecuritySignature": "False",
+    },
+    "win-firewall-logging-off": lambda _: {
+        f"win:firewall/{profile}/LogBlocked": "False" for profile in ("Domain", "Private", "Public")
+    },
+    "win-445-allow-any": lambda _: {"win:rules-445": f"{ANY_SMB_RULE}; {CORP_SMB_RULE}"},
+    "win-auth-broken": win1_refuses_logons,
 }
 
 
@@ -68,7 +101,7 @@ def test_scenario_changes_exactly_its_target(
     with lab.scenario(name):
         state = json.loads((lab.state_dir / "state.json").read_text())
         assert state["active_scenarios"] == [name]
-        assert difference(lab_compliant, lab_snapshot()) == CHANGES[name]()
+        assert difference(lab_compliant, lab_snapshot()) == CHANGES[name](lab_compliant)
     assert difference(lab_compliant, lab_snapshot()) == {}
     state = json.loads((lab.state_dir / "state.json").read_text())
     assert state["active_scenarios"] == []
@@ -77,9 +110,11 @@ def test_scenario_changes_exactly_its_target(
 def test_scenario_replaces_the_active_one(
     lab: Lab, lab_snapshot: Snapshot, lab_compliant: dict[str, str]
 ) -> None:
+    # a router rule, then win1's state file, then a stopped service: each undoes the one before
     lab.cli_ok("lab", "scenario", "guest-445-open")
+    lab.cli_ok("lab", "scenario", "win-signing-off")
     with lab.scenario("probe-down"):
-        assert difference(lab_compliant, lab_snapshot()) == CHANGES["probe-down"]()
+        assert difference(lab_compliant, lab_snapshot()) == CHANGES["probe-down"](lab_compliant)
 
 
 def test_status_follows_the_scenario(lab: Lab) -> None:

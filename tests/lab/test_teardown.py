@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Lab
+from tests.lab.conftest import alive
 
 pytestmark = pytest.mark.lab
 
@@ -34,12 +35,19 @@ def lab_pids() -> set[int]:
     return pids
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
+def lab_doubles() -> list[int]:
+    """Live WS-Management doubles serving the lab's win1, found by command line, not by record."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"smbtests.lab.wsman" in argv and str(STATE_DIR / "win1").encode() in argv:
+            pid = int(cmdline.parent.name)
+            if alive(pid):
+                found.append(pid)
+    return found
 
 
 def sshd_running() -> bool:
@@ -63,7 +71,8 @@ def user_exists(name: str) -> bool:
 def test_down_leaves_nothing_and_up_restores(lab: Lab) -> None:
     state = json.loads((STATE_DIR / "state.json").read_text())
     pids = lab_pids() | {p["pid"] for p in state["processes"].values()}
-    assert len(pids) >= 9 + 3  # the services plus Samba's own helpers
+    assert len(pids) >= 10 + 3  # the services plus Samba's own helpers
+    assert lab_doubles() == [state["processes"]["win1/wsman"]["pid"]]
 
     started = time.monotonic()
     lab.cli_ok("lab", "down")
@@ -71,6 +80,7 @@ def test_down_leaves_nothing_and_up_restores(lab: Lab) -> None:
 
     assert lab_namespaces() == []
     assert not [pid for pid in pids if alive(pid)]
+    assert lab_doubles() == []
     assert not STATE_DIR.exists()
     for user in state["created_users"]:
         assert not user_exists(user)

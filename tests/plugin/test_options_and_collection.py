@@ -17,6 +17,7 @@ def env_file(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path
     for name in ("lab.yaml", "lab-policy.yaml"):
         shutil.copy(ROOT / "environments" / name, pytester.path / name)
     monkeypatch.setenv("SMBTESTS_LAB_SMB_PASSWORD", "canary-pw-7731")
+    monkeypatch.setenv("SMBTESTS_LAB_WIN_PASSWORD", "canary-win-8842")
     monkeypatch.chdir(ROOT)
     return pytester.path / "lab.yaml"
 
@@ -45,7 +46,7 @@ def test_collect_ids_read_like_the_policy(pytester: pytest.Pytester, env_file: P
     assert "plugins/live.py::test_policy[reach:guest1/fs1:445]" in "\n".join(ids)
     assert any(i.endswith("[signing:print1]") for i in ids)
     assert any(i.endswith("[exception:EXC-0001]") for i in ids)
-    assert len(ids) == 50
+    assert len(ids) == 60
     assert result.ret == 0
 
 
@@ -116,7 +117,8 @@ def test_header_names_environment_policy_hash_and_probes(
     result.stdout.fnmatch_lines(
         [
             "smbtests: environment lab (*lab.yaml), policy lab-policy.yaml sha256 *",
-            "smbtests: 5 probes, 50 planned checks, connect timeout 1.5 s, as of *",
+            "smbtests: 6 probes, 60 planned checks, connect timeout 1.5 s, as of *",
         ]
     )
-    assert "canary-pw-7731" not in result.stdout.str() + result.stderr.str()
+    output = result.stdout.str() + result.stderr.str()
+    assert "canary-pw-7731" not in output and "canary-win-8842" not in output

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import logging
 import socket
+import socketserver
 import ssl
 import threading
 import uuid
@@ -281,6 +282,14 @@ class WsmanHTTPServer(ThreadingHTTPServer):
         self.account = account
         self.tls = tls
         self.bindings = bindings
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind also looks up a DNS name for the bind address (socket.getfqdn),
+        # which nothing here uses; where no DNS server answers, as in a lab namespace, that
+        # lookup holds the listener back for the resolver's whole timeout (5 s).
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = str(self.server_address[0])
+        self.server_port = int(self.server_address[1])
 
     @property
     def scheme(self) -> str:
