@@ -1,9 +1,6 @@
-"""Wires the smbtests pytest plugins in for runs from the repository root."""
+"""Wires the smbtests pytest plugins in for runs from the repository root (the installed
+package also registers them as a pytest11 entry point; loading twice is a no-op)."""
 
-pytest_plugins = [
-    "plugins.options",
-    "plugins.suite",
-    "plugins.results",
-    "plugins.allure_report",
-    "plugins.redact",
-]
+from plugins.entry import pytest_plugins
+
+__all__ = ["pytest_plugins"]

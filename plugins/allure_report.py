@@ -11,17 +11,18 @@ from __future__ import annotations
 import json
 import platform
 import socket
+from collections.abc import Generator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from plugins.suite import LiveRun, live_run_key
+from plugins.suite import LiveRun, judged_key, live_run_key
 from smbtests import __version__
 from smbtests.plan import STEP_TITLES, Check
 from smbtests.register import build_register, render_markdown
-from smbtests.verdict import Verdict, as_plain, evidence_json
+from smbtests.verdict import Outcome, Verdict, as_plain, evidence_json
 
 # First match wins: governance failures, then other policy violations, then broken probes.
 CATEGORIES = [
@@ -57,6 +58,10 @@ class AllureMapper:
             verdict.message + (f"\n\nWARNING: {verdict.warning}" if verdict.warning else "")
         )
         dynamic.epic(STEP_TITLES[check.step])
+        # the Suites tab reads like the Behaviors tab, not like our module layout
+        dynamic.parent_suite(f"smbtests: {self.run.config.environment.name}")
+        dynamic.suite(STEP_TITLES[check.step])
+        dynamic.sub_suite(check.feature)
         dynamic.feature(check.feature)
         dynamic.story(check.story)
         dynamic.severity(check.severity)
@@ -81,6 +86,22 @@ class AllureMapper:
         ):
             if value is not None:
                 dynamic.parameter(name, value)
+        if verdict.outcome is Outcome.ERROR:
+            # no call phase follows an error: keep the evidence with the setup that raised it
+            self._evidence(check, verdict, observation)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        judged = item.stash.get(judged_key, None)
+        check = getattr(getattr(item, "callspec", None), "params", {}).get("smb_check")
+        if judged is not None and isinstance(check, Check):
+            self._evidence(check, judged.verdict, judged.observation)
+        return (yield)
+
+    def _evidence(self, check: Check, verdict: Verdict, observation: Any) -> None:
+        """Steps plan -> probe -> observe -> judge, each with what it saw attached."""
+        import allure
+
         plan = {
             "id": check.id,
             "kind": check.kind.value,

@@ -129,5 +129,7 @@ def resolve(config: pytest.Config) -> RunOptions:
         as_of=as_of,
         ring=_value(config, "smb_ring"),
         baseline=Path(baseline) if baseline else None,
-        environments_dir=config.rootpath / str(config.getini("smb_environments")),
+        # relative to where pytest was started: a path argument outside the repository can move
+        # pytest's rootdir, but `--env lab` still means ./environments/lab.yaml
+        environments_dir=config.invocation_params.dir / str(config.getini("smb_environments")),
     )
