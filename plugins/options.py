@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -107,7 +108,7 @@ def _number(config: pytest.Config, ini: str, kind: type[T]) -> T | None:
         number = kind(text)
     except ValueError:
         raise pytest.UsageError(f"--{ini.replace('_', '-')}: `{text}` is not a number") from None
-    if number <= 0:
+    if not math.isfinite(number) or number <= 0:
         raise pytest.UsageError(f"--{ini.replace('_', '-')}: must be greater than 0")
     return number
 

@@ -89,9 +89,18 @@ def _install_log_scrubber(registry: SecretRegistry) -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a library's malformed format string is its own bug; leave it be
+            return record
         if registry.found_in(message):
             record.msg, record.args = registry.scrub(message), None
+        if record.exc_info and registry.found_in(
+            logging.Formatter().formatException(record.exc_info)
+        ):
+            # the traceback text would carry the secret: keep only a scrubbed rendering
+            record.exc_text = registry.scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
         return record
 
     logging.setLogRecordFactory(factory)
@@ -102,9 +111,7 @@ def pytest_configure(config: pytest.Config) -> None:
     run = config.stash.get(live_run_key, None)
     if run is None:
         return
-    registry = SecretRegistry()
-    for secret, username in run.secrets:
-        registry.add(secret, username)
+    registry = run.registry
     _install_log_scrubber(registry)
     # spnego logs whole NTLM messages at DEBUG (crackable offline): never below INFO
     logging.getLogger("spnego").setLevel(logging.INFO)

@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from plugins import options
 from smbtests import smb
 from smbtests.diff import classify
 from smbtests.errors import PolicyError, ProbeError, SmbtestsError
 from smbtests.execute import Executor, Observation
-from smbtests.model import LoadedConfig, load, read_secret, resolve_environment_path
+from smbtests.model import LoadedConfig, Timing, load, read_secret, resolve_environment_path
 from smbtests.plan import SCAN_KINDS, Check, Expect, Kind, build_plan
 from smbtests.probes.registry import open_probe
-from smbtests.redact import MIN_SECRET_LENGTH
+from smbtests.redact import MIN_SECRET_LENGTH, SecretRegistry
 from smbtests.results import RunResults, load_results, record_from_dict
 from smbtests.verdict import Outcome, Verdict, error_verdict, evidence_json, judge
 
@@ -52,6 +53,7 @@ class LiveRun:
     secrets: tuple[tuple[str, str], ...] = dataclasses.field(repr=False)
     results_path: Path
     baseline: RunResults | None
+    registry: SecretRegistry = dataclasses.field(repr=False)
 
 
 live_run_key = pytest.StashKey[LiveRun]()
@@ -96,8 +98,11 @@ def pytest_configure(config: pytest.Config) -> None:
     results_path = (
         run_options.results or Path("reports") / f"{loaded.environment.name}-results.json"
     )
+    registry = SecretRegistry()
+    for secret, username in secrets:
+        registry.add(secret, username)
     config.stash[live_run_key] = LiveRun(
-        run_options, loaded, checks, credentials, secrets, results_path, baseline
+        run_options, loaded, checks, credentials, secrets, results_path, baseline, registry
     )
     # The suite's items come from the policy, not from testpaths (tests/ are the project's own).
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
@@ -122,7 +127,7 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def _apply_overrides(loaded: LoadedConfig, run_options: options.RunOptions) -> LoadedConfig:
-    timing = loaded.environment.timing
+    """Command-line timing overrides, validated against the same bounds as the file."""
     update: dict[str, float | int] = {}
     if run_options.connect_timeout is not None:
         update["connect_timeout"] = run_options.connect_timeout
@@ -130,7 +135,12 @@ def _apply_overrides(loaded: LoadedConfig, run_options: options.RunOptions) -> L
         update["concurrency"] = run_options.concurrency
     if not update:
         return loaded
-    environment = loaded.environment.model_copy(update={"timing": timing.model_copy(update=update)})
+    try:
+        timing = Timing.model_validate(loaded.environment.timing.model_dump() | update)
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        raise PolicyError(f"command-line override out of range ({problems})") from None
+    environment = loaded.environment.model_copy(update={"timing": timing})
     return dataclasses.replace(loaded, environment=environment)
 
 
@@ -149,9 +159,16 @@ def _all_secrets(
     """Read every credential up front: a missing variable stops the run before it starts."""
     found = [] if credentials is None else [(credentials.password, credentials.username)]
     for name, probe in sorted(loaded.environment.probes.items()):
-        if probe.credential is not None:
+        credential = probe.credential
+        if credential is not None:
             where = f"{loaded.environment_path}: probes.{name}.credential"
-            found.append((read_secret(probe.credential, where), probe.credential.username))
+            # WinRM sends DOMAIN\user in its Basic header; register that form too
+            user = (
+                f"{credential.domain}\\{credential.username}"
+                if credential.domain
+                else (credential.username)
+            )
+            found.append((read_secret(credential, where), user))
     for secret, _ in found:
         if len(secret) < MIN_SECRET_LENGTH:
             raise PolicyError(
@@ -275,6 +292,14 @@ def smb_verdict(
         verdict = judge(smb_check, observation, run.config.policy, run.options.as_of)
     except ProbeError as exc:
         verdict = error_verdict(exc)
+    except Exception as exc:  # a judging bug must surface as this item's error, with a record
+        verdict = error_verdict(ProbeError("smbtests", f"{type(exc).__name__}: {exc}"))
+    # scrubbed where it is made: everything downstream (longrepr, Allure, results) copies it
+    verdict = dataclasses.replace(
+        verdict,
+        message=run.registry.scrub(verdict.message),
+        warning=None if verdict.warning is None else run.registry.scrub(verdict.warning),
+    )
     node = request.node
     change = _change_since_baseline(smb_check, verdict, observation, run)
     node.stash[judged_key] = Judged(verdict, observation, change)

@@ -32,7 +32,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             config = load(Path(path))
             checks = build_plan(config, date.today())
         except PolicyError as exc:
-            print(f"INVALID {exc}", file=sys.stderr)
+            hint = ""
+            if _looks_like_policy(Path(path)):
+                hint = " (this is a policy file: validate an environment file that names it)"
+            print(f"INVALID {exc}{hint}", file=sys.stderr)
             failed = True
             continue
         print(
@@ -41,6 +44,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             f"{len(config.environment.probes)} probes, {len(checks)} checks"
         )
     return 1 if failed else 0
+
+
+def _looks_like_policy(path: Path) -> bool:
+    try:
+        text = path.read_text()
+    except OSError:
+        return False
+    return "\nsegments:" in f"\n{text}" and "\nprobes:" not in f"\n{text}"
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -70,7 +81,10 @@ def _cmd_exceptions(args: argparse.Namespace) -> int:
 
     config = load(resolve_environment_path(args.env, Path(args.environments)))
     results = load_results(Path(args.results)) if args.results else None
-    today = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    try:
+        today = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    except ValueError:
+        raise SmbtestsError(f"--as-of {args.as_of}: not a YYYY-MM-DD date") from None
     rows = register.build_register(config.policy, today, results)
     render = {
         "table": register.render_table,
@@ -105,9 +119,9 @@ def _cmd_evidence(args: argparse.Namespace) -> int:
     if len(args.target) != 1 or args.output is None:
         raise SmbtestsError("usage: smbtests evidence RESULTS -o BUNDLE [--allure-results DIR]")
     allure = Path(args.allure_results) if args.allure_results else None
-    manifest = evidence.build_bundle(
-        load_results(Path(args.target[0])), Path(args.output), date.today(), allure
-    )
+    if allure is not None and not allure.is_dir():
+        raise SmbtestsError(f"--allure-results {allure}: no such folder")
+    manifest = evidence.build_bundle(load_results(Path(args.target[0])), Path(args.output), allure)
     digest = evidence.sha256_of(manifest)
     print(f"bundle written: {manifest.parent}")
     print(f"manifest SHA-256 (record it with the audit): {digest}")

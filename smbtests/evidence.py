@@ -168,11 +168,15 @@ def _files(bundle: Path) -> list[str]:
     )
 
 
-def build_bundle(
-    results: RunResults, out: Path, today: date, allure_results: Path | None = None
-) -> Path:
+def build_bundle(results: RunResults, out: Path, allure_results: Path | None = None) -> Path:
     """Write the bundle folder; return its manifest path. Refuses to overwrite a bundle."""
-    config = load(Path(results.raw["environment_file"]))
+    try:
+        config = load(Path(results.raw["environment_file"]))
+        as_of = date.fromisoformat(results.raw["as_of"])
+    except (KeyError, TypeError, ValueError):
+        raise SmbtestsError(
+            f"{results.path}: no usable environment_file/as_of; was it written by smbtests?"
+        ) from None
     if config.policy_sha256 != results.policy_sha256:
         raise SmbtestsError(
             f"the policy changed since the run ({results.policy_sha256[:12]} -> "
@@ -192,7 +196,8 @@ def build_bundle(
     shutil.copy(config.policy_path, inputs / config.policy_path.name)
     if config.overlay_applied and config.environment.policy_overlay is not None:
         shutil.copy(config.environment.policy_overlay, inputs / "policy-overlay.yaml")
-    rows = build_register(config.policy, today, results)
+    # the register as the run judged it, not as of the day the bundle is built
+    rows = build_register(config.policy, as_of, results)
     (out / "exceptions.csv").write_text(render_csv(rows))
     (out / "exceptions.md").write_text(render_markdown(rows))
     (out / "versions.json").write_text(json.dumps(_versions(), indent=2) + "\n")

@@ -12,6 +12,7 @@ import ipaddress
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from smbtests import smb
@@ -119,6 +120,9 @@ class Executor:
         for check in checks:
             self._batches.setdefault(check.batch_key, []).append(check)
         self._futures: dict[str, Future[dict[str, Outcome]]] = {}
+        timing = config.environment.timing
+        # every batch bounds itself; this is the backstop should one of them hang anyway
+        self._deadline = timing.probe_timeout + 8 * timing.smb_timeout + 30.0
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, min(max_parallel, len(self._batches))),
@@ -144,7 +148,13 @@ class Executor:
         if check.kind in SCAN_KINDS:
             # scans are I/O-bound: start every probe's batch together so their timeouts overlap
             self.start([key for key in self.batch_keys if key.startswith("probe:")])
-        outcome = self._future(check.batch_key).result()[check.id]
+        try:
+            outcome = self._future(check.batch_key).result(timeout=self._deadline)[check.id]
+        except FutureTimeout:
+            raise ProbeError(
+                check.probe or smb.VANTAGE,
+                f"batch {check.batch_key} did not finish within {self._deadline:g} s",
+            ) from None
         if isinstance(outcome, ProbeError):
             raise outcome
         return outcome
@@ -190,10 +200,8 @@ class Executor:
                 results = probe.scan(unique, timing.connect_timeout, timing.concurrency)
             finally:
                 probe.close()
-        except ProbeError as exc:
-            return {c.id: exc for c in checks}
         except Exception as exc:  # a backend bug must still error the items, not hang them
-            error = ProbeError(name, f"{type(exc).__name__}: {str(exc)[:160]}")
+            error = _as_probe_error(name, exc)
             return {c.id: error for c in checks}
         by_target = {r.target: r for r in results}
         control = by_target[control_target]
@@ -220,18 +228,27 @@ class Executor:
                 readings = {query: reader.run_json(query) for query in needed}
             finally:
                 reader.close()
-            wire_smb1 = None
-            negotiations: tuple[smb.NegotiateResult, ...] = ()
-            drift = next((c for c in checks if c.kind is Kind.DRIFT), None)
-            if drift is not None and drift.target is not None:
-                timeout = self._config.environment.timing.smb_timeout
-                host, port = drift.target.host, drift.target.port
-                wire_smb1 = smb.negotiate_smb1(host, port, timeout)
-                negotiations = tuple(smb.negotiate_smb2(host, port, d, timeout) for d in DIALECTS)
-        except ProbeError as exc:
-            return {c.id: exc for c in checks}
-        observation = WindowsObservation(readings, wire_smb1, negotiations)
-        return {c.id: observation for c in checks}
+        except Exception as exc:
+            error = _as_probe_error(name, exc)
+            return {c.id: error for c in checks}
+        outcomes: dict[str, Outcome] = {}
+        for check in checks:
+            if check.kind is Kind.DRIFT:
+                try:
+                    outcomes[check.id] = self._drift(check, readings)
+                except Exception as exc:  # only drift needs the wire; the rest stand
+                    outcomes[check.id] = _as_probe_error(smb.VANTAGE, exc)
+            else:
+                outcomes[check.id] = WindowsObservation(readings)
+        return outcomes
+
+    def _drift(self, check: Check, readings: Mapping[str, object]) -> WindowsObservation:
+        assert check.target is not None
+        timeout = self._config.environment.timing.smb_timeout
+        host, port = check.target.host, check.target.port
+        wire_smb1 = smb.negotiate_smb1(host, port, timeout)
+        negotiations = tuple(smb.negotiate_smb2(host, port, d, timeout) for d in DIALECTS)
+        return WindowsObservation(readings, wire_smb1, negotiations)
 
     def _run_smb(self, checks: list[Check]) -> dict[str, Outcome]:
         target = checks[0].target
@@ -248,32 +265,27 @@ class Executor:
                                 smb.negotiate_smb2(target.host, target.port, d, timeout)
                                 for d in DIALECTS
                             )
-                        except ProbeError as exc:
-                            negotiations = exc
+                        except Exception as exc:
+                            negotiations = _as_probe_error(smb.VANTAGE, exc)
                     if isinstance(negotiations, ProbeError):
                         raise negotiations
                     outcomes[check.id] = NegotiationObservation(negotiations)
                 else:
                     outcomes[check.id] = self._smb_single(check, target, timeout)
-            except ProbeError as exc:
-                outcomes[check.id] = exc
+            except Exception as exc:
+                outcomes[check.id] = _as_probe_error(smb.VANTAGE, exc)
         return outcomes
 
     def _smb_single(self, check: Check, target: Target, timeout: float) -> Observation:
         host = self._config.policy.smb_hosts[check.host or ""]
         if check.kind is Kind.SMB1:
             return Smb1Observation(smb.negotiate_smb1(target.host, target.port, timeout))
-        if check.kind is Kind.ANONYMOUS:
+        if check.kind in (Kind.ANONYMOUS, Kind.GUEST):
+            who = None if check.kind is Kind.ANONYMOUS else smb.Credentials("guest", "", "")
             session = smb.open_session(
-                target.host, target.port, timeout, None, smb.UNSIGNED_PROBE_DIALECT
+                target.host, target.port, timeout, who, smb.UNSIGNED_PROBE_DIALECT, host.shares
             )
-            return SessionObservation(session, "anonymous")
-        if check.kind is Kind.GUEST:
-            guest = smb.Credentials("guest", "", "")
-            session = smb.open_session(
-                target.host, target.port, timeout, guest, smb.UNSIGNED_PROBE_DIALECT
-            )
-            return SessionObservation(session, "guest")
+            return SessionObservation(session, "anonymous" if who is None else "guest")
         if self._credentials is None:
             raise ProbeError(
                 smb.VANTAGE,
@@ -293,6 +305,13 @@ class Executor:
             )
             return EncryptionObservation(session, plain, self._credentials.username)
         return SessionObservation(session, self._credentials.username)
+
+
+def _as_probe_error(vantage: str, exc: Exception) -> ProbeError:
+    """Any failure while observing is the vantage's failure, never evidence about the host."""
+    if isinstance(exc, ProbeError):
+        return exc
+    return ProbeError(vantage, f"{type(exc).__name__}: {str(exc)[:160]}")
 
 
 def _discovery(

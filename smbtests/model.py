@@ -381,6 +381,13 @@ def _resolve_policy(policy: Policy, doc: SourceDocument) -> None:
                 ("smb_hosts", name, "address"),
                 f"{host.address} lies in no declared segment; add its subnet to a segment",
             )
+    for name in policy.perimeter.outbound_targets:
+        if name in policy.smb_hosts:
+            raise _fail(
+                doc,
+                ("perimeter", "outbound_targets", name),
+                f"`{name}` is also an SMB host; give the outbound target its own name",
+            )
     for index, path in enumerate(policy.approved_paths):
         for j, source in enumerate(path.from_):
             _check_reference(
@@ -421,6 +428,15 @@ def _resolve_environment(env: Environment, policy: Policy, doc: SourceDocument) 
                     (*where, "source_address"),
                     "set `source_address` (the IPv4 address its connections come from)",
                 ) from None
+        segment_cidrs = policy.segments[probe.segment].cidrs
+        if not any(probe.own_address in cidr for cidr in segment_cidrs):
+            raise _fail(
+                doc,
+                (*where, "segment"),
+                f"the probe's address {probe.own_address} is not in segment {probe.segment} "
+                f"({', '.join(map(str, segment_cidrs))}); fix the segment or set "
+                "`source_address` to the address its connections come from",
+            )
         if probe.control is None:
             raise _fail(
                 doc,
@@ -479,7 +495,10 @@ def _merge_overlay(data: Any, overlay: Any, overlay_path: Path) -> Any:
     merged = dict(data)
     for key, value in overlay.items():
         if key == "exceptions" and isinstance(value, list):
-            by_id = {e.get("id"): dict(e) for e in merged.get("exceptions", [])}
+            current = merged.get("exceptions", [])
+            if not isinstance(current, list) or not all(isinstance(e, dict) for e in current):
+                continue  # the policy's own shape error is reported when it is validated
+            by_id = {e.get("id"): dict(e) for e in current}
             for entry in value:
                 if not isinstance(entry, dict) or entry.get("id") not in by_id:
                     raise PolicyError(
@@ -511,11 +530,34 @@ def resolve_environment_path(name_or_path: str, environments_dir: Path) -> Path:
     return path
 
 
+def _anchored(path: Path, base: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _anchor_paths(env: Environment, base: Path) -> Environment:
+    """Every path in an environment file is relative to that file, wherever pytest starts."""
+    probes = {
+        name: probe.model_copy(
+            update={
+                key: _anchored(getattr(probe, key), base)
+                for key in ("key", "known_hosts", "ca_bundle")
+                if getattr(probe, key) is not None
+            }
+        )
+        for name, probe in env.probes.items()
+    }
+    update: dict[str, Any] = {"policy": _anchored(env.policy, base), "probes": probes}
+    if env.policy_overlay is not None:
+        update["policy_overlay"] = _anchored(env.policy_overlay, base)
+    return env.model_copy(update=update)
+
+
 def load(environment_path: Path) -> LoadedConfig:
     """Load and cross-check an environment and the policy it names; raise PolicyError."""
     env_doc = load_yaml(environment_path)
-    environment = _validate(Environment, env_doc)
-    policy_path = (environment_path.parent / environment.policy).resolve()
+    environment = _anchor_paths(_validate(Environment, env_doc), environment_path.parent)
+    policy_path = environment.policy
     policy_doc = load_yaml(policy_path)
     data = policy_doc.data
     overlay_applied = False

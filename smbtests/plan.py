@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from smbtests.model import LoadedConfig, Policy, ProbeConfig
+from smbtests.model import BASELINE_DEFAULTS, LoadedConfig, Policy, ProbeConfig
 from smbtests.probes.base import Target
 
 STEP_TITLES: dict[int, str] = {
@@ -293,7 +293,7 @@ def _smb_checks(config: LoadedConfig) -> list[Check]:
             entries.append(
                 (
                     Kind.SIGNING,
-                    "the server requires signing at every dialect it offers",
+                    "the server requires signing at every SMB2/3 dialect it offers",
                     "SMB signing required",
                     "critical",
                 )
@@ -401,7 +401,7 @@ def _windows_checks(config: LoadedConfig) -> list[Check]:
         baseline = (
             policy.baseline_for(windows.smb_host)
             if windows.smb_host is not None
-            else policy.hardening
+            else policy.hardening.over(BASELINE_DEFAULTS)
         )
         profiles = ", ".join(policy.deployment.firewall_profiles)
         exposure = (

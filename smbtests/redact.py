@@ -31,12 +31,18 @@ class SecretRegistry:
             repr(secret)[1:-1],
             json.dumps(secret)[1:-1],
             html.escape(secret),
+            html.escape(secret, quote=False),  # XML text nodes (JUnit) leave quotes alone
+            secret.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+            .replace('"', "&quot;"),  # XML attributes
             urllib.parse.quote(secret, safe=""),
             urllib.parse.quote_plus(secret),
             base64.b64encode(secret.encode()).decode(),
         }
         if username is not None:
-            forms.add(base64.b64encode(f"{username}:{secret}".encode()).decode())
+            for name in {username, username.split("\\")[-1]}:
+                forms.add(base64.b64encode(f"{name}:{secret}".encode()).decode())
         self._forms |= {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
 
     def __bool__(self) -> bool:

@@ -13,6 +13,7 @@ import random
 import socket
 import string
 import struct
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ SMB2_SESSION_FLAG_IS_NULL = 0x0002
 SMB2_SESSION_FLAG_ENCRYPT_DATA = 0x0004
 SMB2_SHAREFLAG_ENCRYPT_DATA = 0x0008
 SMB1_NO_COMMON_DIALECT = 0xFFFF
+STATUS_NOT_SUPPORTED = 0xC00000BB
 
 DIALECT_CODES: dict[str, int] = {
     "2.0.2": 0x0202,
@@ -103,20 +105,33 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
         raise SmbUnreachableError(host, f"TCP {port}: {exc.strerror or exc}") from None
 
 
+MAX_NEGOTIATE_ANSWER = 65536  # a negotiate response is a few hundred bytes
+
+
 def _exchange(sock: socket.socket, payload: bytes, timeout: float) -> bytes | None:
-    """Send one NetBIOS-framed message; the answer's payload, or None if the server hung up."""
+    """Send one NetBIOS-framed message; the answer's payload, or None if the server hung up.
+
+    The whole exchange is bounded by `timeout` (a server dripping bytes cannot hold it open).
+    """
+    deadline = time.monotonic() + timeout
     sock.settimeout(timeout)
     sock.sendall(struct.pack(">I", len(payload)) + payload)
-    header = _read_exact(sock, 4)
+    header = _read_exact(sock, 4, deadline)
     if header is None:
         return None
     length = struct.unpack(">I", header)[0] & 0x00FFFFFF
-    return _read_exact(sock, length)
+    if length > MAX_NEGOTIATE_ANSWER:
+        raise OSError(f"answer announces {length} bytes; not an SMB negotiate response")
+    return _read_exact(sock, length, deadline)
 
 
-def _read_exact(sock: socket.socket, count: int) -> bytes | None:
+def _read_exact(sock: socket.socket, count: int, deadline: float) -> bytes | None:
     data = bytearray()
     while len(data) < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
         try:
             chunk = sock.recv(count - len(data))
         except ConnectionResetError:
@@ -154,7 +169,7 @@ def negotiate_smb1(host: str, port: int, timeout: float) -> Smb1Result:
     if answer[:4] != b"\xffSMB" or len(answer) < 37:
         raise SmbUnreachableError(host, f"not an SMB answer to negotiate: {answer[:8]!r}")
     word_count = answer[32]
-    dialect_index = struct.unpack("<H", answer[33:35])[0] if word_count >= 1 else None
+    dialect_index = struct.unpack("<H", answer[33:35])[0] if word_count >= 1 else None  # len>=37
     if dialect_index in (None, SMB1_NO_COMMON_DIALECT):
         return Smb1Result(False, "server answered 'no common dialect' (DialectIndex 0xFFFF)")
     return Smb1Result(True, f"server accepted NT LM 0.12 (DialectIndex {dialect_index})")
@@ -211,16 +226,22 @@ def negotiate_smb2(host: str, port: int, dialect: str, timeout: float) -> Negoti
         raise SmbUnreachableError(host, f"SMB {dialect} negotiate: {exc.strerror or exc}") from None
     finally:
         sock.close()
+    # Only the status MS-SMB2 prescribes for "no common dialect" is a refusal; a hang-up or any
+    # other answer (connection limits, an IPS, a crash) proves nothing about the dialect.
     if answer is None:
-        return NegotiateResult(dialect, False, None, None, "server hung up on the negotiate")
+        raise SmbUnreachableError(host, f"server hung up on an SMB {dialect} negotiate")
     if answer[:4] != b"\xfeSMB":
         raise SmbUnreachableError(host, f"not an SMB2 answer to negotiate: {answer[:8]!r}")
-    response = smb3structs.SMB2Packet(answer)
-    if response["Status"] != 0:
-        return NegotiateResult(
-            dialect, False, None, None, f"server refused it (NTSTATUS 0x{response['Status']:08x})"
-        )
-    body = smb3structs.SMB2Negotiate_Response(response["Data"])
+    try:
+        response = smb3structs.SMB2Packet(answer)
+        status = int(response["Status"])
+        body = None if status else smb3structs.SMB2Negotiate_Response(response["Data"])
+    except (struct.error, ValueError, KeyError, IndexError):
+        raise SmbUnreachableError(host, f"malformed SMB {dialect} negotiate answer") from None
+    if body is None:
+        if status == STATUS_NOT_SUPPORTED:
+            return NegotiateResult(dialect, False, None, None, "server refused it (NOT_SUPPORTED)")
+        raise SmbUnreachableError(host, f"SMB {dialect} negotiate answered 0x{status:08x}")
     chosen = DIALECT_NAMES.get(body["DialectRevision"], f"0x{body['DialectRevision']:04x}")
     return NegotiateResult(
         dialect,
@@ -277,6 +298,33 @@ def open_session(
             conn.close()
 
 
+# NTSTATUS answers that are the server saying "no" (a fact); any other status, or no answer,
+# means the conversation failed and proves nothing.
+REFUSALS = frozenset(
+    {
+        "STATUS_ACCESS_DENIED",
+        "STATUS_LOGON_FAILURE",
+        "STATUS_ACCOUNT_DISABLED",
+        "STATUS_ACCOUNT_RESTRICTION",
+        "STATUS_ACCOUNT_LOCKED_OUT",
+        "STATUS_PASSWORD_EXPIRED",
+        "STATUS_LOGON_TYPE_NOT_GRANTED",
+        "STATUS_NETWORK_ACCESS_DENIED",
+        "STATUS_BAD_NETWORK_NAME",
+    }
+)
+
+
+def _refusal(exc: Exception, host: str, step: str) -> str:
+    """The refusal status of a server's "no", or SmbUnreachableError for anything else."""
+    if isinstance(exc, SessionError):
+        status = _status_name(exc)
+        if status in REFUSALS:
+            return status
+        raise SmbUnreachableError(host, f"{step}: unexpected answer {status}") from None
+    raise SmbUnreachableError(host, f"{step} failed: {type(exc).__name__}") from None
+
+
 def _session(
     conn: Any,
     host: str,
@@ -285,45 +333,42 @@ def _session(
     shares_to_open: tuple[str, ...],
 ) -> SessionResult:
     server = conn.getSMBServer()
-    step = "login"
     try:
         if credentials is None:
             conn.login("", "")
         else:
             conn.login(credentials.username, credentials.password, credentials.domain)
-    except SessionError as exc:
-        return SessionResult(dialect, False, False, (), None, f"login refused: {_status_name(exc)}")
-    except Exception as exc:
-        raise SmbUnreachableError(host, f"{step} failed: {type(exc).__name__}") from None
+    except Exception as exc:  # mapped below; no frame holding the password survives
+        status = _refusal(exc, host, "login")
+        return SessionResult(dialect, False, False, (), None, f"login refused: {status}")
     flags = _server_session_flags(server, dialect)
     try:
-        step = "share listing"
         listing = conn.listShares()
         shares = tuple(sorted(str(s["shi1_netname"][:-1]) for s in listing))
-        opened: list[str] = []
-        failed: list[tuple[str, str]] = []
-        for share in shares_to_open:
-            step = f"tree connect to {share}"
-            try:
-                tree = conn.connectTree(share)
-            except SessionError as exc:
-                failed.append((share, _status_name(exc)))
-                continue
-            opened.append(share)
-            conn.disconnectTree(tree)
-    except SessionError as exc:
-        return SessionResult(
-            dialect, True, False, (), flags, f"{step} refused: {_status_name(exc)}"
-        )
+        listed, status = True, f"listed {len(shares)} shares"
     except Exception as exc:
-        raise SmbUnreachableError(host, f"{step} failed: {type(exc).__name__}") from None
+        shares, listed = (), False
+        status = f"share listing refused: {_refusal(exc, host, 'share listing')}"
+    # Declared shares are tried even when listing was refused: a share can be open to a
+    # session that may not enumerate (Windows NullSessionShares, a guest-ok Samba share).
+    opened: list[str] = []
+    failed: list[tuple[str, str]] = []
+    for share in shares_to_open:
+        try:
+            tree = conn.connectTree(share)
+        except Exception as exc:
+            failed.append((share, _refusal(exc, host, f"tree connect to {share}")))
+            continue
+        opened.append(share)
+        with contextlib.suppress(Exception):
+            conn.disconnectTree(tree)
     return SessionResult(
         dialect,
         True,
-        True,
+        listed,
         shares,
         flags,
-        f"listed {len(shares)} shares",
+        status,
         opened_shares=tuple(opened),
         failed_shares=tuple(failed),
     )

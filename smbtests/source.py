@@ -51,7 +51,15 @@ _SCALARS = yaml.constructor.SafeConstructor()
 
 
 def _scalar(node: yaml.Node) -> Any:
-    return _SCALARS.construct_object(node, deep=True)
+    try:
+        return _SCALARS.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        # e.g. `expires: 2025-02-30` (no such day) or an unknown `!!tag`
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError(
+            f"line {_mark(node).line}, column {_mark(node).column}: cannot read the value "
+            f"({problem}); fix it"
+        ) from None
 
 
 def _walk(node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position]) -> Any:
@@ -60,6 +68,10 @@ def _walk(node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position]) ->
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _scalar(key_node)
+            if not isinstance(key, str | int):
+                raise PolicyError(
+                    f"line {_mark(key_node).line}: a key must be a plain name; fix the key"
+                )
             if key in result:
                 raise PolicyError(
                     f"{path_label(path) or 'top level'}: key `{key}` appears twice "
@@ -89,6 +101,8 @@ def load_yaml(path: Path) -> SourceDocument:
         mark = exc.problem_mark
         place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise PolicyError(f"{place}: YAML syntax error: {exc.problem}; fix the syntax.") from None
+    except yaml.YAMLError as exc:  # e.g. a control character (a ReaderError has no mark)
+        raise PolicyError(f"{path}: not readable as YAML ({exc}); fix the file.") from None
     positions: dict[KeyPath, Position] = {}
     try:
         data = {} if node is None else _walk(node, (), positions)

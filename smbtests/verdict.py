@@ -167,7 +167,7 @@ def judge_signing(check: Check, obs: NegotiationObservation) -> Verdict:
         )
     return Verdict(
         Outcome.PASSED,
-        f"{check.host} requires signing at every offered dialect (SecurityMode {modes})",
+        f"{check.host} requires signing at every offered SMB2/3 dialect (SecurityMode {modes})",
         "required",
     )
 
@@ -195,14 +195,19 @@ def judge_session(check: Check, obs: SessionObservation) -> Verdict:
     session = obs.session
     who = f"{check.host} as {obs.as_user} over SMB {session.dialect}"
     if check.kind in (Kind.ANONYMOUS, Kind.GUEST):
-        if session.listed:
-            shares = ", ".join(session.shares) or "(empty list)"
+        if session.listed or session.opened_shares:
+            seen = []
+            if session.listed:
+                seen.append(f"LISTED shares: {', '.join(session.shares) or '(empty list)'}")
+            if session.opened_shares:
+                seen.append(f"OPENED {', '.join(session.opened_shares)}")
             return Verdict(
                 Outcome.FAILED,
-                f"{who} LISTED shares: {shares}; policy: {check.rule} {_step(check)}",
-                "listed",
+                f"{who} {'; '.join(seen)}; policy: {check.rule} {_step(check)}",
+                "listed" if session.listed else "opened",
             )
-        return Verdict(Outcome.PASSED, f"{who}: {session.status}", "refused")
+        refused = "".join(f"; {s}: {why}" for s, why in session.failed_shares)
+        return Verdict(Outcome.PASSED, f"{who}: {session.status}{refused}", "refused")
     if not session.logged_in:
         return Verdict(
             Outcome.ERROR,
@@ -223,20 +228,23 @@ def judge_session(check: Check, obs: SessionObservation) -> Verdict:
 
 
 def judge_encryption(check: Check, obs: EncryptionObservation) -> Verdict:
-    """Encryption is required when the server lets the account in over 3.x (encrypted) but not
-    over 2.1, where no encryption exists: judged by what the server refuses, not by flags
-    (impacket rewrites the session flags at 3.x)."""
+    """Encryption is required when the account opens its shares over SMB 3.x (which encrypts)
+    but the server refuses the same account over SMB 2.1 (which cannot encrypt) with an
+    access-denied answer: judged by what the server refuses, never by session flags (impacket
+    rewrites them at 3.x)."""
     capable, plain = obs.capable, obs.plain
-    wanted = capable.opened_shares + tuple(s for s, _ in capable.failed_shares)
-    if not capable.logged_in or capable.failed_shares or not capable.listed:
+    who = f"{check.host} as {obs.as_user}"
+    if not capable.opened_shares or capable.failed_shares or not capable.logged_in:
         why = ", ".join(f"{s}: {w}" for s, w in capable.failed_shares) or capable.status
+        if capable.logged_in and not capable.opened_shares and not capable.failed_shares:
+            why = "the host declares no shares to open"
         return Verdict(
             Outcome.ERROR,
-            f"{check.host} as {obs.as_user} over SMB {capable.dialect}: {why}; the account must "
-            "open the declared shares before encryption can be judged (see access check)",
+            f"{who} over SMB {capable.dialect}: {why}; encryption is judged by opening the "
+            "declared shares, which must work over SMB 3.x first (see the access check)",
             "error",
         )
-    leaked = [s for s in plain.opened_shares if s in wanted]
+    leaked = list(plain.opened_shares)
     if leaked:
         return Verdict(
             Outcome.FAILED,
@@ -244,12 +252,25 @@ def judge_encryption(check: Check, obs: EncryptionObservation) -> Verdict:
             f"{plain.dialect}; policy: {check.rule} {_step(check)}",
             "optional",
         )
-    how = (
-        plain.status if not plain.listed else ", ".join(f"{s}: {w}" for s, w in plain.failed_shares)
+    denied = "STATUS_ACCESS_DENIED"
+    refused_login = not plain.logged_in and denied in plain.status
+    refused_shares = (
+        plain.logged_in
+        and all(why == denied for _, why in plain.failed_shares)
+        and len(plain.failed_shares) == len(capable.opened_shares)
     )
+    if not (refused_login or refused_shares):
+        how = plain.status + "".join(f"; {s}: {w}" for s, w in plain.failed_shares)
+        return Verdict(
+            Outcome.ERROR,
+            f"{who} over unencrypted SMB {plain.dialect}: {how}; not an access-denied answer, "
+            "so it does not show that encryption is what the server demands",
+            "error",
+        )
+    how = plain.status if refused_login else "tree connect STATUS_ACCESS_DENIED"
     return Verdict(
         Outcome.PASSED,
-        f"{check.host} opens {', '.join(wanted) or 'the session'} only encrypted (SMB "
+        f"{check.host} opens {', '.join(capable.opened_shares)} only encrypted (SMB "
         f"{capable.dialect}); unencrypted SMB {plain.dialect} was refused ({how})",
         "required",
     )
@@ -312,6 +333,18 @@ def _windows_fail(check: Check, problems: list[str], observed: str) -> Verdict:
         f"{check.host}: {'; '.join(problems)}; policy: {check.rule} {_step(check)}",
         observed,
     )
+
+
+# Remote-address values that name no particular client: a server rule with one of them is not
+# an allow-list (seed step 3).
+UNNAMED_REMOTES = frozenset(
+    {"any", "*", "internet", "intranet", "localsubnet", "0.0.0.0/0", "0.0.0.0-255.255.255.255"}
+)
+
+
+def _unnamed(address: str) -> bool:
+    text = address.strip().lower()
+    return text in UNNAMED_REMOTES or text.endswith("/0") or text.endswith("/0.0.0.0")
 
 
 def _covers_445(ports: list[str]) -> bool:
@@ -396,7 +429,7 @@ def judge_windows(check: Check, obs: WindowsObservation, policy: Policy) -> Verd
             exposed = (
                 any(p in profile for p in ("Public", "Private", "Any"))
                 if endpoint
-                else "Any" in rule["RemoteAddress"]
+                else any(_unnamed(address) for address in rule["RemoteAddress"])
             )
             if allows and exposed:
                 offending.append(

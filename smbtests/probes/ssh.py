@@ -42,6 +42,14 @@ class StrictParamikoBackend(ParamikoBackend):  # type: ignore[misc]
         client = paramiko.SSHClient()
         client.load_host_keys(str(self._known_hosts))
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        try:
+            self._connect(client)
+        except BaseException:
+            client.close()  # else paramiko's transport thread lingers until sshd's grace time
+            raise
+        return client
+
+    def _connect(self, client: paramiko.SSHClient) -> None:
         client.connect(
             hostname=self._address,
             port=self._port,
@@ -53,7 +61,6 @@ class StrictParamikoBackend(ParamikoBackend):  # type: ignore[misc]
             allow_agent=False,
             look_for_keys=False,
         )
-        return client
 
 
 def _describe_failure(exc: BaseException) -> str:

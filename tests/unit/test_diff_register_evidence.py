@@ -48,6 +48,7 @@ def write(
                 "environment_file": str(ENV),
                 "policy_file": str(CONFIG.policy_path),
                 "policy_sha256": CONFIG.policy_sha256,
+                "as_of": "2026-11-26",
                 "started": started,
                 "checks": records,
             }
@@ -141,7 +142,7 @@ def test_register_statuses(tmp_path: Path) -> None:
 def test_bundle_verifies_and_catches_one_changed_byte(tmp_path: Path) -> None:
     results = load_results(write(tmp_path / "r.json", BASE))
     bundle = tmp_path / "bundle"
-    evidence.build_bundle(results, bundle, date(2026, 11, 26))
+    evidence.build_bundle(results, bundle)
     names = {p.name for p in bundle.rglob("*")}
     assert {
         "methodology.md",

@@ -148,3 +148,43 @@ def test_environment_name_resolution(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="did you mean `lab`"):
         resolve_environment_path("lba", ENVIRONMENTS)
     assert resolve_environment_path("x/y.yaml", tmp_path) == Path("x/y.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("expires_on: 2025-02-30\n", "cannot read the value"),
+        ("x: !!python/object:os.system echo\n", "cannot read the value"),
+        ("x: \x07\n", "not readable as YAML"),
+        ("? [a]\n: 1\n", "a key must be a plain name"),
+    ],
+)
+def test_unreadable_yaml_is_one_message(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(PolicyError, match=expected) as info:
+        load(path)
+    assert str(path) in str(info.value)
+
+
+def test_probe_address_must_lie_in_its_segment(edit: Editor) -> None:
+    env = edit("lab.yaml", lambda d: d["probes"]["corp1"].update(segment="guest"))
+    with pytest.raises(PolicyError, match=r"probes\.corp1\.segment: the probe's address 10\.45"):
+        load(env)
+
+
+def test_outbound_target_may_not_shadow_an_smb_host(edit: Editor) -> None:
+    def clash(d: dict) -> None:
+        d["perimeter"]["outbound_targets"]["fs1"] = {"address": "198.51.100.52"}
+
+    with pytest.raises(PolicyError, match="`fs1` is also an SMB host"):
+        load(edit("lab-policy.yaml", clash))
+
+
+def test_paths_are_relative_to_the_environment_file(
+    lab_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir("/")
+    config = load(lab_files / "lab.yaml")
+    assert config.policy_path == (lab_files / "lab-policy.yaml").resolve()
+    assert config.environment.policy_overlay == (lab_files / "overlay.yaml")

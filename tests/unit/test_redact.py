@@ -46,3 +46,17 @@ def test_scan_names_files_that_hold_a_secret(tmp_path: Path) -> None:
     leaked = tmp_path / "sub" / "result.xml"
     leaked.write_text(f"<failure>login {urllib.parse.quote_plus(CANARY)}</failure>")
     assert registry().scan_files([tmp_path]) == [leaked]
+
+
+def test_xml_text_and_domain_basic_forms() -> None:
+    import xml.etree.ElementTree as ET
+
+    secret = "p<ss'w0rd\"x"
+    found = SecretRegistry()
+    found.add(secret, "CONTOSO\\svc")
+    element = ET.Element("failure")
+    element.text = f"login {secret}"
+    element.set("message", secret)
+    assert found.found_in(ET.tostring(element, encoding="unicode"))
+    for user in ("CONTOSO\\svc", "svc"):
+        assert found.found_in(base64.b64encode(f"{user}:{secret}".encode()).decode())

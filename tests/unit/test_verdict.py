@@ -138,6 +138,16 @@ def session(listed: bool, logged_in: bool = True, flags: int = 0) -> smb.Session
     )
 
 
+def test_anonymous_share_open_fails_even_when_listing_is_refused() -> None:
+    check = PLAN["anonymous:fs1"]
+    session = smb.SessionResult(
+        "2.1", True, False, (), None, "share listing refused: STATUS_ACCESS_DENIED", ("data",), ()
+    )
+    verdict = judge(check, SessionObservation(session, "anonymous"), CONFIG.policy, TODAY)
+    assert verdict.outcome is Outcome.FAILED
+    assert "OPENED data" in verdict.message
+
+
 def test_anonymous_listing_fails_refusal_passes() -> None:
     check = PLAN["anonymous:fs1"]
     assert (
@@ -158,7 +168,9 @@ def opened(
 
 def test_encryption_judged_by_what_an_unencrypted_session_gets() -> None:
     check = PLAN["encryption:fs1"]
-    refused = smb.SessionResult("2.1", False, False, (), None, "login refused: ACCESS_DENIED")
+    refused = smb.SessionResult(
+        "2.1", False, False, (), None, "login refused: STATUS_ACCESS_DENIED"
+    )
     good = EncryptionObservation(opened(("data",)), refused, "smblab")
     assert judge(check, good, CONFIG.policy, TODAY).outcome is Outcome.PASSED
     share_refused = opened((), (("data", "STATUS_ACCESS_DENIED"),), "2.1")
@@ -175,6 +187,12 @@ def test_encryption_judged_by_what_an_unencrypted_session_gets() -> None:
     verdict = judge(check, leak, CONFIG.policy, TODAY)
     assert verdict.outcome is Outcome.FAILED
     assert "UNENCRYPTED SMB 2.1" in verdict.message
+    # a plain session that is neither let in nor denied access proves nothing
+    odd = smb.SessionResult("2.1", False, False, (), None, "login refused: STATUS_LOGON_FAILURE")
+    unproven = EncryptionObservation(opened(("data",)), odd, "smblab")
+    assert judge(check, unproven, CONFIG.policy, TODAY).outcome is Outcome.ERROR
+    no_shares = EncryptionObservation(opened(()), refused, "smblab")
+    assert judge(check, no_shares, CONFIG.policy, TODAY).outcome is Outcome.ERROR
     broken = EncryptionObservation(
         opened((), (("data", "STATUS_BAD_NETWORK_NAME"),)), refused, "smblab"
     )
