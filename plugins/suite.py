@@ -188,7 +188,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     env = run.config.environment
     overlay = " + overlay" if run.config.overlay_applied else ""
+    unverified = sorted(
+        name for name, p in env.probes.items() if p.transport == "winrm" and not p.verify_tls
+    )
+    warnings = (
+        [
+            f"smbtests: WARNING: TLS certificate verification is OFF for {', '.join(unverified)} "
+            "(verify_tls: false): anyone on the path can impersonate these hosts"
+        ]
+        if unverified
+        else []
+    )
     return [
+        *warnings,
         f"smbtests: environment {env.name} ({run.config.environment_path}), "
         f"policy {run.config.policy_path.name}{overlay} sha256 {run.config.policy_sha256[:16]}",
         f"smbtests: {len(env.probes)} probes, {len(run.checks)} planned checks, "

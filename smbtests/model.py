@@ -216,6 +216,9 @@ class ProbeConfig(_Model):
     allow_basic: bool = False
     ca_bundle: Path | None = None
     verify_tls: bool = True
+    # Test-NetConnection instead of TcpClient: slower (no timeout; ~21 s per filtered port on
+    # Windows) and cannot tell refused from filtered, but it is the command auditors know
+    winrm_test_netconnection: bool = False
     control: Control | None = None
     rings: tuple[Name, ...] = ()
 

@@ -530,6 +530,7 @@ def open_from_config(name: str, config: ProbeConfig, password: str, timing: Timi
         allow_basic=config.allow_basic,
         ca_bundle=config.ca_bundle,
         verify_tls=config.verify_tls,
+        test_netconnection=config.winrm_test_netconnection,
         command_timeout=timing.probe_timeout,
     )
     return WinRMProbe(name, settings, password)
