@@ -103,7 +103,9 @@ Outcome = Observation | ProbeError
 
 
 class Executor:
-    """Runs batches on a thread pool; `observe(check)` blocks only on that check's batch."""
+    """Runs batches on a thread pool. Every check has its own future: `observe(check)` waits
+    only for what that check needs (its target and the probe's control), which a streaming
+    probe delivers while the batch's slower targets are still timing out."""
 
     def __init__(
         self,
@@ -119,7 +121,8 @@ class Executor:
         self._batches: dict[str, list[Check]] = {}
         for check in checks:
             self._batches.setdefault(check.batch_key, []).append(check)
-        self._futures: dict[str, Future[dict[str, Outcome]]] = {}
+        self._futures: dict[str, Future[None]] = {}
+        self._outcomes: dict[str, Future[Outcome]] = {c.id: Future() for c in checks}
         timing = config.environment.timing
         # every batch bounds itself; this is the backstop should one of them hang anyway
         self._deadline = timing.probe_timeout + 8 * timing.smb_timeout + 30.0
@@ -138,18 +141,24 @@ class Executor:
         for key in keys if keys is not None else self.batch_keys:
             self._future(key)
 
-    def _future(self, key: str) -> Future[dict[str, Outcome]]:
+    def _future(self, key: str) -> Future[None]:
         with self._lock:
             if key not in self._futures:
                 self._futures[key] = self._pool.submit(self._run_batch, key)
             return self._futures[key]
 
+    def _resolve(self, check_id: str, outcome: Outcome) -> None:
+        future = self._outcomes[check_id]
+        if not future.done():
+            future.set_result(outcome)
+
     def observe(self, check: Check) -> Observation:
         if check.kind in SCAN_KINDS:
             # scans are I/O-bound: start every probe's batch together so their timeouts overlap
             self.start([key for key in self.batch_keys if key.startswith("probe:")])
+        self._future(check.batch_key)
         try:
-            outcome = self._future(check.batch_key).result(timeout=self._deadline)[check.id]
+            outcome = self._outcomes[check.id].result(timeout=self._deadline)
         except FutureTimeout:
             raise ProbeError(
                 check.probe or smb.VANTAGE,
@@ -164,13 +173,20 @@ class Executor:
 
     # ------------------------------------------------------------ batches
 
-    def _run_batch(self, key: str) -> dict[str, Outcome]:
+    def _run_batch(self, key: str) -> None:
         checks = self._batches[key]
-        if key.startswith("probe:"):
-            return self._run_scan(checks)
-        if key.startswith("win:"):
-            return self._run_windows(checks)
-        return self._run_smb(checks)
+        try:
+            if key.startswith("probe:"):
+                outcomes = self._run_scan(checks)
+            elif key.startswith("win:"):
+                outcomes = self._run_windows(checks)
+            else:
+                outcomes = self._run_smb(checks)
+        except Exception as exc:  # a bug in a batch must error its items, never hang them
+            error = _as_probe_error(checks[0].probe or smb.VANTAGE, exc)
+            outcomes = {c.id: error for c in checks}
+        for check in checks:
+            self._resolve(check.id, outcomes[check.id])
 
     def _run_scan(self, checks: list[Check]) -> dict[str, Outcome]:
         name = checks[0].probe
@@ -194,10 +210,13 @@ class Executor:
             elif check.target is not None:
                 targets.append(check.target)
         unique = list(dict.fromkeys(targets))
+        early = _EarlyResolver(name, control_target, checks, self._resolve)
         try:
             probe = self._open_probe(name)
             try:
-                results = probe.scan(unique, timing.connect_timeout, timing.concurrency)
+                results = probe.scan(
+                    unique, timing.connect_timeout, timing.concurrency, early.on_result
+                )
             finally:
                 probe.close()
         except Exception as exc:  # a backend bug must still error the items, not hang them
@@ -305,6 +324,43 @@ class Executor:
             )
             return EncryptionObservation(session, plain, self._credentials.username)
         return SessionObservation(session, self._credentials.username)
+
+
+class _EarlyResolver:
+    """Resolves reach/control/exception checks as soon as their target and the control have
+    answered; discovery waits for its whole range. Runs in the batch's thread."""
+
+    def __init__(
+        self,
+        probe: str,
+        control: Target,
+        checks: list[Check],
+        resolve: Callable[[str, Outcome], None],
+    ) -> None:
+        self._probe = probe
+        self._control_target = control
+        self._resolve = resolve
+        self._control: ConnectResult | None = None
+        self._known: dict[Target, ConnectResult] = {}
+        self._waiting: dict[Target, list[Check]] = {}
+        for check in checks:
+            if check.kind is not Kind.DISCOVERY and check.target is not None:
+                self._waiting.setdefault(check.target, []).append(check)
+
+    def on_result(self, result: ConnectResult) -> None:
+        self._known[result.target] = result
+        if result.target == self._control_target:
+            self._control = result
+            for target in [t for t in self._waiting if t in self._known]:
+                self._settle(target)
+        if self._control is not None and result.target in self._waiting:
+            self._settle(result.target)
+
+    def _settle(self, target: Target) -> None:
+        assert self._control is not None
+        for check in self._waiting.pop(target, []):
+            observation = ReachObservation(self._known[target], self._control, self._probe)
+            self._resolve(check.id, observation)
 
 
 def _as_probe_error(vantage: str, exc: Exception) -> ProbeError:

@@ -36,6 +36,22 @@ def parse_lines(probe: str, text: str) -> list[dict[str, Any]]:
     return records
 
 
+def record_result(probe: str, targets: Sequence[Target], record: dict[str, Any]) -> ConnectResult:
+    """One scanner record as a result; a malformed record is a ProbeError."""
+    try:
+        target = targets[int(record["i"])]
+        err = record["errno"]
+        return ConnectResult(
+            target=target,
+            state=ConnectState(record["state"]),
+            errno=None if err is None else int(err),
+            latency_ms=float(record["ms"]),
+            detail=str(record["detail"])[:200],
+        )
+    except (KeyError, ValueError, TypeError, IndexError):
+        raise ProbeError(probe, f"scanner returned a malformed record: {record!r:.120}") from None
+
+
 def results_from_records(
     probe: str, targets: Sequence[Target], records: Iterable[dict[str, Any]]
 ) -> list[ConnectResult]:
@@ -46,22 +62,8 @@ def results_from_records(
         if "done" in record:
             done = record["done"]
             continue
-        try:
-            index = int(record["i"])
-            target = targets[index]
-            state = ConnectState(record["state"])
-            err = record["errno"]
-            result = ConnectResult(
-                target=target,
-                state=state,
-                errno=None if err is None else int(err),
-                latency_ms=float(record["ms"]),
-                detail=str(record["detail"])[:200],
-            )
-        except (KeyError, ValueError, TypeError, IndexError):
-            raise ProbeError(
-                probe, f"scanner returned a malformed record: {record!r:.120}"
-            ) from None
+        result = record_result(probe, targets, record)
+        index = int(record["i"])
         if index in results:
             raise ProbeError(probe, f"scanner answered target {index} twice")
         results[index] = result

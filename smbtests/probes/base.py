@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -33,18 +33,27 @@ class ConnectResult:
     detail: str
 
 
+OnResult = Callable[[ConnectResult], None]
+
+
 class Probe(Protocol):
     """A vantage point that can open TCP connections on the policy's behalf.
 
     `scan` connects to every target concurrently (at most `concurrency` at once, each bounded by
-    `timeout` seconds) and returns one result per target in the order given. Any failure of the
-    probe itself raises ProbeError; it never returns a made-up state.
+    `timeout` seconds) and returns one result per target in the order given. A backend that can
+    calls `on_result` with each result as soon as it settles (so callers need not wait for the
+    slowest target); the returned list is the checked, complete answer. Any failure of the probe
+    itself raises ProbeError; it never returns a made-up state.
     """
 
     name: str
 
     def scan(
-        self, targets: Sequence[Target], timeout: float, concurrency: int
+        self,
+        targets: Sequence[Target],
+        timeout: float,
+        concurrency: int,
+        on_result: OnResult | None = None,
     ) -> list[ConnectResult]: ...
 
     def close(self) -> None: ...

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from smbtests.probes import scanner
-from smbtests.probes._records import results_from_records
-from smbtests.probes.base import ConnectResult, Target
+from smbtests.probes._records import record_result, results_from_records
+from smbtests.probes.base import ConnectResult, OnResult, Target
 
 
 class LocalProbe:
@@ -15,11 +15,21 @@ class LocalProbe:
         self.name = name
 
     def scan(
-        self, targets: Sequence[Target], timeout: float, concurrency: int
+        self,
+        targets: Sequence[Target],
+        timeout: float,
+        concurrency: int,
+        on_result: OnResult | None = None,
     ) -> list[ConnectResult]:
         records: list[dict[str, Any]] = []
+
+        def emit(record: dict[str, Any]) -> None:
+            records.append(record)
+            if on_result is not None:
+                on_result(record_result(self.name, targets, record))
+
         concurrency = scanner.raise_file_limit(concurrency)
-        scanner.scan([(t.host, t.port) for t in targets], timeout, concurrency, records.append)
+        scanner.scan([(t.host, t.port) for t in targets], timeout, concurrency, emit)
         records.append({"done": len(targets)})
         return results_from_records(self.name, targets, records)
 

@@ -10,16 +10,22 @@ from __future__ import annotations
 import functools
 import shlex
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import paramiko
 from testinfra.backend.paramiko import ParamikoBackend
 
 from smbtests.errors import ProbeError
-from smbtests.probes._records import parse_lines, results_from_records, scan_request
-from smbtests.probes.base import ConnectResult, Target
+from smbtests.probes._records import (
+    parse_lines,
+    record_result,
+    results_from_records,
+    scan_request,
+)
+from smbtests.probes.base import ConnectResult, OnResult, Target
 
 SCANNER_SOURCE = resources.files("smbtests.probes").joinpath("scanner.py").read_text()
 
@@ -102,7 +108,8 @@ class SshProbe:
             address, port, user, key, known_hosts, timeout=min(channel_timeout, 15.0)
         )
 
-    def _run(self, command: str, stdin: bytes) -> tuple[int, str, str]:
+    def _run(self, command: str, stdin: bytes, on_line: Callable[[str], None]) -> tuple[int, str]:
+        """Run command with stdin; hand each stdout line to on_line as it arrives."""
         transport = self._backend.client.get_transport()
         if transport is None or not transport.is_active():
             raise ProbeError(self.name, "SSH transport closed")
@@ -113,19 +120,31 @@ class SshProbe:
             channel.sendall(stdin)
             channel.shutdown_write()
             # the channel timeout bounds every read; the scanner itself ends after its targets
-            stdout = channel.makefile("rb").read()
+            for line in channel.makefile("rb"):
+                on_line(line.decode(errors="replace"))
             stderr = channel.makefile_stderr("rb").read()
-            code = channel.recv_exit_status()
-            return code, stdout.decode(errors="replace"), stderr.decode(errors="replace")
+            return channel.recv_exit_status(), stderr.decode(errors="replace")
         finally:
             channel.close()
 
     def scan(
-        self, targets: Sequence[Target], timeout: float, concurrency: int
+        self,
+        targets: Sequence[Target],
+        timeout: float,
+        concurrency: int,
+        on_result: OnResult | None = None,
     ) -> list[ConnectResult]:
         command = f"{shlex.quote(self._python)} -c {shlex.quote(SCANNER_SOURCE)}"
+        records: list[dict[str, Any]] = []
+
+        def on_line(line: str) -> None:
+            for record in parse_lines(self.name, line):
+                records.append(record)
+                if on_result is not None and "done" not in record:
+                    on_result(record_result(self.name, targets, record))
+
         try:
-            code, out, err = self._run(command, scan_request(targets, timeout, concurrency))
+            code, err = self._run(command, scan_request(targets, timeout, concurrency), on_line)
         except ProbeError:
             raise
         except Exception as exc:  # every backend failure maps here, once
@@ -133,7 +152,7 @@ class SshProbe:
         if code != 0:
             tail = err.strip().splitlines()[-1:] or ["no stderr"]
             raise ProbeError(self.name, f"scanner exited {code}: {tail[0][:160]}")
-        return results_from_records(self.name, targets, parse_lines(self.name, out))
+        return results_from_records(self.name, targets, records)
 
     def close(self) -> None:
         if "client" in self._backend.__dict__:

@@ -34,7 +34,7 @@ from winrm.protocol import Protocol
 
 from smbtests.errors import PolicyError, ProbeError
 from smbtests.probes import winrm_scripts
-from smbtests.probes.base import ConnectResult, ConnectState, Target
+from smbtests.probes.base import ConnectResult, ConnectState, OnResult, Target
 from smbtests.probes.winrm_scripts import HostQuery
 
 if TYPE_CHECKING:
@@ -150,6 +150,20 @@ class WinRMProbe:
     # ------------------------------------------------------------------ public
 
     def scan(
+        self,
+        targets: Sequence[Target],
+        timeout: float,
+        concurrency: int,
+        on_result: OnResult | None = None,
+    ) -> list[ConnectResult]:
+        """One PowerShell command answers the whole batch, so results arrive together."""
+        results = self._scan(targets, timeout, concurrency)
+        if on_result is not None:
+            for result in results:
+                on_result(result)
+        return results
+
+    def _scan(
         self, targets: Sequence[Target], timeout: float, concurrency: int
     ) -> list[ConnectResult]:
         if not targets:
