@@ -17,22 +17,23 @@ from dataclasses import dataclass
 
 from smbtests import smb
 from smbtests.errors import ProbeError
-from smbtests.model import DIALECTS, LoadedConfig
+from smbtests.model import DIALECTS, LoadedConfig, Target
 from smbtests.plan import SCAN_KINDS, Check, Kind
-from smbtests.probes.base import ConnectResult, HostReader, Probe, Target
+from smbtests.probes.base import ConnectResult, HostReader, Probe
+from smbtests.probes.winrm_scripts import HostQuery
 
 ProbeOpener = Callable[[str], Probe]
 
-# The configuration readings each Windows check judges (winrm_scripts.HostQuery values).
-WINDOWS_READINGS: dict[Kind, tuple[str, ...]] = {
-    Kind.WIN_SMB1: ("smb-server-configuration", "smb1-feature"),
-    Kind.WIN_SIGNING: ("smb-server-configuration",),
-    Kind.WIN_ENCRYPTION: ("smb-server-configuration",),
-    Kind.WIN_FIREWALL: ("firewall-profiles",),
-    Kind.WIN_FIREWALL_LOG: ("firewall-profiles",),
-    Kind.WIN_445_RULES: ("firewall-rules-445",),
-    Kind.WIN_QUIC: ("smb-server-configuration", "smb-certificate-mapping"),
-    Kind.DRIFT: ("smb-server-configuration", "smb1-feature"),
+# The configuration readings each Windows check judges.
+WINDOWS_READINGS: dict[Kind, tuple[HostQuery, ...]] = {
+    Kind.WIN_SMB1: (HostQuery.SMB_SERVER_CONFIGURATION, HostQuery.SMB1_FEATURE),
+    Kind.WIN_SIGNING: (HostQuery.SMB_SERVER_CONFIGURATION,),
+    Kind.WIN_ENCRYPTION: (HostQuery.SMB_SERVER_CONFIGURATION,),
+    Kind.WIN_FIREWALL: (HostQuery.FIREWALL_PROFILES,),
+    Kind.WIN_FIREWALL_LOG: (HostQuery.FIREWALL_PROFILES,),
+    Kind.WIN_445_RULES: (HostQuery.FIREWALL_RULES_445,),
+    Kind.WIN_QUIC: (HostQuery.SMB_SERVER_CONFIGURATION, HostQuery.SMB_CERTIFICATE_MAPPING),
+    Kind.DRIFT: (HostQuery.SMB_SERVER_CONFIGURATION, HostQuery.SMB1_FEATURE),
 }
 
 
@@ -244,7 +245,7 @@ class Executor:
             if not isinstance(reader, HostReader):
                 raise ProbeError(name, "this probe cannot read host configuration (not winrm)")
             try:
-                readings = {query: reader.run_json(query) for query in needed}
+                readings = {str(query): reader.run_json(query) for query in needed}
             finally:
                 reader.close()
         except Exception as exc:

@@ -38,6 +38,14 @@ class _Model(BaseModel):
     )
 
 
+@dataclass(frozen=True, order=True)
+class Target:
+    """One TCP endpoint a check connects to."""
+
+    host: str
+    port: int
+
+
 # ---------------------------------------------------------------- policy
 
 

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from smbtests.model import BASELINE_DEFAULTS, LoadedConfig, Policy, ProbeConfig
-from smbtests.probes.base import Target
+from smbtests.model import BASELINE_DEFAULTS, LoadedConfig, Policy, ProbeConfig, Target
 
 STEP_TITLES: dict[int, str] = {
     1: "1 Inventory",

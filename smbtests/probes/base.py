@@ -1,4 +1,5 @@
-"""The probe interface every transport implements."""
+"""The probe interface every transport implements (Target lives in the model: the plan
+names targets before any probe exists)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
+
+from smbtests.model import Target
+
+__all__ = ["ConnectResult", "ConnectState", "HostReader", "OnResult", "Probe", "Target"]
 
 
 class ConnectState(StrEnum):
@@ -16,12 +21,6 @@ class ConnectState(StrEnum):
     FILTERED = "filtered"  # no answer before the per-connect timeout
     UNREACHABLE = "unreachable"  # an ICMP error came back from the network
     ERROR = "error"  # the probe's own stack failed (EPERM, no route of its own, ...)
-
-
-@dataclass(frozen=True, order=True)
-class Target:
-    host: str
-    port: int
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ A connect() that fails at once (before any packet could come back) is the probe'
 failing - no route of its own, a local filter that rejects at once, no free socket - and is
 reported as "error", never as closed. Only answers that came back over the network (RST, ICMP)
 or silence until the timeout count as refused / unreachable / filtered. A local filter that
-silently drops looks like a network drop here; the positive control in every batch exposes it.
+silently drops looks like a network drop here: the positive control in every batch exposes one
+that drops everything, but not one that drops only port 445 (see docs/architecture.md).
 """
 
 from __future__ import annotations
