@@ -76,7 +76,8 @@ class AllureMapper:
             ticket = next(
                 e.ticket for e in self.run.config.policy.exceptions if e.id == check.exception_id
             )
-            dynamic.label("ticket", ticket)
+            # an issue link: `--allure-link-pattern issue:https://tracker/{}` makes it clickable
+            dynamic.issue(ticket, ticket)
         # stable parameters: the check's identity, never what was observed
         dynamic.parameter("smb_check", check.id)
         for name, value in (

@@ -367,6 +367,9 @@ def judge_windows(check: Check, obs: WindowsObservation, policy: Policy) -> Verd
                 problems.append("EnableSMB1Protocol is True")
             if state not in ("Disabled", "DisabledWithPayloadRemoved"):
                 problems.append(f"SMB1Protocol feature is {state}")
+            # older builds report null: the audit switch only counts where it exists
+            if config.get("AuditSmb1Access") is not None and not _true(config["AuditSmb1Access"]):
+                problems.append("AuditSmb1Access is False (SMB1 attempts go unlogged)")
             ok_text, word = "SMB1 off and its feature disabled", "smb1"
         elif kind is Kind.WIN_SIGNING:
             for key in ("RequireSecuritySignature", "EnableSecuritySignature"):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from smbtests.html_report import external_urls
 from tests.conftest import Lab
 from tests.engine.test_live_suite import ROOT, run_suite
 
@@ -55,6 +56,13 @@ def test_rollout_diff_baseline_allure_and_bundle(lab: Lab, tmp_path: Path) -> No
     assert json.loads((allure / "categories.json").read_text())[0]["name"] == (
         "Exception governance"
     )
+
+    # the auditor's HTML report from this very run: built offline, no outside URL in it
+    html = tmp_path / "html"
+    report = smbtests("report", str(allure), "-o", str(html))
+    assert report.returncode == 0, report.stderr
+    assert external_urls(html) == []
+    assert (html / "index.html").is_file()
 
     bundle = tmp_path / "bundle"
     built = smbtests("evidence", str(after), "-o", str(bundle), "--allure-results", str(allure))

@@ -126,6 +126,18 @@ def test_each_win_scenario_fails_exactly_its_check(
     assert {k for k, v in seen.items() if v is not Outcome.FAILED} == set(seen) - failing
 
 
+def test_smb1_audit_switch_counts_where_it_exists(plan: tuple[Any, dict[str, Check]]) -> None:
+    def audit(value: object) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        def change(state: dict[str, Any]) -> dict[str, Any]:
+            state["smb_server_configuration"]["AuditSmb1Access"] = value
+            return state
+
+        return change
+
+    assert verdicts(plan, "win1", audit(False))["win-smb1"] is Outcome.FAILED
+    assert verdicts(plan, "win1", audit(None))["win-smb1"] is Outcome.PASSED
+
+
 def test_server_may_allow_445_from_named_addresses_only(plan: tuple[Any, dict[str, Check]]) -> None:
     assert verdicts(plan, "fs1-windows")["win-445-rules"] is Outcome.PASSED
     opened = verdicts(plan, "fs1-windows", SCENARIOS["win-445-allow-any"])
