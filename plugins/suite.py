@@ -24,7 +24,8 @@ from smbtests.errors import PolicyError, ProbeError, SmbtestsError
 from smbtests.execute import Executor, Observation
 from smbtests.model import LoadedConfig, Timing, load, read_secret, resolve_environment_path
 from smbtests.plan import SCAN_KINDS, Check, Expect, Kind, build_plan
-from smbtests.probes.registry import open_probe
+from smbtests.probes.base import HostReader, Probe
+from smbtests.probes.registry import open_probe, open_reader
 from smbtests.redact import MIN_SECRET_LENGTH, SecretRegistry
 from smbtests.results import RunResults, load_results, record_from_dict
 from smbtests.verdict import Outcome, Verdict, error_verdict, evidence_json, judge
@@ -158,10 +159,17 @@ def _all_secrets(
 ) -> tuple[tuple[str, str], ...]:
     """Read every credential up front: a missing variable stops the run before it starts."""
     found = [] if credentials is None else [(credentials.password, credentials.username)]
-    for name, probe in sorted(loaded.environment.probes.items()):
-        credential = probe.credential
+    sources = [
+        (f"probes.{n}.credential", p.credential) for n, p in loaded.environment.probes.items()
+    ]
+    sources += [
+        (f"windows_hosts.{n}.winrm.credential", h.winrm.credential)
+        for n, h in loaded.environment.windows_hosts.items()
+        if h.winrm is not None
+    ]
+    for label, credential in sorted(sources, key=lambda pair: pair[0]):
         if credential is not None:
-            where = f"{loaded.environment_path}: probes.{name}.credential"
+            where = f"{loaded.environment_path}: {label}"
             # WinRM sends DOMAIN\user in its Basic header; register that form too
             user = (
                 f"{credential.domain}\\{credential.username}"
@@ -189,7 +197,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     env = run.config.environment
     overlay = " + overlay" if run.config.overlay_applied else ""
     unverified = sorted(
-        name for name, p in env.probes.items() if p.transport == "winrm" and not p.verify_tls
+        [name for name, p in env.probes.items() if p.transport == "winrm" and not p.verify_tls]
+        + [name for name, h in env.windows_hosts.items() if h.winrm and not h.winrm.verify_tls]
     )
     warnings = (
         [
@@ -281,10 +290,13 @@ def smb_executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
     selected = [c for item in request.session.items if (c := _check_of(item)) is not None]
     environment = run.config.environment
 
-    def opener(name: str) -> object:
+    def opener(name: str) -> Probe:
         return open_probe(name, environment.probes[name], environment.timing)
 
-    executor = Executor(run.config, selected, opener, run.credentials)  # type: ignore[arg-type]
+    def reader(name: str) -> HostReader:
+        return open_reader(name, environment.windows_hosts[name], environment)
+
+    executor = Executor(run.config, selected, opener, run.credentials, reader)
     if not hasattr(request.config, "workerinput"):
         executor.start()  # one process runs everything: let every timeout overlap
     yield executor

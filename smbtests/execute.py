@@ -23,6 +23,7 @@ from smbtests.probes.base import ConnectResult, HostReader, Probe
 from smbtests.probes.winrm_scripts import HostQuery
 
 ProbeOpener = Callable[[str], Probe]
+ReaderOpener = Callable[[str], HostReader]
 
 # The configuration readings each Windows check judges.
 WINDOWS_READINGS: dict[Kind, tuple[HostQuery, ...]] = {
@@ -114,10 +115,12 @@ class Executor:
         checks: Sequence[Check],
         open_probe: ProbeOpener,
         credentials: smb.Credentials | None,
+        open_reader: ReaderOpener | None = None,
         max_parallel: int = 16,
     ) -> None:
         self._config = config
         self._open_probe = open_probe
+        self._open_reader = open_reader
         self._credentials = credentials
         self._batches: dict[str, list[Check]] = {}
         for check in checks:
@@ -238,12 +241,12 @@ class Executor:
 
     def _run_windows(self, checks: list[Check]) -> dict[str, Outcome]:
         """All readings the host's checks need, over one WinRM shell; wire facts for drift."""
-        name = checks[0].probe or ""
+        name = checks[0].host or ""
         needed = sorted({query for c in checks for query in WINDOWS_READINGS[c.kind]})
         try:
-            reader = self._open_probe(name)
-            if not isinstance(reader, HostReader):
-                raise ProbeError(name, "this probe cannot read host configuration (not winrm)")
+            if self._open_reader is None:
+                raise ProbeError(name, "no reader for Windows hosts was configured")
+            reader = self._open_reader(name)
             try:
                 readings = {str(query): reader.run_json(query) for query in needed}
             finally:

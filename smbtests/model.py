@@ -253,15 +253,31 @@ class EnvDiscovery(_Model):
     probe: str | None = None
 
 
+class WinRMConnection(_Model):
+    """How to reach a Windows host over WinRM when it is not also a vantage (a probe)."""
+
+    address: str
+    port: Port | None = None
+    credential: Credential
+    winrm_auth: Literal["ntlm", "kerberos", "credssp", "basic"] = "ntlm"
+    winrm_scheme: Literal["https", "http"] = "https"
+    allow_basic: bool = False
+    ca_bundle: Path | None = None
+    verify_tls: bool = True
+    winrm_test_netconnection: bool = False
+
+
 class WindowsHost(_Model):
-    """A Windows host whose own configuration is read over WinRM (through a winrm probe entry).
+    """A Windows host whose own configuration is read over WinRM: through a winrm probe entry
+    (`probe`) or its own connection (`winrm`), exactly one of them.
 
     `server` hosts may allow 445 only from named addresses; `endpoint` hosts (laptops) may not
     allow inbound 445 in the Public or Private profile at all (seed step 2, remote users).
     `smb_host` names the policy host it is, so the wire and its configuration can be compared.
     """
 
-    probe: str
+    probe: str | None = None
+    winrm: WinRMConnection | None = None
     role: Literal["server", "endpoint"]
     smb_host: str | None = None
     remote_access: bool = False
@@ -492,7 +508,20 @@ def _resolve_environment(env: Environment, policy: Policy, doc: SourceDocument) 
     winrm_probes = [n for n, p in env.probes.items() if p.transport == "winrm"]
     for name, windows in env.windows_hosts.items():
         where = ("windows_hosts", name)
-        _check_reference(doc, (*where, "probe"), windows.probe, winrm_probes, "winrm probe")
+        if (windows.probe is None) == (windows.winrm is None):
+            raise _fail(doc, where, "give exactly one of `probe` (a winrm probe) or `winrm`")
+        if windows.probe is not None:
+            _check_reference(doc, (*where, "probe"), windows.probe, winrm_probes, "winrm probe")
+        if (
+            windows.winrm is not None
+            and windows.winrm.winrm_auth == "basic"
+            and not (windows.winrm.allow_basic)
+        ):
+            raise _fail(
+                doc,
+                (*where, "winrm", "winrm_auth"),
+                "basic auth sends the password in clear; set `allow_basic: true` only for a lab",
+            )
         if windows.smb_host is not None:
             _check_reference(
                 doc, (*where, "smb_host"), windows.smb_host, policy.smb_hosts, "SMB host"
@@ -558,7 +587,23 @@ def _anchor_paths(env: Environment, base: Path) -> Environment:
         )
         for name, probe in env.probes.items()
     }
-    update: dict[str, Any] = {"policy": _anchored(env.policy, base), "probes": probes}
+    windows = {
+        name: host.model_copy(
+            update={
+                "winrm": host.winrm.model_copy(
+                    update={"ca_bundle": _anchored(host.winrm.ca_bundle, base)}
+                )
+            }
+        )
+        if host.winrm is not None and host.winrm.ca_bundle is not None
+        else host
+        for name, host in env.windows_hosts.items()
+    }
+    update: dict[str, Any] = {
+        "policy": _anchored(env.policy, base),
+        "probes": probes,
+        "windows_hosts": windows,
+    }
     if env.policy_overlay is not None:
         update["policy_overlay"] = _anchored(env.policy_overlay, base)
     return env.model_copy(update=update)

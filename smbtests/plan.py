@@ -495,7 +495,9 @@ def _windows_checks(config: LoadedConfig) -> list[Check]:
                     host=name,
                     target=target,
                     windows_role=windows.role,
-                    rings=config.environment.probes[windows.probe].rings,
+                    rings=config.environment.probes[windows.probe].rings
+                    if windows.probe is not None
+                    else config.environment.host_rings.get(windows.smb_host or "", ()),
                 )
             )
     return checks

@@ -7,8 +7,8 @@ import importlib
 from pathlib import Path
 
 from smbtests.errors import ProbeError
-from smbtests.model import ProbeConfig, Timing, read_secret
-from smbtests.probes.base import Probe
+from smbtests.model import Environment, ProbeConfig, Timing, WindowsHost, read_secret
+from smbtests.probes.base import HostReader, Probe
 
 
 def open_probe(name: str, config: ProbeConfig, timing: Timing) -> Probe:
@@ -39,3 +39,20 @@ def open_probe(name: str, config: ProbeConfig, timing: Timing) -> Probe:
         name, config, read_secret(config.credential, f"probes.{name}.credential"), timing
     )
     return probe
+
+
+def open_reader(name: str, host: WindowsHost, env: Environment) -> HostReader:
+    """A reader of Windows host `name`'s configuration: its probe's connection or its own."""
+    if host.probe is not None:
+        reader = open_probe(host.probe, env.probes[host.probe], env.timing)
+    else:
+        assert host.winrm is not None
+        try:
+            winrm = importlib.import_module("smbtests.probes.winrm")
+        except ImportError as exc:
+            raise ProbeError(name, f"the winrm transport is unavailable: {exc}") from None
+        password = read_secret(host.winrm.credential, f"windows_hosts.{name}.winrm.credential")
+        reader = winrm.open_from_config(name, host.winrm, password, env.timing)
+    if not isinstance(reader, HostReader):
+        raise ProbeError(name, "this probe cannot read host configuration (not winrm)")
+    return reader

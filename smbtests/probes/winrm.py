@@ -38,7 +38,7 @@ from smbtests.probes.base import ConnectResult, ConnectState, OnResult, Target
 from smbtests.probes.winrm_scripts import HostQuery
 
 if TYPE_CHECKING:
-    from smbtests.model import ProbeConfig, Timing
+    from smbtests.model import ProbeConfig, Timing, WinRMConnection
 
 __all__ = ["HostQuery", "WinRMProbe", "WinRMSettings", "open_from_config"]
 
@@ -527,7 +527,9 @@ def _reach_results(
 # ---------------------------------------------------------------------- engine glue
 
 
-def open_from_config(name: str, config: ProbeConfig, password: str, timing: Timing) -> WinRMProbe:
+def open_from_config(
+    name: str, config: ProbeConfig | WinRMConnection, password: str, timing: Timing
+) -> WinRMProbe:
     """A WinRMProbe for an environment's probe entry (the model has checked its fields)."""
     __tracebackhide__ = True
     assert config.address is not None and config.credential is not None

@@ -40,7 +40,11 @@ def windows_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data["windows_hosts"] = {
         "win1": {"probe": "win1", "role": "endpoint"},
         "fs1-windows": {
-            "probe": "win1",
+            "winrm": {
+                "address": "10.45.10.11",
+                "ca_bundle": "fs1-ca.pem",
+                "credential": {"username": "labadmin", "password_env": "SMBTESTS_LAB_WIN_PASSWORD"},
+            },
             "role": "server",
             "smb_host": "fs1",
             "remote_access": True,
@@ -179,3 +183,24 @@ def test_drift_between_wire_and_configuration(plan: tuple[Any, dict[str, Check]]
     assert signing.outcome is Outcome.FAILED
     assert "RequireSecuritySignature=False but the wire requires signing" in signing.message
     assert drift(plan, None, WindowsObservation({}, None, ())).outcome is Outcome.ERROR
+
+
+def test_own_connection_paths_anchor_to_the_environment(
+    plan: tuple[Any, dict[str, Check]], windows_env: Path
+) -> None:
+    config, checks = plan
+    host = config.environment.windows_hosts["fs1-windows"]
+    assert host.winrm.ca_bundle == windows_env.parent / "fs1-ca.pem"
+    assert checks["drift:fs1-windows"].probe is None
+    assert checks["drift:fs1-windows"].batch_key == "win:fs1-windows"
+
+
+def test_windows_host_needs_exactly_one_connection(windows_env: Path, tmp_path: Path) -> None:
+    from smbtests.errors import PolicyError
+
+    data = yaml.safe_load(windows_env.read_text())
+    data["windows_hosts"]["win1"]["winrm"] = data["windows_hosts"]["fs1-windows"]["winrm"]
+    broken = tmp_path / "both.yaml"
+    broken.write_text(yaml.safe_dump(data))
+    with pytest.raises(PolicyError, match=r"windows_hosts\.win1: give exactly one of"):
+        load(broken)
