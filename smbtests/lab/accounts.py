@@ -15,7 +15,8 @@ from smbtests.lab.topology import Host
 
 SMB_USER = "smblab"
 PROBE_USER = "smbprobe"
-# win1's WinRM account. It exists only inside the WS-Management double, never on this machine.
+# The WinRM account of win1 and of dc1's Windows configuration, one password for both. It exists
+# only inside the WS-Management doubles, never on this machine.
 WIN_USER = "labadmin"
 
 

@@ -28,6 +28,7 @@ def _up(args: argparse.Namespace) -> int:
     )
     print("run things inside it: smbtests lab exec -- pytest --env lab")
     print(f"win1 (WinRM double): user {accounts.WIN_USER}, CA {paths.WIN1_CA}")
+    print(f"dc1's configuration (WinRM double): user {accounts.WIN_USER}, CA {paths.DC1_WIN_CA}")
     return 0
 
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from smbtests.errors import LabError
-from smbtests.lab import accounts, netns, network, paths, procs, scenarios, services, state
+from smbtests.lab import accounts, doubles, netns, network, paths, procs, scenarios, services, state
 from smbtests.lab.topology import hosts_with_role
 
 # Program -> Debian package that ships it.
@@ -59,8 +59,9 @@ def _create_state_dirs() -> None:
     _make_dir(paths.HOST_KEYS_DIR, 0o700)
     _make_dir(paths.SERVICES_DIR, 0o700)
     _make_dir(paths.SHARES_DIR, 0o711)
-    # The double's TLS key lives here; its only readers, the double and the runner, are root.
-    _make_dir(paths.WIN1_DIR, 0o700)
+    # The doubles' TLS keys live here; their only readers, the doubles and the runner, are root.
+    for double in doubles.DOUBLES.values():
+        _make_dir(double.directory, 0o700)
 
 
 def _ensure_sshd_privsep_dir(lab: state.LabState) -> None:

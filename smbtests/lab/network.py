@@ -1,4 +1,4 @@
-"""Build the lab's namespaces, links, addresses, routes, router firewall and win1's filter.
+"""Build the lab's namespaces, links, addresses, routes, router firewall and the doubles' filters.
 
 Every link is made from inside the router namespace with its peer placed straight into the host's
 namespace, so the machine's root namespace never holds a lab link, address or route.
@@ -21,6 +21,7 @@ from smbtests.lab.topology import (
 ROUTER_RULESET = "files/router.nft"
 ROUTER_TABLE = ("inet", "smblab")
 WIN1_RULESET = "files/win1.nft"
+DC1_RULESET = "files/dc1.nft"
 
 _NO_IPV6 = {
     # "default" first: links created later in the namespace inherit it.
@@ -74,5 +75,7 @@ def build() -> None:
     )  # fmt: skip
 
     netns.nft(ROUTER_NAMESPACE, ruleset_text())
-    # win1's own filter: the router never sees corp1 -> win1, which its bridge switches.
+    # The WinRM doubles' own filters: the router never sees corp1 -> win1, nor fs1 or print1 ->
+    # dc1, which their segment's bridge switches.
     netns.nft(HOSTS_BY_NAME["win1"].namespace, ruleset_text(WIN1_RULESET))
+    netns.nft(HOSTS_BY_NAME["dc1"].namespace, ruleset_text(DC1_RULESET))

@@ -10,7 +10,8 @@ POLICY_OVERLAY = STATE_DIR / "policy-overlay.yaml"
 
 SECRETS_DIR = STATE_DIR / "secrets"
 SMB_PASSWORD_FILE = SECRETS_DIR / "smb_password"
-WIN_PASSWORD_FILE = SECRETS_DIR / "win_password"  # win1's WinRM account, read by the double
+# The WinRM account's password, read by both WS-Management doubles (win1's and dc1's).
+WIN_PASSWORD_FILE = SECRETS_DIR / "win_password"
 
 SSH_DIR = STATE_DIR / "ssh"
 CLIENT_KEY = SSH_DIR / "id_ed25519"
@@ -26,6 +27,10 @@ SHARES_DIR = STATE_DIR / "shares"
 WIN1_DIR = STATE_DIR / "win1"
 WIN1_STATE = WIN1_DIR / "state.json"
 WIN1_CA = WIN1_DIR / "ca.pem"
+# The second double, dc1's Windows configuration beside its real smbd: same layout, own CA.
+DC1_WIN_DIR = STATE_DIR / "dc1-win"
+DC1_WIN_STATE = DC1_WIN_DIR / "state.json"
+DC1_WIN_CA = DC1_WIN_DIR / "ca.pem"
 
 # OpenSSH's privilege-separation directory; sshd refuses to start without it.
 SSHD_PRIVSEP_DIR = Path("/run/sshd")

@@ -3,8 +3,10 @@
 Applying a scenario first restores the compliant lab, so exactly one is active at a time.
 Router changes are rules added to chain `scenario` of table inet smblab (see router.nft), each
 commented "scenario NAME"; `compliant` flushes that chain. win1's scenarios (win-*) rewrite the
-WS-Management double's state file, which it re-reads for every command: no restart. The
-equivalent of the router ones by hand:
+WS-Management double's state file, which it re-reads for every command: no restart. dc1's double
+(its Windows configuration) is only ever restored to compliant: `smb1-enabled` changes dc1's
+smbd, the wire, and leaves the configuration saying SMB1 is off, which is the drift to detect.
+The equivalent of the router ones by hand:
 
     ip netns exec smblab-router nft add rule inet smblab scenario ip saddr @guest \\
         ip daddr 10.45.10.11 tcp dport 445 accept comment '"scenario guest-445-open"'
@@ -19,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from smbtests.errors import LabError
-from smbtests.lab import netns, paths, samba, services
+from smbtests.lab import doubles, netns, paths, samba, services
 from smbtests.lab.state import LabState
 from smbtests.lab.topology import ROUTER_NAMESPACE, host
 from smbtests.lab.wsman import scenario_state, write_state
@@ -110,7 +112,7 @@ def _exception_expired(_: LabState) -> None:
 
 def _win_state(name: str) -> Callable[[LabState], None]:
     def apply(_: LabState) -> None:
-        write_state(paths.WIN1_STATE, scenario_state(name))
+        write_state(doubles.WIN1.state_file, scenario_state(name))
 
     return apply
 
@@ -214,7 +216,8 @@ def restore_compliant(state: LabState) -> None:
     if BLIND_TABLE in tables:
         netns.nft(BLIND_PROBE.namespace, f"delete table inet {BLIND_TABLE}\n")
     paths.POLICY_OVERLAY.unlink(missing_ok=True)
-    write_state(paths.WIN1_STATE, scenario_state(COMPLIANT))
+    for double in doubles.DOUBLES.values():
+        write_state(double.state_file, double.compliant())
     services.stop(services.ROGUE_SMBD, state)
     for name, settings in samba.COMPLIANT.items():
         service = services.ALL_SERVICES[f"{name}/smbd"]

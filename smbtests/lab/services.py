@@ -9,7 +9,7 @@ from string import Template
 from typing import Literal
 
 from smbtests.errors import LabError
-from smbtests.lab import accounts, paths, procs, reach, samba
+from smbtests.lab import accounts, doubles, paths, procs, reach, samba
 from smbtests.lab.state import LabState
 from smbtests.lab.topology import (
     CONTROL,
@@ -25,7 +25,7 @@ from smbtests.lab.topology import (
     host,
     hosts_with_role,
 )
-from smbtests.lab.wsman import default_state, write_state
+from smbtests.lab.wsman import write_state
 
 Kind = Literal["smbd", "sshd", "listener", "wsman"]
 READY_WAIT = 10.0
@@ -65,13 +65,14 @@ class Service:
         if self.kind == "sshd":
             return ["/usr/sbin/sshd", "-D", "-e", "-f", str(directory / "sshd_config")]
         if self.kind == "wsman":
+            double = doubles.DOUBLES[self.host.name]
             return [
                 sys.executable, "-m", "smbtests.lab.wsman",
                 "--bind", str(self.host.address),
                 "--http-port", str(WINRM_HTTP_PORT), "--https-port", str(WINRM_HTTPS_PORT),
-                "--state", str(paths.WIN1_STATE), "--cert-dir", str(paths.WIN1_DIR),
+                "--state", str(double.state_file), "--cert-dir", str(double.directory),
                 "--user", accounts.WIN_USER, "--password-file", str(paths.WIN_PASSWORD_FILE),
-                "--hostname", self.host.name,
+                "--hostname", double.host,
             ]  # fmt: skip
         return [
             sys.executable, "-m", "smbtests.lab.listener",
@@ -95,7 +96,20 @@ def _at(host_: Host, port: int) -> Endpoint:
 
 
 MGMT_NS = host("mgmt").namespace
-WIN1 = host("win1")
+
+
+def _double(host_: Host) -> Service:
+    """A WS-Management double: one process, WinRM over HTTP (5985) and over HTTPS (5986)."""
+    # Checked from mgmt, the only segment its firewall admits.
+    return _service(
+        host_,
+        "wsman",
+        "wsman",
+        _at(host_, WINRM_HTTP_PORT),
+        MGMT_NS,
+        more_ports=(("wsman-tls", WINRM_HTTPS_PORT),),
+    )
+
 
 COMPLIANT_SERVICES: tuple[Service, ...] = (
     *(
@@ -107,15 +121,8 @@ COMPLIANT_SERVICES: tuple[Service, ...] = (
     _service(
         INTERNET_SMB_HOST, "smb-listener", "listener", INTERNET_SMB, INTERNET_SMB_HOST.namespace
     ),
-    # One process, two listeners: WinRM over HTTP (NTLM message encryption) and over HTTPS.
-    _service(
-        WIN1,
-        "wsman",
-        "wsman",
-        _at(WIN1, WINRM_HTTP_PORT),
-        MGMT_NS,
-        more_ports=(("wsman-tls", WINRM_HTTPS_PORT),),
-    ),
+    # win1, a Windows endpoint; dc1's Windows configuration, beside dc1's smbd (doubles.py).
+    *(_double(host(name)) for name in doubles.DOUBLES),
 )
 
 ROGUE_SMBD = _service(host("iot1"), "smbd", "smbd", _at(host("iot1"), SMB_PORT), MGMT_NS)
@@ -145,7 +152,8 @@ def prepare(service: Service, smb_settings: samba.SambaSettings | None = None) -
     elif service.kind == "sshd":
         write_sshd_config(service)
     elif service.kind == "wsman":
-        write_state(paths.WIN1_STATE, default_state())
+        double = doubles.DOUBLES[service.host.name]
+        write_state(double.state_file, double.compliant())
 
 
 def is_running(service: Service, state: LabState) -> bool:

@@ -40,7 +40,7 @@ def test_rollout_diff_baseline_allure_and_bundle(lab: Lab, tmp_path: Path) -> No
     assert [(c["id"], c["change"]) for c in changes] == [("reach:guest1/fs1:445", "newly open")]
 
     results = [json.loads(p.read_text()) for p in allure.glob("*-result.json")]
-    assert len(results) == 60
+    assert len(results) == 66
     for result in results:
         labels = {label["name"] for label in result["labels"]}
         assert {"epic", "feature", "story", "severity", "tag"} <= labels, result["name"]

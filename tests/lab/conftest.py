@@ -39,6 +39,9 @@ TARGETS = {
     "control:8000": "10.45.10.10:8000",
     "win1:5985": "10.45.20.22:5985",
     "win1:5986": "10.45.20.22:5986",
+    # dc1's second listener set: the WS-Management double playing its Windows configuration
+    "dc1:5985": "10.45.10.12:5985",
+    "dc1:5986": "10.45.10.12:5986",
 }
 GATEWAYS = {
     "mgmt": "10.45.0.1",
@@ -100,13 +103,16 @@ def smb_facts(lab: Lab) -> dict[str, dict[str, Any]]:
     return {name: by_address[address] for name, address in SMB_SERVERS.items()}
 
 
-def win_facts(lab: Lab) -> dict[str, str]:
-    """win1 read over WinRM from mgmt (see programs/win_facts.py): `win:*`, `winrm-reach:*`."""
+def win_facts(lab: Lab, *doubles: str) -> dict[str, str]:
+    """The doubles (default: win1 and dc1) read over WinRM from mgmt (see programs/win_facts.py).
+
+    win1: `win:*`, `winrm-reach:*`; dc1's Windows configuration: `dc1-win:*`.
+    """
     out = lab.netns_python(
         namespace("mgmt"),
         (PROGRAMS / "win_facts.py").read_text(),
         60,
-        args=[str(CONNECT_TIMEOUT)],
+        args=[str(CONNECT_TIMEOUT), *doubles],
         env={"SMBTESTS_LAB_WIN_PASSWORD": lab.win_password()},
         python=sys.executable,
     )
@@ -152,7 +158,8 @@ def ssh_matrix(lab: Lab) -> dict[str, str]:
 
 
 def snapshot(lab: Lab) -> dict[str, str]:
-    """Everything a scenario may change, flattened: reachability, SMB facts, SSH, win1, overlay."""
+    """Everything a scenario may change, flattened: reachability, SMB facts, SSH, the doubles
+    (win1 and dc1's Windows configuration), the policy overlay."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         reach = pool.submit(reach_matrix, lab)
         ssh = pool.submit(ssh_matrix, lab)

@@ -25,6 +25,8 @@ def test_status_healthy(lab: Lab) -> None:
         "smbd 10.45.10.11:445 open",
         "control 10.45.10.10:8000 open",
         "wsman 10.45.20.22:5985 open, wsman-tls 10.45.20.22:5986 open",
+        # dc1: the real smbd (the wire) beside the double playing its Windows configuration
+        "smbd 10.45.10.12:445 open, wsman 10.45.10.12:5985 open, wsman-tls 10.45.10.12:5986 open",
     ):
         assert needle in result.stdout
 
@@ -38,6 +40,8 @@ def test_status_json(lab: Lab) -> None:
         "fs1/smbd": "open",
         "fs1/control": "open",
         "dc1/smbd": "open",
+        "dc1/wsman": "open",
+        "dc1/wsman-tls": "open",
         "print1/smbd": "open",
         "corp1/sshd": "open",
         "guest1/sshd": "open",

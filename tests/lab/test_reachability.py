@@ -55,22 +55,24 @@ def test_undeclared_address_has_no_smb(lab_compliant: dict[str, str]) -> None:
     assert lab_compliant["reach:mgmt/iot1:445"] == REFUSED
 
 
-# WinRM on win1 is the runner's alone: the router drops it from every other segment, and win1's
-# own filter drops corp1, whose traffic to win1 the corp bridge switches past the router.
+# WinRM on the doubles is the runner's alone: the router drops it from every other segment, and
+# each double's own filter drops its segment's neighbours, which the bridge switches past the
+# router (corp1 for win1 here; fs1 and print1 for dc1 in test_dc1.py).
 WINRM_CASES = sorted(
-    (client, port, OPEN if client == "mgmt" else FILTERED)
+    (client, double, port, OPEN if client == "mgmt" else FILTERED)
+    for double in ("win1", "dc1")
     for client in EXPECTED
-    if client != "win1"
+    if client != double
     for port in (5985, 5986)
 )
 
 
 @pytest.mark.parametrize(
-    ("client", "port", "verdict"),
+    ("client", "double", "port", "verdict"),
     WINRM_CASES,
-    ids=[f"reach:{c}/win1:{p}" for c, p, _ in WINRM_CASES],
+    ids=[f"reach:{c}/{d}:{p}" for c, d, p, _ in WINRM_CASES],
 )
 def test_winrm_only_from_mgmt(
-    lab_compliant: dict[str, str], client: str, port: int, verdict: str
+    lab_compliant: dict[str, str], client: str, double: str, port: int, verdict: str
 ) -> None:
-    assert lab_compliant[f"reach:{client}/win1:{port}"] == verdict
+    assert lab_compliant[f"reach:{client}/{double}:{port}"] == verdict

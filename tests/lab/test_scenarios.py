@@ -1,8 +1,10 @@
 """Every scenario changes exactly what it names, and `compliant` restores the lab exactly.
 
 Each test compares a full snapshot of the lab (reachability from every client, SMB facts of every
-server, SSH to every probe, the policy overlay) with the compliant one: the difference must be
-the scenario's change and nothing else, and after `compliant` there must be none.
+server, SSH to every probe, win1 and dc1's Windows configuration read over WinRM, the policy
+overlay) with the compliant one: the difference must be the scenario's change and nothing else,
+and after `compliant` there must be none. No scenario changes dc1's configuration (`dc1-win:*`):
+under `smb1-enabled` only the wire (`smb:dc1/smb1`) moves, which is the drift to detect.
 """
 
 from __future__ import annotations

@@ -35,15 +35,18 @@ def lab_pids() -> set[int]:
     return pids
 
 
+DOUBLE_DIRS = {str(STATE_DIR / "win1").encode(), str(STATE_DIR / "dc1-win").encode()}
+
+
 def lab_doubles() -> list[int]:
-    """Live WS-Management doubles serving the lab's win1, found by command line, not by record."""
+    """Live WS-Management doubles of the lab (win1's, dc1's), found by command line, not record."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             argv = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"smbtests.lab.wsman" in argv and str(STATE_DIR / "win1").encode() in argv:
+        if b"smbtests.lab.wsman" in argv and not DOUBLE_DIRS.isdisjoint(argv):
             pid = int(cmdline.parent.name)
             if alive(pid):
                 found.append(pid)
@@ -72,7 +75,8 @@ def test_down_leaves_nothing_and_up_restores(lab: Lab) -> None:
     state = json.loads((STATE_DIR / "state.json").read_text())
     pids = lab_pids() | {p["pid"] for p in state["processes"].values()}
     assert len(pids) >= 10 + 3  # the services plus Samba's own helpers
-    assert lab_doubles() == [state["processes"]["win1/wsman"]["pid"]]
+    doubles = sorted(state["processes"][name]["pid"] for name in ("win1/wsman", "dc1/wsman"))
+    assert sorted(lab_doubles()) == doubles
 
     started = time.monotonic()
     lab.cli_ok("lab", "down")

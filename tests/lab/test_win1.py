@@ -40,7 +40,11 @@ COMPLIANT_WIN1 = {
     **{
         f"win:firewall/{profile}/{field}": value
         for profile in ("Domain", "Private", "Public")
-        for field, value in (("Enabled", "True"), ("DefaultInboundAction", "Block"))
+        for field, value in (
+            ("Enabled", "True"),
+            ("DefaultInboundAction", "Block"),
+            ("LogMaxSizeKilobytes", "16384"),
+        )
     },
     **{f"win:firewall/{profile}/LogBlocked": "True" for profile in ("Domain", "Private", "Public")},
     "win:rules-445": (

@@ -46,7 +46,7 @@ def test_collect_ids_read_like_the_policy(pytester: pytest.Pytester, env_file: P
     assert "plugins/live.py::test_policy[reach:guest1/fs1:445]" in "\n".join(ids)
     assert any(i.endswith("[signing:print1]") for i in ids)
     assert any(i.endswith("[exception:EXC-0001]") for i in ids)
-    assert len(ids) == 60
+    assert len(ids) == 66
     assert result.ret == 0
 
 
@@ -117,7 +117,7 @@ def test_header_names_environment_policy_hash_and_probes(
     result.stdout.fnmatch_lines(
         [
             "smbtests: environment lab (*lab.yaml), policy lab-policy.yaml sha256 *",
-            "smbtests: 6 probes, 60 planned checks, connect timeout 1.5 s, as of *",
+            "smbtests: 6 probes, 66 planned checks, connect timeout 1.5 s, as of *",
         ]
     )
     output = result.stdout.str() + result.stderr.str()

@@ -1,0 +1,82 @@
+"""The lab's WS-Management doubles: which Windows host each plays, its files, its compliant state.
+
+Two instances of the same double (`smbtests/lab/wsman/`) run in the lab:
+
+- win1 (10.45.20.22, corp): a Windows endpoint; the win-* scenarios rewrite its state.
+- dc1 (10.45.10.12, servers): the Windows **configuration** of dc1, beside dc1's real smbd (the
+  wire). Its state says what the configuration management believes dc1 is: a hardened server,
+  SMB1 off, signing required, 445 admitted from named subnets only. No scenario changes it, so
+  `smb1-enabled`, which changes only the smbd, shows drift between wire and configuration, like
+  a GPO that did not apply.
+
+Every scenario (and `compliant`) first writes each double's compliant state again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from smbtests.lab import paths
+from smbtests.lab.wsman import State, default_state
+
+SMB_PORT = "445"
+
+
+def dc1_smb_rule() -> dict[str, Any]:
+    """dc1's one inbound 445 rule: corp's clients and the runner, by address; never Any."""
+    return {
+        "Name": "FPS-SMB-In-TCP",
+        "DisplayName": "File and Printer Sharing (SMB-In)",
+        "Direction": "Inbound",
+        "Action": "Allow",
+        "Enabled": "True",
+        "Profile": "Domain",
+        "Protocol": "TCP",
+        "LocalPort": [SMB_PORT],
+        "RemoteAddress": ["10.45.20.0/255.255.255.0", "10.45.0.0/255.255.255.0"],
+    }
+
+
+def dc1_state() -> State:
+    """dc1 as its Windows configuration says it is: a hardened server matching compliant Samba.
+
+    Built on the compliant win1 (`default_state`), with each hardened value written out here, so
+    this stays the compliant dc1 whatever the default does.
+    """
+    state = default_state()
+    state["computer_name"] = "DC1"
+    state["auth_broken"] = False
+    smb = state["smb_server_configuration"]
+    smb["EnableSMB1Protocol"] = False
+    smb["RequireSecuritySignature"] = True
+    state["smb1_feature"] = {"FeatureName": "SMB1Protocol", "State": "Disabled"}
+    for profile in state["firewall_profiles"]:
+        profile.update(
+            Enabled="True",
+            DefaultInboundAction="Block",
+            LogBlocked="True",
+            LogMaxSizeKilobytes=16384,
+        )
+    # win1's 445 rule (corp only) is replaced by dc1's; its other rules (WinRM from mgmt, a
+    # disabled RDP rule) do not cover 445 and stay.
+    others = [r for r in state["firewall_rules"] if not {SMB_PORT, "Any"} & set(r["LocalPort"])]
+    state["firewall_rules"] = [dc1_smb_rule(), *others]
+    return state
+
+
+@dataclass(frozen=True)
+class Double:
+    host: str  # the lab host it plays, also its --hostname
+    directory: Path  # --cert-dir (0700): its lab CA ca.pem, server.pem, server-key.pem
+    state_file: Path  # --state: re-read for every command, rewritten by scenarios
+    ca: Path  # what clients trust; new at every start of the double
+    compliant: Callable[[], State]
+
+
+WIN1 = Double("win1", paths.WIN1_DIR, paths.WIN1_STATE, paths.WIN1_CA, default_state)
+DC1 = Double("dc1", paths.DC1_WIN_DIR, paths.DC1_WIN_STATE, paths.DC1_WIN_CA, dc1_state)
+
+DOUBLES: dict[str, Double] = {d.host: d for d in (WIN1, DC1)}
