@@ -194,3 +194,11 @@ def lab_ssh(lab: Lab) -> Callable[..., subprocess.CompletedProcess[str]]:
 def lab_compliant(lab: Lab) -> dict[str, str]:
     """The compliant lab's snapshot, taken once."""
     return snapshot(lab)
+
+
+def tracked_process(lab: Lab, service: str) -> dict[str, object]:
+    """The lab's record (state.json) of the process running `service`, e.g. "win1/wsman"."""
+    process: dict[str, object] = json.loads((lab.state_dir / "state.json").read_text())[
+        "processes"
+    ][service]
+    return process

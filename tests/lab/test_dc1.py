@@ -12,10 +12,7 @@ test_scenarios.py, `down` ending the double in test_teardown.py.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,9 +23,9 @@ from tests.conftest import Lab
 from tests.lab.conftest import (
     CONNECT_TIMEOUT,
     PROGRAMS,
-    alive,
     namespace,
     smb_facts,
+    tracked_process,
     win_facts,
 )
 
@@ -67,13 +64,6 @@ COMPLIANT_DC1 = {
     },
     "dc1-win:rules-445": DC1_SMB_RULE,
 }
-
-
-def tracked_double(lab: Lab) -> dict[str, object]:
-    process: dict[str, object] = json.loads((lab.state_dir / "state.json").read_text())[
-        "processes"
-    ][DOUBLE]
-    return process
 
 
 def test_compliant_dc1_configuration_read_over_winrm(lab_compliant: dict[str, str]) -> None:
@@ -119,7 +109,7 @@ def test_dc1_filter_touches_only_winrm(lab: Lab) -> None:
 
 
 def test_double_runs_in_dc1_with_its_own_files(lab: Lab) -> None:
-    process = tracked_double(lab)
+    process = tracked_process(lab, DOUBLE)
     assert process["namespace"] == "smblab-dc1"
     argv = process["argv"]
     assert isinstance(argv, list)
@@ -174,21 +164,3 @@ def test_smb1_enabled_is_drift_between_wire_and_configuration(lab: Lab) -> None:
         assert read["dc1-win:smb1-feature"] == "Disabled"
         assert state_file.read_text() == compliant
     assert state_file.read_text() == compliant
-
-
-def test_stopped_dc1_double_is_restarted_by_compliant(lab: Lab) -> None:
-    pid = tracked_double(lab)["pid"]
-    assert isinstance(pid, int)
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_WAIT
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)  # a poll interval under a deadline
-    assert not alive(pid)
-    lab.cli_ok("lab", "scenario", "compliant")
-    assert tracked_double(lab)["pid"] != pid
-    result = lab.cli("lab", "status")
-    assert result.returncode == 0, result.stdout
-    assert (
-        "smbd 10.45.10.12:445 open, wsman 10.45.10.12:5985 open, wsman-tls 10.45.10.12:5986 open"
-        in result.stdout
-    )

@@ -8,17 +8,14 @@ WinRM ports' reachability from every segment in test_reachability.py.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 
 from tests.conftest import Lab
-from tests.lab.conftest import alive
+from tests.lab.conftest import tracked_process
 
 pytestmark = pytest.mark.lab
 
@@ -64,13 +61,6 @@ WIN1_REACH = {
 }
 
 
-def tracked_double(lab: Lab) -> dict[str, object]:
-    process: dict[str, object] = json.loads((lab.state_dir / "state.json").read_text())[
-        "processes"
-    ][DOUBLE]
-    return process
-
-
 def test_compliant_win1_read_over_winrm(lab_compliant: dict[str, str]) -> None:
     read = {key: value for key, value in lab_compliant.items() if key.startswith("win:")}
     assert read == COMPLIANT_WIN1
@@ -97,7 +87,7 @@ def test_files_at_their_documented_paths(lab: Lab) -> None:
 
 
 def test_double_runs_in_win1_on_both_ports(lab: Lab) -> None:
-    process = tracked_double(lab)
+    process = tracked_process(lab, DOUBLE)
     assert process["namespace"] == "smblab-win1"
     argv = process["argv"]
     assert isinstance(argv, list)
@@ -114,18 +104,3 @@ def test_double_runs_in_win1_on_both_ports(lab: Lab) -> None:
         ["ip", "netns", "pids", "smblab-win1"], capture_output=True, text=True, check=True
     ).stdout.split()
     assert str(process["pid"]) in pids
-
-
-def test_stopped_double_is_restarted_by_compliant(lab: Lab) -> None:
-    pid = tracked_double(lab)["pid"]
-    assert isinstance(pid, int)
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_WAIT
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)  # a poll interval under a deadline
-    assert not alive(pid)
-    lab.cli_ok("lab", "scenario", "compliant")
-    assert tracked_double(lab)["pid"] != pid
-    result = lab.cli("lab", "status")
-    assert result.returncode == 0, result.stdout
-    assert "wsman 10.45.20.22:5985 open, wsman-tls 10.45.20.22:5986 open" in result.stdout
