@@ -181,9 +181,20 @@ def _expected_reach(
     )
 
 
+def _smb_ports(policy: Policy) -> list[int]:
+    """445 plus every other port the policy approves or excepts (e.g. 139): each is tested
+    from every probe, open where approved and closed everywhere else."""
+    ports = {445}
+    for path in policy.approved_paths:
+        ports.update(path.ports)
+    ports.update(exc.port for exc in policy.exceptions)
+    return sorted(ports)
+
+
 def _probe_checks(config: LoadedConfig, today: date) -> list[Check]:
     policy = config.policy
     checks: list[Check] = []
+    ports = _smb_ports(policy)
     for name, probe in config.environment.probes.items():
         control = probe.control
         assert control is not None  # the loader rejects probes without one
@@ -203,7 +214,7 @@ def _probe_checks(config: LoadedConfig, today: date) -> list[Check]:
             )
         )
         for host_name, host in policy.smb_hosts.items():
-            for port in (445,):
+            for port in ports:
                 expect, rule, step, severity = _expected_reach(
                     policy, probe, host_name, port, today
                 )

@@ -91,3 +91,19 @@ def test_rings_combine_probe_and_host(plan: dict) -> None:
     assert plan["reach:corp1/dc1:445"].rings == ("pilot",)
     assert plan["reach:guest1/fs1:445"].rings == ("pilot",)
     assert plan["reach:guest1/dc1:445"].rings == ()
+
+
+def test_every_approved_port_is_tested_from_every_probe(tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    for name in ("lab.yaml", "lab-policy.yaml"):
+        shutil.copy(ENVIRONMENTS / name, tmp_path / name)
+    policy = yaml.safe_load((tmp_path / "lab-policy.yaml").read_text())
+    policy["approved_paths"][0]["ports"] = [445, 139]
+    (tmp_path / "lab-policy.yaml").write_text(yaml.safe_dump(policy))
+    checks = {c.id: c for c in build_plan(load(tmp_path / "lab.yaml"), TODAY)}
+    assert checks["reach:corp1/fs1:139"].expect is Expect.OPEN
+    assert checks["reach:guest1/fs1:139"].expect is Expect.CLOSED
+    assert checks["reach:mgmt/fs1:139"].expect is Expect.CLOSED  # mgmt's path approves 445 only
