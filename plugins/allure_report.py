@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from plugins.suite import LiveRun, judged_key, live_run_key
 from smbtests import __version__
-from smbtests.plan import STEP_TITLES, Check
-from smbtests.register import build_register, render_markdown
-from smbtests.verdict import Outcome, Verdict, as_plain, evidence_json
+from smbtests.checks.base import STEP_TITLES, Check, Outcome, Verdict
+from smbtests.records import as_plain, evidence_json
+from smbtests.reports.register import build_register, render_markdown
+
+from .suite import LiveRun, judged_key, live_run_key
 
 # First match wins: governance failures, then other policy violations, then broken probes.
 CATEGORIES = [
@@ -105,7 +106,7 @@ class AllureMapper:
 
         plan = {
             "id": check.id,
-            "kind": check.kind.value,
+            "kind": check.kind,
             "seed step": STEP_TITLES[check.step],
             "rule": check.rule,
             "expect": None if check.expect is None else check.expect.value,
@@ -179,6 +180,11 @@ class AllureMapper:
                 indent=2,
             )
         )
+
+
+def pytest_smbtests_output_paths(config: pytest.Config) -> list[Path]:
+    directory = _alluredir(config)
+    return [] if directory is None else [directory]
 
 
 @pytest.hookimpl(trylast=True)

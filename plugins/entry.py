@@ -1,10 +1,9 @@
 """The pytest11 entry point: loads every smbtests plugin, so `--env` and the other options are
-known wherever pytest runs (not only where this repository's conftest.py is)."""
+known wherever pytest runs (not only where this repository's conftest.py is).
+
+The folder `plugins/` installs as the package `smbtests_pytest`; names are built from this
+package's own name so the same modules load under either."""
 
 pytest_plugins = [
-    "plugins.options",
-    "plugins.suite",
-    "plugins.results",
-    "plugins.allure_report",
-    "plugins.redact",
+    f"{__package__}.{name}" for name in ("options", "suite", "results", "allure_report", "redact")
 ]

@@ -6,8 +6,7 @@ import warnings
 
 import pytest
 
-from smbtests.plan import Check
-from smbtests.verdict import Outcome, Verdict
+from smbtests.checks.base import Check, Outcome, Verdict
 
 
 class SmbPolicyWarning(UserWarning):

@@ -22,9 +22,10 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "string",
     ),
     (
-        "--smb-timeout",
-        "smb_timeout",
-        "per-connect timeout in seconds (overrides the environment's timing.connect_timeout)",
+        "--smb-connect-timeout",
+        "smb_connect_timeout",
+        "seconds one TCP connect may take before it counts as filtered (overrides the "
+        "environment's timing.connect_timeout; old name --smb-timeout)",
         "string",
     ),
     (
@@ -61,11 +62,16 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+# Old flag names still accepted, so scripts written for them keep working.
+_ALIASES = {"--smb-connect-timeout": ("--smb-timeout",)}
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smbtests", "smbtests: live TCP 445 / SMB policy tests")
     for flag, ini, help_text, kind in _OPTIONS:
         group.addoption(
             flag,
+            *_ALIASES.get(flag, ()),
             dest=ini,
             default=None,
             metavar=ini.removeprefix("smb_").upper(),
@@ -124,7 +130,7 @@ def resolve(config: pytest.Config) -> RunOptions:
     baseline = _value(config, "smb_baseline")
     return RunOptions(
         env=_value(config, "smb_env"),
-        connect_timeout=_number(config, "smb_timeout", float),
+        connect_timeout=_number(config, "smb_connect_timeout", float),
         concurrency=_number(config, "smb_concurrency", int),
         results=Path(results) if results else None,
         as_of=as_of,

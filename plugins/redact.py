@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from plugins.suite import LiveRun, live_run_key
-from smbtests.redact import MASK, SecretRegistry
+from smbtests.secrets import MASK, SecretRegistry
+
+from .suite import LiveRun, live_run_key
 
 
 class Redactor:
@@ -53,14 +54,9 @@ class Redactor:
             warning_message.message = UserWarning(self.registry.scrub(text))
 
     def _written_files(self) -> list[Path]:
-        paths = [self.run.results_path]
-        xml = getattr(self.config.option, "xmlpath", None)
-        if xml:
-            paths.append(Path(xml))
-        allure_dir = getattr(self.config.option, "allure_report_dir", None)
-        if allure_dir:
-            paths.append(Path(allure_dir))
-        return [p for p in paths if p.exists()]
+        """Every output a writer registered through pytest_smbtests_output_paths."""
+        registered = self.config.hook.pytest_smbtests_output_paths(config=self.config)
+        return sorted({p for paths in registered for p in paths if p.exists()})
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:

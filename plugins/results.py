@@ -3,7 +3,6 @@ that sees every report (the xdist controller, or the only process)."""
 
 from __future__ import annotations
 
-import json
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,10 +11,11 @@ from typing import Any
 import pytest
 from _pytest.junitxml import xml_key  # the LogXML instance; no public handle exists
 
-from plugins.suite import LiveRun, live_run_key
-from smbtests import __version__
-from smbtests.evidence import coverage
-from smbtests.results import RESULTS_FORMAT, RunResults, record_from_dict
+from smbtests import __version__, records
+from smbtests.records import RunResults, record_from_dict
+from smbtests.reports.evidence import coverage
+
+from .suite import LiveRun, live_run_key
 
 
 class ResultsWriter:
@@ -34,27 +34,20 @@ class ResultsWriter:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, exitstatus: int) -> None:
-        config = self.run.config
-        document = {
-            "format": RESULTS_FORMAT,
-            "environment": config.environment.name,
-            "environment_file": str(config.environment_path),
-            "policy_file": str(config.policy_path),
-            "policy_sha256": config.policy_sha256,
-            "overlay_applied": config.overlay_applied,
-            "as_of": self.run.options.as_of.isoformat(),
-            "started": self.started,
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "exit_status": int(exitstatus),
-            "versions": {
+        content = records.document(
+            self.run.config,
+            self.records,
+            as_of=self.run.options.as_of.isoformat(),
+            started=self.started,
+            finished=datetime.now(UTC).isoformat(timespec="seconds"),
+            exit_status=int(exitstatus),
+            versions={
                 "smbtests": __version__,
                 "python": platform.python_version(),
                 "pytest": pytest.__version__,
             },
-            "checks": [self.records[key] for key in sorted(self.records)],
-        }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        )
+        records.write(self.path, content)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         counts: dict[str, int] = {}
@@ -84,6 +77,14 @@ class ResultsWriter:
         return RunResults(
             self.path, config.environment.name, config.policy_sha256, self.started, checks, {}
         )
+
+
+def pytest_smbtests_output_paths(config: pytest.Config) -> list[Path]:
+    """The results file, and pytest's own JUnit XML when asked for."""
+    run = config.stash.get(live_run_key, None)
+    paths = [] if run is None else [run.results_path]
+    xml = getattr(config.option, "xmlpath", None)
+    return paths + ([Path(xml)] if xml else [])
 
 
 @pytest.hookimpl(trylast=True)

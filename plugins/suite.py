@@ -9,26 +9,25 @@ Probe and setup problems surface in the setup phase, so pytest reports them as e
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
-from plugins import options
-from smbtests import smb
-from smbtests.diff import classify
-from smbtests.errors import PolicyError, ProbeError, SmbtestsError
-from smbtests.execute import Executor, Observation
-from smbtests.model import LoadedConfig, Timing, load, read_secret, resolve_environment_path
-from smbtests.plan import SCAN_KINDS, Check, Expect, Kind, build_plan
+from smbtests.checks.base import BatchKind, Check, Expect, Outcome, Verdict, error_verdict
+from smbtests.checks.registry import build_plan, judge, uses_account
+from smbtests.config import LoadedConfig, load, resolve_environment_path, with_timing
+from smbtests.errors import InternalError, ProbeError, SmbtestsError
+from smbtests.execute import Executor
+from smbtests.observations import Observation
 from smbtests.probes.base import HostReader, Probe
 from smbtests.probes.registry import open_probe, open_reader
-from smbtests.redact import MIN_SECRET_LENGTH, SecretRegistry
-from smbtests.results import RunResults, load_results, record_from_dict
-from smbtests.verdict import Outcome, Verdict, error_verdict, evidence_json, judge
+from smbtests.records import RunResults, evidence_json, load_results, record
+from smbtests.reports.diff import change_since
+from smbtests.secrets import Credentials, SecretRegistry, all_secrets, smb_account
+
+from . import options
 
 LIVE_MODULE = Path(__file__).with_name("live.py")
 MARKERS = {
@@ -49,7 +48,7 @@ class LiveRun:
     options: options.RunOptions
     config: LoadedConfig
     checks: tuple[Check, ...]
-    credentials: smb.Credentials | None
+    account: Credentials | None
     # (secret, username) of every credential this run read; the redactor masks all their forms
     secrets: tuple[tuple[str, str], ...] = dataclasses.field(repr=False)
     results_path: Path
@@ -75,7 +74,7 @@ class CheckError(Exception):
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from plugins import hooks
+    from . import hooks
 
     pluginmanager.add_hookspecs(hooks)
 
@@ -88,11 +87,14 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         path = resolve_environment_path(run_options.env, run_options.environments_dir)
-        loaded = load(path)
-        loaded = _apply_overrides(loaded, run_options)
+        loaded = with_timing(
+            load(path),
+            connect_timeout=run_options.connect_timeout,
+            concurrency=run_options.concurrency,
+        )
         checks = tuple(build_plan(loaded, run_options.as_of))
-        credentials = _credentials(loaded, checks)
-        secrets = _all_secrets(loaded, credentials)
+        account = smb_account(loaded, needed=uses_account(checks, loaded))
+        secrets = all_secrets(loaded, account)
         baseline = load_results(run_options.baseline) if run_options.baseline else None
     except SmbtestsError as exc:
         raise pytest.UsageError(f"smbtests: {exc}") from None
@@ -103,7 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for secret, username in secrets:
         registry.add(secret, username)
     config.stash[live_run_key] = LiveRun(
-        run_options, loaded, checks, credentials, secrets, results_path, baseline, registry
+        run_options, loaded, checks, account, secrets, results_path, baseline, registry
     )
     # The suite's items come from the policy, not from testpaths (tests/ are the project's own).
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
@@ -125,65 +127,6 @@ def _keep_batches_on_one_worker(config: pytest.Config) -> None:
 def pytest_configure_node(node: Any) -> None:
     """xdist: tell each worker that the controller schedules by group."""
     node.workerinput["smbtests_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
-
-
-def _apply_overrides(loaded: LoadedConfig, run_options: options.RunOptions) -> LoadedConfig:
-    """Command-line timing overrides, validated against the same bounds as the file."""
-    update: dict[str, float | int] = {}
-    if run_options.connect_timeout is not None:
-        update["connect_timeout"] = run_options.connect_timeout
-    if run_options.concurrency is not None:
-        update["concurrency"] = run_options.concurrency
-    if not update:
-        return loaded
-    try:
-        timing = Timing.model_validate(loaded.environment.timing.model_dump() | update)
-    except ValidationError as exc:
-        problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
-        raise PolicyError(f"command-line override out of range ({problems})") from None
-    environment = loaded.environment.model_copy(update={"timing": timing})
-    return dataclasses.replace(loaded, environment=environment)
-
-
-def _credentials(loaded: LoadedConfig, checks: tuple[Check, ...]) -> smb.Credentials | None:
-    credential = loaded.environment.smb.credential
-    needed = any(c.kind in (Kind.ENCRYPTION, Kind.ACCESS) for c in checks)
-    if credential is None or not needed:
-        return None
-    password = read_secret(credential, f"{loaded.environment_path}: smb.credential")
-    return smb.Credentials(credential.username, credential.domain, password)
-
-
-def _all_secrets(
-    loaded: LoadedConfig, credentials: smb.Credentials | None
-) -> tuple[tuple[str, str], ...]:
-    """Read every credential up front: a missing variable stops the run before it starts."""
-    found = [] if credentials is None else [(credentials.password, credentials.username)]
-    sources = [
-        (f"probes.{n}.credential", p.credential) for n, p in loaded.environment.probes.items()
-    ]
-    sources += [
-        (f"windows_hosts.{n}.winrm.credential", h.winrm.credential)
-        for n, h in loaded.environment.windows_hosts.items()
-        if h.winrm is not None
-    ]
-    for label, credential in sorted(sources, key=lambda pair: pair[0]):
-        if credential is not None:
-            where = f"{loaded.environment_path}: {label}"
-            # WinRM sends DOMAIN\user in its Basic header; register that form too
-            user = (
-                f"{credential.domain}\\{credential.username}"
-                if credential.domain
-                else (credential.username)
-            )
-            found.append((read_secret(credential, where), user))
-    for secret, _ in found:
-        if len(secret) < MIN_SECRET_LENGTH:
-            raise PolicyError(
-                f"{loaded.environment_path}: a password is shorter than {MIN_SECRET_LENGTH} "
-                "characters; it could not be masked reliably in reports"
-            )
-    return tuple(found)
 
 
 def _run(config: pytest.Config) -> LiveRun | None:
@@ -232,7 +175,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 id=check.id,
                 marks=[
                     getattr(pytest.mark, check.marker),
-                    pytest.mark.xdist_group(check.xdist_group),
+                    pytest.mark.xdist_group(_xdist_group(check)),
                 ],
             )
             for check in run.checks
@@ -240,13 +183,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
+def _xdist_group(check: Check) -> str:
+    """Under pytest-xdist: every scan on one worker (I/O-bound, started together so their
+    timeouts overlap), SMB talk spread per host (CPU-bound impacket work)."""
+    return "scans" if check.batch.kind is BatchKind.SCAN else str(check.batch)
+
+
 def _order(check: Check) -> tuple[int, str, int, str]:
     # Scan items first (their batches start at once and overlap), control before the items
     # that depend on it, expected-open before expected-closed (opens answer in ms, filtered
     # ones take the full timeout), SMB hardening last.
-    scan = 0 if check.kind in SCAN_KINDS else 1
-    rank = 0 if check.kind is Kind.CONTROL else 1 if check.expect is Expect.OPEN else 2
-    return (scan, check.batch_key, rank, check.id)
+    scan = 0 if check.batch.kind is BatchKind.SCAN else 1
+    rank = 0 if check.kind == "control" else 1 if check.expect is Expect.OPEN else 2
+    return (scan, str(check.batch), rank, check.id)
 
 
 @pytest.hookimpl(trylast=True)
@@ -296,7 +245,7 @@ def smb_executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
     def reader(name: str) -> HostReader:
         return open_reader(name, environment.windows_hosts[name], environment)
 
-    executor = Executor(run.config, selected, opener, run.credentials, reader)
+    executor = Executor(run.config, selected, opener, run.account, reader)
     if not hasattr(request.config, "workerinput"):
         executor.start()  # one process runs everything: let every timeout overlap
     yield executor
@@ -317,7 +266,7 @@ def smb_verdict(
     except ProbeError as exc:
         verdict = error_verdict(exc)
     except Exception as exc:  # a judging bug must surface as this item's error, with a record
-        verdict = error_verdict(ProbeError("smbtests", f"{type(exc).__name__}: {exc}"))
+        verdict = error_verdict(InternalError(f"{type(exc).__name__}: {exc}", smb_check.id))
     # scrubbed where it is made: everything downstream (longrepr, Allure, results) copies it
     verdict = dataclasses.replace(
         verdict,
@@ -343,12 +292,9 @@ def _change_since_baseline(
 ) -> str | None:
     if run.baseline is None:
         return None
-    before = run.baseline.checks.get(check.id)
-    change = classify(before, record_from_dict(_record(check, verdict, observation, None)))
-    if change is None:
-        return None
-    was = "-" if before is None else f"{before.outcome}/{before.observed}"
-    return f"{change.value}: {was} -> {verdict.outcome.value}/{verdict.observed}"
+    return change_since(
+        run.baseline.checks.get(check.id), record(check, verdict, observation, None)
+    )
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
@@ -364,28 +310,7 @@ def pytest_runtest_makereport(
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         check = _check_of(item)
         assert check is not None
-        record = _record(check, judged.verdict, judged.observation, judged.change)
-        report.smb_record = record  # type: ignore[attr-defined]
+        report.smb_record = record(  # type: ignore[attr-defined]
+            check, judged.verdict, judged.observation, judged.change
+        )
     return report
-
-
-def _record(
-    check: Check, verdict: Verdict, observation: Observation | None, change: str | None
-) -> dict[str, object]:
-    """One check's entry in the results file (plain JSON, no secrets)."""
-    return {
-        "id": check.id,
-        "kind": check.kind.value,
-        "step": check.step,
-        "rule": check.rule,
-        "probe": check.probe,
-        "host": check.host,
-        "target": None if check.target is None else f"{check.target.host}:{check.target.port}",
-        "expect": None if check.expect is None else check.expect.value,
-        "outcome": verdict.outcome.value,
-        "observed": verdict.observed,
-        "message": verdict.message,
-        "warning": verdict.warning,
-        "change_since_baseline": change,
-        "evidence": json.loads(evidence_json(observation)),
-    }

@@ -19,12 +19,12 @@ from pathlib import Path
 from smbtests.errors import PolicyError, SmbtestsError
 
 # Modules with their own subcommands expose register(subparsers); loaded lazily, in this order.
-_COMMAND_MODULES = ("smbtests.lab.cli", "smbtests.html_report")
+_COMMAND_MODULES = ("smbtests.lab.cli", "smbtests.reports.html")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from smbtests.model import load
-    from smbtests.plan import build_plan
+    from smbtests.checks.registry import build_plan
+    from smbtests.config import load
 
     failed = False
     for path in args.files:
@@ -55,7 +55,7 @@ def _looks_like_policy(path: Path) -> bool:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from smbtests.model import Environment, Policy
+    from smbtests.config import Environment, Policy
 
     model = Policy if args.kind == "policy" else Environment
     print(json.dumps(model.model_json_schema(by_alias=True), indent=2))
@@ -63,8 +63,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from smbtests import diff
-    from smbtests.results import load_results
+    from smbtests.records import load_results
+    from smbtests.reports import diff
 
     result = diff.diff_runs(load_results(Path(args.before)), load_results(Path(args.after)))
     render = {"text": diff.render_text, "json": diff.render_json, "markdown": diff.render_markdown}[
@@ -75,9 +75,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_exceptions(args: argparse.Namespace) -> int:
-    from smbtests import register
-    from smbtests.model import load, resolve_environment_path
-    from smbtests.results import load_results
+    from smbtests.config import load, resolve_environment_path
+    from smbtests.records import load_results
+    from smbtests.reports import register
 
     config = load(resolve_environment_path(args.env, Path(args.environments)))
     results = load_results(Path(args.results)) if args.results else None
@@ -96,8 +96,8 @@ def _cmd_exceptions(args: argparse.Namespace) -> int:
 
 
 def _cmd_evidence(args: argparse.Namespace) -> int:
-    from smbtests import evidence
-    from smbtests.results import load_results
+    from smbtests.records import load_results
+    from smbtests.reports import evidence
 
     if args.target[0] == "verify":
         if len(args.target) != 2:

@@ -1,4 +1,8 @@
-"""The project's typed errors: callers never see a backend's raw exception."""
+"""The project's typed errors: callers never see a backend's raw exception.
+
+Each adapter (smb.py for impacket, probes/ssh.py for paramiko, probes/winrm.py for pywinrm)
+maps its library's exceptions into these in one place, as httpx does in `_exceptions.py`.
+"""
 
 from __future__ import annotations
 
@@ -22,5 +26,37 @@ class ProbeError(SmbtestsError):
         self.probe = probe
 
 
+class ProbeUnreachableError(ProbeError):
+    """The vantage itself (or, for SMB talk, the host from the vantage) could not be reached."""
+
+
+class ProbeAuthError(ProbeError):
+    """The vantage refused our credentials or key."""
+
+
+class HostKeyError(ProbeError):
+    """The vantage's host key is unknown or does not match known_hosts."""
+
+
+class ProbeTimeoutError(ProbeError):
+    """The vantage did not answer within its deadline."""
+
+
+class BadOutputError(ProbeError):
+    """The vantage answered with something that breaks the probe protocol."""
+
+
 class LabError(SmbtestsError):
     """The lab could not be built, changed or torn down."""
+
+
+class InternalError(SmbtestsError):
+    """A bug in smbtests, not a fact about the network: the message says so and names the
+    check it happened in."""
+
+    def __init__(self, message: str, check_id: str | None = None) -> None:
+        where = f" (check {check_id})" if check_id else ""
+        super().__init__(
+            f"this is a bug in smbtests{where}: {message}; please report it with this message"
+        )
+        self.check_id = check_id

@@ -14,15 +14,15 @@ import socket
 import string
 import struct
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from impacket import smb, smb3structs
 from impacket.smbconnection import SessionError, SMBConnection
 
 from smbtests.errors import ProbeError
+from smbtests.observations import NegotiateResult, SessionResult, Smb1Result
+from smbtests.secrets import Credentials
 
-SMB2_SIGNING_REQUIRED = 0x0002
 SMB2_SESSION_FLAG_IS_GUEST = 0x0001
 SMB2_SESSION_FLAG_IS_NULL = 0x0002
 SMB2_SESSION_FLAG_ENCRYPT_DATA = 0x0004
@@ -49,51 +49,6 @@ class SmbUnreachableError(ProbeError):
 
     def __init__(self, host: str, message: str) -> None:
         super().__init__(VANTAGE, f"SMB to {host}: {message}")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    domain: str
-    password: str = field(repr=False)
-
-    def __repr__(self) -> str:
-        return f"Credentials(username={self.username!r}, domain={self.domain!r}, password=***)"
-
-
-@dataclass(frozen=True)
-class Smb1Result:
-    accepted: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class NegotiateResult:
-    offered: str
-    accepted: bool
-    dialect: str | None
-    security_mode: int | None
-    detail: str
-
-    @property
-    def signing_required(self) -> bool | None:
-        if self.security_mode is None:
-            return None
-        return bool(self.security_mode & SMB2_SIGNING_REQUIRED)
-
-
-@dataclass(frozen=True)
-class SessionResult:
-    """What a login + share listing showed."""
-
-    dialect: str | None
-    logged_in: bool
-    listed: bool
-    shares: tuple[str, ...]
-    session_flags: int | None
-    status: str
-    opened_shares: tuple[str, ...] = ()
-    failed_shares: tuple[tuple[str, str], ...] = ()
 
 
 def _connect(host: str, port: int, timeout: float) -> socket.socket:

@@ -1,5 +1,6 @@
 """Vantage points: one interface, one backend per transport (local, ssh, winrm)."""
 
-from smbtests.probes.base import ConnectResult, ConnectState, Probe, Target
+from smbtests.observations import ConnectResult, ConnectState, Target
+from smbtests.probes.base import Probe
 
 __all__ = ["ConnectResult", "ConnectState", "Probe", "Target"]

@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from smbtests.errors import ProbeError
-from smbtests.probes.base import ConnectResult, ConnectState, Target
+from smbtests.errors import BadOutputError
+from smbtests.observations import ConnectResult, ConnectState, Target
 
 
 def scan_request(targets: Sequence[Target], timeout: float, concurrency: int) -> bytes:
@@ -27,11 +27,11 @@ def parse_lines(probe: str, text: str) -> list[dict[str, Any]]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
-            raise ProbeError(
+            raise BadOutputError(
                 probe, f"scanner output line {number} is not JSON: {line[:80]!r}"
             ) from None
         if not isinstance(record, dict):
-            raise ProbeError(probe, f"scanner output line {number} is not a JSON object")
+            raise BadOutputError(probe, f"scanner output line {number} is not a JSON object")
         records.append(record)
     return records
 
@@ -49,7 +49,9 @@ def record_result(probe: str, targets: Sequence[Target], record: dict[str, Any])
             detail=str(record["detail"])[:200],
         )
     except (KeyError, ValueError, TypeError, IndexError):
-        raise ProbeError(probe, f"scanner returned a malformed record: {record!r:.120}") from None
+        raise BadOutputError(
+            probe, f"scanner returned a malformed record: {record!r:.120}"
+        ) from None
 
 
 def results_from_records(
@@ -65,10 +67,10 @@ def results_from_records(
         result = record_result(probe, targets, record)
         index = int(record["i"])
         if index in results:
-            raise ProbeError(probe, f"scanner answered target {index} twice")
+            raise BadOutputError(probe, f"scanner answered target {index} twice")
         results[index] = result
     if done != len(targets) or len(results) != len(targets):
-        raise ProbeError(
+        raise BadOutputError(
             probe,
             f"scanner output incomplete: {len(results)} of {len(targets)} targets answered "
             f"(end marker {'missing' if done is None else done})",

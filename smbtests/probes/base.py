@@ -1,38 +1,12 @@
-"""The probe interface every transport implements (Target lives in the model: the plan
-names targets before any probe exists)."""
+"""The probe interface every transport implements (the types it returns live in
+smbtests.observations: the plan names targets before any probe exists)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from smbtests.model import Target
-
-__all__ = ["ConnectResult", "ConnectState", "HostReader", "OnResult", "Probe", "Target"]
-
-
-class ConnectState(StrEnum):
-    """What one TCP connect attempt observed, from the probe's own side."""
-
-    OPEN = "open"  # handshake completed
-    REFUSED = "refused"  # RST came back
-    FILTERED = "filtered"  # no answer before the per-connect timeout
-    UNREACHABLE = "unreachable"  # an ICMP error came back from the network
-    ERROR = "error"  # the probe's own stack failed (EPERM, no route of its own, ...)
-
-
-@dataclass(frozen=True)
-class ConnectResult:
-    target: Target
-    state: ConnectState
-    errno: int | None
-    latency_ms: float
-    detail: str
-
-
-OnResult = Callable[[ConnectResult], None]
+from smbtests.observations import ConnectResult, OnResult, Target
 
 
 class Probe(Protocol):

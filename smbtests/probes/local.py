@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from smbtests.observations import ConnectResult, OnResult, Target
 from smbtests.probes import scanner
 from smbtests.probes._records import record_result, results_from_records
-from smbtests.probes.base import ConnectResult, OnResult, Target
 
 
 class LocalProbe:

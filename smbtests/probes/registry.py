@@ -6,9 +6,10 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from smbtests.config import Environment, ProbeConfig, Timing, WindowsHost
 from smbtests.errors import ProbeError
-from smbtests.model import Environment, ProbeConfig, Timing, WindowsHost, read_secret
 from smbtests.probes.base import HostReader, Probe
+from smbtests.secrets import read_secret
 
 
 def open_probe(name: str, config: ProbeConfig, timing: Timing) -> Probe:

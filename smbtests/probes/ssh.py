@@ -18,14 +18,21 @@ from typing import Any
 import paramiko
 from testinfra.backend.paramiko import ParamikoBackend
 
-from smbtests.errors import ProbeError
+from smbtests.errors import (
+    BadOutputError,
+    HostKeyError,
+    ProbeAuthError,
+    ProbeError,
+    ProbeTimeoutError,
+    ProbeUnreachableError,
+)
+from smbtests.observations import ConnectResult, OnResult, Target
 from smbtests.probes._records import (
     parse_lines,
     record_result,
     results_from_records,
     scan_request,
 )
-from smbtests.probes.base import ConnectResult, OnResult, Target
 
 SCANNER_SOURCE = resources.files("smbtests.probes").joinpath("scanner.py").read_text()
 
@@ -69,21 +76,25 @@ class StrictParamikoBackend(ParamikoBackend):  # type: ignore[misc]
         )
 
 
-def _describe_failure(exc: BaseException) -> str:
-    """One line, no secrets: what went wrong with the SSH channel."""
+def _probe_error(name: str, exc: BaseException) -> ProbeError:
+    """The one place a paramiko/socket failure becomes a typed ProbeError; one line, no secrets."""
     if isinstance(exc, paramiko.BadHostKeyException):
-        return "host key does not match known_hosts (possible impersonation); check the probe"
+        return HostKeyError(
+            name, "host key does not match known_hosts (possible impersonation); check the probe"
+        )
     if isinstance(exc, paramiko.AuthenticationException):
-        return "SSH authentication failed; check the probe's user and key"
+        return ProbeAuthError(name, "SSH authentication failed; check the probe's user and key")
     if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
-        return "host key not in known_hosts; add the probe's key (strict checking is on)"
+        return HostKeyError(
+            name, "host key not in known_hosts; add the probe's key (strict checking is on)"
+        )
     if isinstance(exc, socket.timeout | TimeoutError):
-        return "SSH timed out"
+        return ProbeTimeoutError(name, "SSH timed out")
     if isinstance(exc, paramiko.SSHException):
-        return f"SSH failed: {str(exc)[:120]}"
+        return ProbeUnreachableError(name, f"SSH failed: {str(exc)[:120]}")
     if isinstance(exc, OSError):
-        return f"cannot connect over SSH: {exc.strerror or exc}"
-    return f"{type(exc).__name__}: {str(exc)[:120]}"
+        return ProbeUnreachableError(name, f"cannot connect over SSH: {exc.strerror or exc}")
+    return ProbeError(name, f"{type(exc).__name__}: {str(exc)[:120]}")
 
 
 class SshProbe:
@@ -112,7 +123,7 @@ class SshProbe:
         """Run command with stdin; hand each stdout line to on_line as it arrives."""
         transport = self._backend.client.get_transport()
         if transport is None or not transport.is_active():
-            raise ProbeError(self.name, "SSH transport closed")
+            raise ProbeUnreachableError(self.name, "SSH transport closed")
         channel = transport.open_session(timeout=self._channel_timeout)
         channel.settimeout(self._channel_timeout)
         try:
@@ -148,10 +159,10 @@ class SshProbe:
         except ProbeError:
             raise
         except Exception as exc:  # every backend failure maps here, once
-            raise ProbeError(self.name, _describe_failure(exc)) from None
+            raise _probe_error(self.name, exc) from None
         if code != 0:
             tail = err.strip().splitlines()[-1:] or ["no stderr"]
-            raise ProbeError(self.name, f"scanner exited {code}: {tail[0][:160]}")
+            raise BadOutputError(self.name, f"scanner exited {code}: {tail[0][:160]}")
         return results_from_records(self.name, targets, records)
 
     def close(self) -> None:

@@ -15,30 +15,36 @@ frame's arguments, cannot show it.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import math
-import re
 import threading
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import requests
 import winrm.exceptions
 from winrm.protocol import Protocol
 
 from smbtests.errors import PolicyError, ProbeError
+from smbtests.observations import ConnectResult, HostQuery, OnResult, Target
 from smbtests.probes import winrm_scripts
-from smbtests.probes.base import ConnectResult, ConnectState, OnResult, Target
-from smbtests.probes.winrm_scripts import HostQuery
+from smbtests.probes.winrm_output import (
+    CommandTimeoutError,
+    OutputError,
+    ScriptError,
+    check_shape,
+    describe_failure,
+    excerpt,
+    powershell_error,
+    reach_results,
+)
+from smbtests.secrets import account_name
 
 if TYPE_CHECKING:
-    from smbtests.model import ProbeConfig, Timing, WinRMConnection
+    from smbtests.config import ProbeConfig, Timing, WinRMConnection
 
 __all__ = ["HostQuery", "WinRMProbe", "WinRMSettings", "open_from_config"]
 
@@ -49,7 +55,6 @@ T = TypeVar("T")
 Scheme = Literal["https", "http"]
 Auth = Literal["ntlm", "kerberos", "credssp", "basic"]
 
-SHELL_NOT_FOUND = 2150858843
 STDIN_CHUNK = 64 * 1024  # keeps each Send under WinRM's 150 KiB MaxEnvelopeSize once base64'd
 MAX_OUTPUT = 16 * 1024 * 1024
 TNC_SECONDS_PER_TARGET = 25.0  # Test-NetConnection waits about 21 s on a filtered port
@@ -99,23 +104,6 @@ class WinRMSettings:
         port = self.port or (5986 if self.scheme == "https" else 5985)
         host = f"[{self.address}]" if ":" in self.address else self.address
         return f"{self.scheme}://{host}:{port}/wsman"
-
-
-class _ScriptError(Exception):
-    def __init__(self, exit_code: int, message: str) -> None:
-        super().__init__(exit_code, message)
-        self.exit_code = exit_code
-        self.message = message
-
-
-class _OutputError(Exception):
-    pass
-
-
-class _CommandTimeoutError(Exception):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
 
 
 class WinRMProbe:
@@ -177,7 +165,7 @@ class WinRMProbe:
             winrm_scripts.reach_script(test_netconnection),
             winrm_scripts.reach_request(targets, timeout, max(1, concurrency)),
             self.settings.command_timeout + connects,
-            lambda data: _reach_results(data, targets, test_netconnection),
+            lambda data: reach_results(data, targets, test_netconnection),
         )
 
     def run_json(self, kind: HostQuery | str) -> object:
@@ -187,7 +175,7 @@ class WinRMProbe:
             winrm_scripts.query_script(query),
             None,
             self.settings.command_timeout,
-            lambda data: _check_shape(query, data),
+            lambda data: check_shape(query, data),
         )
 
     def close(self) -> None:
@@ -216,9 +204,9 @@ class WinRMProbe:
                 try:
                     data = json.loads(out)
                 except ValueError:
-                    raise _OutputError(f"{kind} printed no JSON: {_excerpt(out)}") from None
+                    raise OutputError(f"{kind} printed no JSON: {excerpt(out)}") from None
                 result = parse(data)
-            except (_ScriptError, _OutputError) as exc:
+            except (ScriptError, OutputError) as exc:
                 raise self._probe_error(exc) from None
             except Exception as exc:
                 self._drop_session()
@@ -245,15 +233,15 @@ class WinRMProbe:
         collected = self._collect(protocol, shell_id, command_id, deadline)
         if collected is None:
             self._terminate(protocol, shell_id, command_id)
-            raise _CommandTimeoutError(budget)
+            raise CommandTimeoutError(budget)
         stdout, stderr, exit_code = collected
         protocol.cleanup_command(shell_id, command_id)
         if exit_code != 0:
-            raise _ScriptError(exit_code, _powershell_error(stderr))
+            raise ScriptError(exit_code, powershell_error(stderr))
         try:
             return stdout.decode("utf-8-sig")  # a byte-order mark is not part of the JSON
         except UnicodeDecodeError:
-            raise _OutputError("output is not UTF-8") from None
+            raise OutputError("output is not UTF-8") from None
 
     def _collect(
         self, protocol: Protocol, shell_id: str, command_id: str, deadline: float
@@ -270,7 +258,7 @@ class WinRMProbe:
             stdout += out
             stderr += err
             if len(stdout) + len(stderr) > MAX_OUTPUT:
-                raise _OutputError(f"output exceeds {MAX_OUTPUT // (1024 * 1024)} MiB")
+                raise OutputError(f"output exceeds {MAX_OUTPUT // (1024 * 1024)} MiB")
             if done:
                 return bytes(stdout), bytes(stderr), exit_code
         return None
@@ -319,209 +307,10 @@ class WinRMProbe:
 
     def _probe_error(self, exc: BaseException) -> ProbeError:
         """The one place a failure becomes a ProbeError; its message never holds the password."""
-        message = _describe(exc, self.settings)
+        message = describe_failure(exc, self.settings)
         if self._password:
             message = message.replace(self._password, "***")
         return ProbeError(self.name, message)
-
-
-def _describe(exc: BaseException, s: WinRMSettings) -> str:
-    where = s.endpoint
-    if isinstance(exc, _ScriptError):
-        return f"PowerShell exited {exc.exit_code}: {exc.message}"
-    if isinstance(exc, _OutputError):
-        return f"unexpected output from {where}: {exc}"
-    if isinstance(exc, _CommandTimeoutError):
-        return f"command on {where} did not finish within {exc.seconds:g} s"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return f"TLS to {where} failed (certificate not trusted or wrong host?): {_reason(exc)}"
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"connecting to {where} timed out after {s.read_timeout} s"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return f"{where} did not answer within {s.read_timeout} s"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return f"cannot connect to {where}: {_reason(exc)}"
-    if isinstance(exc, requests.exceptions.RequestException):
-        return f"HTTP to {where} failed: {type(exc).__name__}"
-    if isinstance(exc, winrm.exceptions.AuthenticationError | PermissionError):
-        return f"{where} rejected the credentials of {s.username!r} ({s.transport}, HTTP 401)"
-    if isinstance(exc, winrm.exceptions.WSManFaultError):
-        code = exc.wsman_fault_code
-        what = "shell not found" if code == SHELL_NOT_FOUND else exc.fault_subcode or "fault"
-        return f"WinRM fault from {where}: {what} (code {code}): {_excerpt(exc.reason)}"
-    if isinstance(exc, winrm.exceptions.WinRMTransportError):
-        return f"{where} answered HTTP {exc.code}"
-    if isinstance(exc, winrm.exceptions.WinRMOperationTimeoutError):
-        return f"{where} timed out an operation"
-    if isinstance(exc, winrm.exceptions.WinRMError):
-        return f"WinRM to {where} failed: {_excerpt(str(exc))}"
-    if isinstance(exc, AssertionError | StopIteration | ET.ParseError | KeyError | ValueError):
-        # pywinrm checks RelatesTo with assert and finds ids with next()
-        return f"malformed WinRM reply from {where} ({type(exc).__name__})"
-    if type(exc).__module__.startswith("spnego"):
-        return f"authentication with {where} failed ({type(exc).__name__})"
-    return f"{type(exc).__name__} talking to {where}: {_excerpt(str(exc))}"
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost cause's text, short: requests nests urllib3's, which nests ssl's."""
-    inner: BaseException = exc
-    seen = 0
-    while seen < 10:
-        nested = inner.args[0] if inner.args and isinstance(inner.args[0], BaseException) else None
-        nested = nested or getattr(inner, "reason", None) or inner.__cause__ or inner.__context__
-        if not isinstance(nested, BaseException):
-            break
-        inner = nested
-        seen += 1
-    return _excerpt(str(inner))
-
-
-def _excerpt(text: str, limit: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
-_CLIXML_ERROR = re.compile(r'<S S="Error">(.*?)</S>', re.DOTALL)
-_CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
-
-
-def _powershell_error(stderr: bytes) -> str:
-    """The error text of PowerShell's stderr, which arrives as CLIXML under WinRS."""
-    text = stderr.decode("utf-8", errors="replace")
-    parts = _CLIXML_ERROR.findall(text)
-    if parts:
-        unescaped = (html.unescape(part) for part in parts)
-        text = "".join(_CLIXML_ESCAPE.sub(lambda m: chr(int(m[1], 16)), u) for u in unescaped)
-    return _excerpt(text, 300) or "no error text"
-
-
-# ---------------------------------------------------------------------- output shapes
-
-_BOOL = (bool,)
-_OPT_BOOL = (bool, type(None))
-_STR = (str,)
-_OPT_STR = (str, type(None))
-_INT = (int,)
-_LIST = (list,)
-
-_SHAPES: dict[HostQuery, dict[str, tuple[type, ...]]] = {
-    HostQuery.SMB_SERVER_CONFIGURATION: {
-        "EnableSMB1Protocol": _BOOL,
-        "EnableSMB2Protocol": _BOOL,
-        "RequireSecuritySignature": _BOOL,
-        "EnableSecuritySignature": _BOOL,
-        "EncryptData": _BOOL,
-        "RejectUnencryptedAccess": _BOOL,
-        # newer Windows builds only: null elsewhere
-        "AuditSmb1Access": _OPT_BOOL,
-        "EnableSMBQUIC": _OPT_BOOL,
-    },
-    HostQuery.SMB1_FEATURE: {"FeatureName": _STR, "State": _STR},
-    HostQuery.FIREWALL_PROFILES: {
-        "Name": _STR,
-        "Enabled": _STR,
-        "DefaultInboundAction": _STR,
-        "LogBlocked": _STR,
-        "LogFileName": _OPT_STR,
-        "LogMaxSizeKilobytes": _INT,
-    },
-    HostQuery.FIREWALL_RULES_445: {
-        "Name": _STR,
-        "DisplayName": _STR,
-        "Direction": _STR,
-        "Action": _STR,
-        "Enabled": _STR,
-        "Profile": _STR,
-        "Protocol": _STR,
-        "LocalPort": _LIST,
-        "RemoteAddress": _LIST,
-    },
-    HostQuery.SMB_CERTIFICATE_MAPPING: {
-        "Supported": _BOOL,
-        "EnableSMBQUIC": _OPT_BOOL,
-        "Mappings": _LIST,
-    },
-}
-_LIST_QUERIES = {HostQuery.FIREWALL_PROFILES, HostQuery.FIREWALL_RULES_445}
-_MAPPING_SHAPE = {
-    "Name": _STR,
-    "Subject": _OPT_STR,
-    "Thumbprint": _STR,
-    "StoreName": _OPT_STR,
-    "Type": _STR,
-    "Flags": _STR,
-}
-
-
-def _check_object(what: str, data: object, shape: dict[str, tuple[type, ...]]) -> None:
-    if not isinstance(data, dict):
-        raise _OutputError(f"{what} is {type(data).__name__}, expected an object")
-    for key, types in shape.items():
-        if key not in data:
-            raise _OutputError(f"{what} lacks {key}")
-        value = data[key]
-        # bool is an int in Python; JSON true must not pass as a number
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise _OutputError(
-                f"{what}.{key} is {type(value).__name__}: {_excerpt(repr(value), 60)}"
-            )
-
-
-def _check_shape(query: HostQuery, data: object) -> object:
-    shape = _SHAPES[query]
-    if query in _LIST_QUERIES:
-        if not isinstance(data, list):
-            raise _OutputError(f"{query} is {type(data).__name__}, expected a list")
-        for number, row in enumerate(data):
-            _check_object(f"{query}[{number}]", row, shape)
-            for key in ("LocalPort", "RemoteAddress"):
-                if key in shape and not all(isinstance(v, str) for v in row[key]):
-                    raise _OutputError(f"{query}[{number}].{key} holds a non-string")
-        return data
-    _check_object(str(query), data, shape)
-    if query is HostQuery.SMB_CERTIFICATE_MAPPING:
-        assert isinstance(data, dict)
-        for number, mapping in enumerate(data["Mappings"]):
-            _check_object(f"{query}.Mappings[{number}]", mapping, _MAPPING_SHAPE)
-    return data
-
-
-def _reach_results(
-    data: object, targets: Sequence[Target], test_netconnection: bool
-) -> list[ConnectResult]:
-    if not isinstance(data, list) or len(data) != len(targets):
-        got = len(data) if isinstance(data, list) else type(data).__name__
-        raise _OutputError(f"reach answered {got} rows for {len(targets)} targets")
-    results = []
-    for index, (row, target) in enumerate(zip(data, targets, strict=True)):
-        if not isinstance(row, dict) or row.get("i") != index:
-            raise _OutputError(f"reach row {index} is not the row for target {index}")
-        if row.get("host") != target.host or row.get("port") != target.port:
-            raise _OutputError(
-                f"reach row {index} is for {row.get('host')}:{row.get('port')}, "
-                f"expected {target.host}:{target.port}"
-            )
-        try:
-            latency = float(row["latency_ms"])
-            if test_netconnection:
-                succeeded = row["TcpTestSucceeded"]
-                if not isinstance(succeeded, bool):
-                    raise TypeError
-                state = ConnectState.OPEN if succeeded else ConnectState.FILTERED
-                errno = None
-                detail = f"Test-NetConnection: TcpTestSucceeded={succeeded}" + (
-                    "" if succeeded else " (it cannot tell refused from filtered)"
-                )
-            else:
-                state = ConnectState(row["state"])
-                errno = None if row["errno"] is None else int(row["errno"])
-                detail = str(row["detail"])[:200]
-        except (KeyError, TypeError, ValueError):
-            malformed = _excerpt(repr(row), 120)
-            raise _OutputError(f"reach row {index} is malformed: {malformed}") from None
-        results.append(ConnectResult(target, state, errno, latency, detail))
-    return results
 
 
 # ---------------------------------------------------------------------- engine glue
@@ -534,9 +323,7 @@ def open_from_config(
     __tracebackhide__ = True
     assert config.address is not None and config.credential is not None
     credential = config.credential
-    username = (
-        f"{credential.domain}\\{credential.username}" if credential.domain else credential.username
-    )
+    username = account_name(credential)
     settings = WinRMSettings(
         address=config.address,
         username=username,

@@ -19,23 +19,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from enum import StrEnum
 
-from smbtests.probes.base import Target
+from smbtests.observations import HostQuery, Target
 
 POWERSHELL = "powershell.exe"
 POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-EncodedCommand")
 CMD_LINE_LIMIT = 8191  # cmd.exe's maximum command line, which every WinRS command passes through
-
-
-class HostQuery(StrEnum):
-    """A configuration reading from a Windows host; the value is the script's marker kind."""
-
-    SMB_SERVER_CONFIGURATION = "smb-server-configuration"
-    SMB1_FEATURE = "smb1-feature"
-    FIREWALL_PROFILES = "firewall-profiles"
-    FIREWALL_RULES_445 = "firewall-rules-445"
-    SMB_CERTIFICATE_MAPPING = "smb-certificate-mapping"
 
 
 REACH_KIND = "reach"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from smbtests.html_report import external_urls
+from smbtests.reports.html import external_urls
 from tests.conftest import Lab
 from tests.engine.test_live_suite import ROOT, run_suite
 

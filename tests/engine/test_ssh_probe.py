@@ -16,7 +16,7 @@ PROGRAM = """
 import json, sys
 from pathlib import Path
 from smbtests.errors import ProbeError
-from smbtests.probes.base import Target
+from smbtests.observations import Target
 from smbtests.probes.ssh import SshProbe
 args = json.loads(sys.argv[1])
 probe = SshProbe("guest1", "10.45.30.31", "smbprobe", Path(args["key"]),

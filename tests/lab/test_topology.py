@@ -47,7 +47,7 @@ def ipv4_addresses(namespace: str | None, device: str | None = None) -> set[str]
     return {
         info["local"]
         for link in ip_json(*scope, "-4", "addr", "show", *selector)
-        for info in link["addr_info"]  # type: ignore[union-attr]
+        for info in link["addr_info"]  # type: ignore[attr-defined]
     }
 
 
@@ -86,7 +86,7 @@ def test_host_address_route_and_no_ipv6(lab: Lab, host: str) -> None:
 
 def test_control_address_is_secondary_on_fs1(lab: Lab) -> None:
     links = ip_json("-n", "smblab-fs1", "-4", "addr", "show", "dev", "eth0")
-    addresses = [(a["local"], a.get("secondary", False)) for a in links[0]["addr_info"]]  # type: ignore[union-attr]
+    addresses = [(a["local"], a.get("secondary", False)) for a in links[0]["addr_info"]]  # type: ignore[attr-defined]
     assert addresses == [("10.45.10.11", False), ("10.45.10.10", True)]
 
 

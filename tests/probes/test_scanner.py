@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from smbtests.errors import ProbeError
+from smbtests.observations import ConnectState, Target
 from smbtests.probes._records import parse_lines, results_from_records
-from smbtests.probes.base import ConnectState, Target
 
 from .conftest import PYTHON, NetnsRun
 
@@ -37,7 +38,7 @@ def scan_net(in_netns: NetnsRun, scratch_netns: str) -> NetnsRun:
     return in_netns
 
 
-def scan(run: NetnsRun, targets: list[Target], timeout: float = 0.5, concurrency: int = 64):
+def scan(run: NetnsRun, targets: list[Target], timeout: float = 0.5, concurrency: int = 64) -> Any:
     listener = (
         "import socket,subprocess,sys\n"
         "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"

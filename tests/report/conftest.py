@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from smbtests.html_report import INSTALL_SCRIPT, generator_available
+from smbtests.reports.html import INSTALL_SCRIPT, generator_available
 from tests.report.helpers import SAMPLE_COUNTS, SAMPLE_SUITE, TIMEOUT
 
 REQUIRE_ENV = "SMBTESTS_REQUIRE_REPORT_TOOLS"

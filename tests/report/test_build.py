@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from smbtests.html_report import (
+from smbtests.reports.html import (
     build_report,
     external_references,
     find_generator,

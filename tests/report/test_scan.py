@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from smbtests import html_report
 from smbtests.errors import SmbtestsError
-from smbtests.html_report import (
+from smbtests.reports import html as html_report
+from smbtests.reports.html import (
     INSTALL_SCRIPT,
     build_report,
     external_references,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from smbtests import diff, evidence, register
+from smbtests.config import load
 from smbtests.errors import SmbtestsError
-from smbtests.model import load
-from smbtests.results import load_results
+from smbtests.records import load_results
+from smbtests.reports import diff, evidence, register
 
 ENV = Path(__file__).resolve().parents[2] / "environments" / "lab.yaml"
 CONFIG = load(ENV)

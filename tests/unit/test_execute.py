@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from smbtests.checks.base import Check
+from smbtests.checks.registry import build_plan
+from smbtests.config import load
 from smbtests.errors import ProbeError
-from smbtests.execute import Executor, ReachObservation
-from smbtests.model import load
-from smbtests.plan import Check, build_plan
-from smbtests.probes.base import ConnectResult, ConnectState, OnResult, Target
+from smbtests.execute import Executor
+from smbtests.observations import ConnectResult, ConnectState, OnResult, ReachObservation, Target
 
 CONFIG = load(Path(__file__).resolve().parents[2] / "environments" / "lab.yaml")
 PLAN = {c.id: c for c in build_plan(CONFIG, date(2026, 11, 26))}

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from smbtests.config import load, resolve_environment_path
 from smbtests.errors import PolicyError
-from smbtests.model import load, read_secret, resolve_environment_path
+from smbtests.secrets import read_secret
 
 ENVIRONMENTS = Path(__file__).resolve().parents[2] / "environments"
 Editor = Callable[[str, Callable[[dict], None]], Path]

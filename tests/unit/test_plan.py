@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from smbtests.model import load
-from smbtests.plan import Expect, Kind, build_plan
+from smbtests.checks.base import Expect
+from smbtests.checks.registry import build_plan
+from smbtests.config import load
 
 ENVIRONMENTS = Path(__file__).resolve().parents[2] / "environments"
 TODAY = date(2026, 11, 26)
@@ -71,14 +72,14 @@ def test_hardening_checks_follow_the_baseline(plan: dict) -> None:
 
 
 def test_discovery_covers_every_range(plan: dict) -> None:
-    ranges = sorted(c.discovery_range for c in plan.values() if c.kind is Kind.DISCOVERY)
+    ranges = sorted(c.discovery_range for c in plan.values() if c.kind == "discovery")
     assert len(ranges) == 6
     assert all(plan[f"discovery:{r}"].probe == "mgmt" for r in ranges)
 
 
 def test_exception_is_verified_from_a_probe_in_its_source(plan: dict) -> None:
     check = plan["exception:EXC-0001"]
-    assert (check.probe, check.host, check.batch_key) == ("iot1", "print1", "probe:iot1")
+    assert (check.probe, check.host, str(check.batch)) == ("iot1", "print1", "probe:iot1")
 
 
 def test_expired_exception_closes_its_path() -> None:

@@ -7,7 +7,7 @@ import json
 import urllib.parse
 from pathlib import Path
 
-from smbtests.redact import MASK, SecretRegistry
+from smbtests.secrets import MASK, SecretRegistry
 
 CANARY = 'can<ary> "pw"&7731'
 

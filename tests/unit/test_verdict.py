@@ -7,19 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from smbtests import smb
-from smbtests.execute import (
+from smbtests.checks.base import Check, Outcome, Verdict
+from smbtests.checks.registry import build_plan, judge
+from smbtests.config import load
+from smbtests.observations import (
+    ConnectResult,
+    ConnectState,
     DiscoveryObservation,
     EncryptionObservation,
+    NegotiateResult,
     NegotiationObservation,
     ReachObservation,
     SessionObservation,
+    SessionResult,
     Smb1Observation,
+    Smb1Result,
+    Target,
 )
-from smbtests.model import load
-from smbtests.plan import Check, build_plan
-from smbtests.probes.base import ConnectResult, ConnectState, Target
-from smbtests.verdict import Outcome, judge
 
 ENVIRONMENTS = Path(__file__).resolve().parents[2] / "environments"
 TODAY = date(2026, 11, 26)
@@ -32,7 +36,9 @@ def connect(target: Target, state: ConnectState, ms: float = 1.4) -> ConnectResu
     return ConnectResult(target, state, None, ms, state.value)
 
 
-def reach(check_id: str, state: ConnectState, control: ConnectState = ConnectState.OPEN):
+def reach(
+    check_id: str, state: ConnectState, control: ConnectState = ConnectState.OPEN
+) -> Verdict:
     check = PLAN[check_id]
     assert check.target is not None
     obs = ReachObservation(connect(check.target, state), connect(CONTROL, control), check.probe)
@@ -101,11 +107,11 @@ def test_discovery_flags_only_undeclared_listeners() -> None:
 def test_smb1_accepted_fails() -> None:
     check = PLAN["smb1:dc1"]
     assert (
-        judge(check, Smb1Observation(smb.Smb1Result(True, "idx 0")), CONFIG.policy, TODAY).outcome
+        judge(check, Smb1Observation(Smb1Result(True, "idx 0")), CONFIG.policy, TODAY).outcome
         is Outcome.FAILED
     )
     assert (
-        judge(check, Smb1Observation(smb.Smb1Result(False, "0xFFFF")), CONFIG.policy, TODAY).outcome
+        judge(check, Smb1Observation(Smb1Result(False, "0xFFFF")), CONFIG.policy, TODAY).outcome
         is Outcome.PASSED
     )
 
@@ -113,7 +119,7 @@ def test_smb1_accepted_fails() -> None:
 def negotiations(modes: dict[str, int | None]) -> NegotiationObservation:
     return NegotiationObservation(
         tuple(
-            smb.NegotiateResult(d, m is not None, d if m is not None else None, m, "")
+            NegotiateResult(d, m is not None, d if m is not None else None, m, "")
             for d, m in modes.items()
         )
     )
@@ -132,15 +138,15 @@ def test_signing_judged_from_server_security_mode_per_dialect() -> None:
     assert judge(check, none, CONFIG.policy, TODAY).outcome is Outcome.ERROR
 
 
-def session(listed: bool, logged_in: bool = True, flags: int = 0) -> smb.SessionResult:
-    return smb.SessionResult(
+def session(listed: bool, logged_in: bool = True, flags: int = 0) -> SessionResult:
+    return SessionResult(
         "2.1", logged_in, listed, ("IPC$", "data") if listed else (), flags, "status"
     )
 
 
 def test_anonymous_share_open_fails_even_when_listing_is_refused() -> None:
     check = PLAN["anonymous:fs1"]
-    session = smb.SessionResult(
+    session = SessionResult(
         "2.1", True, False, (), None, "share listing refused: STATUS_ACCESS_DENIED", ("data",), ()
     )
     verdict = judge(check, SessionObservation(session, "anonymous"), CONFIG.policy, TODAY)
@@ -162,13 +168,13 @@ def test_anonymous_listing_fails_refusal_passes() -> None:
 
 def opened(
     shares: tuple[str, ...], failed: tuple[tuple[str, str], ...] = (), dialect: str = "3.1.1"
-) -> smb.SessionResult:
-    return smb.SessionResult(dialect, True, True, ("IPC$", "data"), None, "listed", shares, failed)
+) -> SessionResult:
+    return SessionResult(dialect, True, True, ("IPC$", "data"), None, "listed", shares, failed)
 
 
 def test_encryption_judged_by_what_an_unencrypted_session_gets() -> None:
     check = PLAN["encryption:fs1"]
-    refused = smb.SessionResult(
+    refused = SessionResult(
         "2.1", False, False, (), None, "login refused: STATUS_ACCESS_DENIED"
     )
     good = EncryptionObservation(opened(("data",)), refused, "smblab")
@@ -188,7 +194,7 @@ def test_encryption_judged_by_what_an_unencrypted_session_gets() -> None:
     assert verdict.outcome is Outcome.FAILED
     assert "UNENCRYPTED SMB 2.1" in verdict.message
     # a plain session that is neither let in nor denied access proves nothing
-    odd = smb.SessionResult("2.1", False, False, (), None, "login refused: STATUS_LOGON_FAILURE")
+    odd = SessionResult("2.1", False, False, (), None, "login refused: STATUS_LOGON_FAILURE")
     unproven = EncryptionObservation(opened(("data",)), odd, "smblab")
     assert judge(check, unproven, CONFIG.policy, TODAY).outcome is Outcome.ERROR
     no_shares = EncryptionObservation(opened(()), refused, "smblab")
@@ -199,7 +205,7 @@ def test_encryption_judged_by_what_an_unencrypted_session_gets() -> None:
     assert judge(check, broken, CONFIG.policy, TODAY).outcome is Outcome.ERROR
 
 
-def exception_verdict(today: date, state: ConnectState = ConnectState.OPEN):
+def exception_verdict(today: date, state: ConnectState = ConnectState.OPEN) -> Verdict:
     check: Check = PLAN["exception:EXC-0001"]
     assert check.target is not None
     obs = ReachObservation(

@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from smbtests import smb
-from smbtests.execute import WINDOWS_READINGS, WindowsObservation
+from smbtests.checks.base import Check, Outcome, Verdict
+from smbtests.checks.registry import build_plan, judge, kind_of
+from smbtests.config import load
 from smbtests.lab.wsman.state import SCENARIOS, default_state
-from smbtests.model import load
-from smbtests.plan import Check, build_plan
-from smbtests.verdict import Outcome, judge
+from smbtests.observations import NegotiateResult, Smb1Result, WindowsObservation
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 26)
@@ -83,17 +82,17 @@ def verdicts(
         readings(state), *(() if wire is None else (wire.wire_smb1, wire.wire_negotiations))
     )
     return {
-        c.kind.value: judge(c, observation, config.policy, TODAY).outcome
+        c.kind: judge(c, observation, config.policy, TODAY).outcome
         for c in checks.values()
-        if c.host == host and c.kind.value.startswith("win-")
+        if c.host == host and c.kind.startswith("win-")
     }
 
 
 def test_plan_has_windows_checks_per_role(plan: tuple[Any, dict[str, Check]]) -> None:
-    _, checks = plan
-    win1 = sorted(c.kind.value for c in checks.values() if c.host == "win1")
+    config, checks = plan
+    win1 = sorted(c.kind for c in checks.values() if c.host == "win1")
     assert win1 == ["win-445-rules", "win-firewall", "win-firewall-log", "win-signing", "win-smb1"]
-    fs1 = sorted(c.kind.value for c in checks.values() if c.host == "fs1-windows")
+    fs1 = sorted(c.kind for c in checks.values() if c.host == "fs1-windows")
     assert fs1 == [
         "drift",
         "win-445-rules",
@@ -105,8 +104,8 @@ def test_plan_has_windows_checks_per_role(plan: tuple[Any, dict[str, Check]]) ->
         "win-smb1",
     ]
     assert checks["win-firewall:win1"].marker == "smb_deployment"
-    assert checks["win-firewall:win1"].batch_key == "win:win1"
-    assert all(set(WINDOWS_READINGS[c.kind]) for c in checks.values() if c.host == "win1")
+    assert str(checks["win-firewall:win1"].batch) == "win:win1"
+    assert all(set(kind_of(c).needs(c, config)) for c in checks.values() if c.host == "win1")
 
 
 def test_compliant_endpoint_passes(plan: tuple[Any, dict[str, Check]]) -> None:
@@ -161,11 +160,13 @@ def test_quic_needs_switch_and_certificate(plan: tuple[Any, dict[str, Check]]) -
 
 
 def wire(smb1_accepted: bool, signing_mode: int) -> WindowsObservation:
-    negotiation = smb.NegotiateResult("3.1.1", True, "3.1.1", signing_mode, "")
-    return WindowsObservation({}, smb.Smb1Result(smb1_accepted, ""), (negotiation,))
+    negotiation = NegotiateResult("3.1.1", True, "3.1.1", signing_mode, "")
+    return WindowsObservation({}, Smb1Result(smb1_accepted, ""), (negotiation,))
 
 
-def drift(plan: tuple[Any, dict[str, Check]], change: Any, observed: WindowsObservation):
+def drift(
+    plan: tuple[Any, dict[str, Check]], change: Any, observed: WindowsObservation
+) -> Verdict:
     config, checks = plan
     state = default_state() if change is None else change(default_state())
     observation = WindowsObservation(
@@ -192,7 +193,7 @@ def test_own_connection_paths_anchor_to_the_environment(
     host = config.environment.windows_hosts["fs1-windows"]
     assert host.winrm.ca_bundle == windows_env.parent / "fs1-ca.pem"
     assert checks["drift:fs1-windows"].probe is None
-    assert checks["drift:fs1-windows"].batch_key == "win:fs1-windows"
+    assert str(checks["drift:fs1-windows"].batch) == "win:fs1-windows"
 
 
 def test_windows_host_needs_exactly_one_connection(windows_env: Path, tmp_path: Path) -> None:

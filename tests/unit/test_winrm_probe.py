@@ -26,10 +26,10 @@ from winrm.exceptions import (
     WSManFaultError,
 )
 
+from smbtests.config import Credential, ProbeConfig, Timing
 from smbtests.errors import PolicyError, ProbeError
-from smbtests.model import Credential, ProbeConfig, Timing
+from smbtests.observations import ConnectState, Target
 from smbtests.probes import winrm as winrm_probe
-from smbtests.probes.base import ConnectState, Target
 from smbtests.probes.winrm import HostQuery, WinRMProbe, WinRMSettings, open_from_config
 from smbtests.probes.winrm_scripts import CMD_LINE_LIMIT, command_line, query_script, reach_script
 
@@ -219,7 +219,7 @@ $rows = @(for ($i = 0; $i -lt $targets.Count; $i++) {
 )
 
 # What a compliant host prints for each query (shapes as the real cmdlets produce them).
-ANSWERS: dict[str, object] = {
+ANSWERS: dict[str, Any] = {
     "smb-server-configuration": {
         "EnableSMB1Protocol": False,
         "EnableSMB2Protocol": True,
@@ -570,16 +570,16 @@ def ssl_error() -> requests.exceptions.SSLError:
     inner = urllib3.exceptions.SSLError(
         "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
     )
-    pool_error = urllib3.exceptions.MaxRetryError(None, "/wsman", inner)
+    pool_error = urllib3.exceptions.MaxRetryError(None, "/wsman", inner)  # type: ignore[arg-type]
     return requests.exceptions.SSLError(pool_error)
 
 
 def refused_error() -> requests.exceptions.ConnectionError:
     cause = ConnectionRefusedError(111, "Connection refused")
-    inner = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
+    inner = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")  # type: ignore[arg-type]
     inner.__cause__ = cause
     return requests.exceptions.ConnectionError(
-        urllib3.exceptions.MaxRetryError(None, "/wsman", inner)
+        urllib3.exceptions.MaxRetryError(None, "/wsman", inner)  # type: ignore[arg-type]
     )
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ class Double:
 
     def settings(self, scheme: str = "http", **overrides: object) -> WinRMSettings:
         port = self.http_port if scheme == "http" else self.https_port
-        values: dict[str, object] = {
+        values: dict[str, Any] = {
             "address": "127.0.0.1",
             "username": USER,
             "port": port,

@@ -14,7 +14,8 @@ from winrm.exceptions import InvalidCredentialsError, WSManFaultError
 from winrm.protocol import Protocol
 
 from smbtests.lab.wsman import default_state, win_auth_broken
-from smbtests.probes.winrm_scripts import HostQuery, query_script
+from smbtests.observations import HostQuery
+from smbtests.probes.winrm_scripts import query_script
 
 from .conftest import USER, Double
 

@@ -41,7 +41,7 @@ SNIPPET = """
 import json, sys
 from pathlib import Path
 from smbtests.lab.wsman import powershell
-from smbtests.probes.base import Target
+from smbtests.observations import Target
 from smbtests.probes.winrm_scripts import reach_request, reach_script
 targets = [Target("127.0.0.1", int(p)) for p in sys.argv[2:]]
 io = powershell.Io()

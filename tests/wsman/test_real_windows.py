@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from smbtests.probes.base import ConnectState, Target
+from smbtests.observations import ConnectState, Target
 from smbtests.probes.winrm import HostQuery, WinRMProbe, WinRMSettings
 
 HOST = os.environ.get("SMBTESTS_WINRM_HOST", "")
@@ -31,7 +31,7 @@ def windows() -> Iterator[WinRMProbe]:
         address=HOST,
         username=os.environ["SMBTESTS_WINRM_USER"],
         port=int(os.environ.get("SMBTESTS_WINRM_PORT", "5986")),
-        transport=os.environ.get("SMBTESTS_WINRM_TRANSPORT", "ntlm"),
+        transport=os.environ.get("SMBTESTS_WINRM_TRANSPORT", "ntlm"),  # type: ignore[arg-type]
         ca_bundle=Path(ca) if ca else None,
     )
     probe = WinRMProbe("real-windows", settings, os.environ["SMBTESTS_WINRM_PASSWORD"])

@@ -15,7 +15,7 @@ import pytest
 from smbtests.errors import PolicyError, ProbeError
 from smbtests.lab.wsman import default_state, scenario_state
 from smbtests.lab.wsman.tls import make_lab_ca
-from smbtests.probes.base import ConnectState, Target
+from smbtests.observations import ConnectState, Target
 from smbtests.probes.winrm import HostQuery, WinRMProbe
 
 from .conftest import USER, Double

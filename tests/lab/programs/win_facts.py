@@ -23,7 +23,7 @@ import winrm
 import winrm.exceptions
 
 from smbtests.errors import ProbeError
-from smbtests.probes.base import Target
+from smbtests.observations import Target
 from smbtests.probes.winrm import HostQuery, WinRMProbe, WinRMSettings
 from smbtests.probes.winrm_scripts import query_script
 

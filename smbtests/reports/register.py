@@ -12,9 +12,9 @@ import io
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from smbtests.model import Policy
-from smbtests.results import RunResults
-from smbtests.verdict import EXPIRY_WARNING_DAYS
+from smbtests.checks.exception import EXPIRY_WARNING_DAYS
+from smbtests.config import Policy
+from smbtests.records import RunResults
 
 COLUMNS = (
     "id",

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import Any
 
-from smbtests.results import OUTCOME_RANK, CheckRecord, RunResults
+from smbtests.checks.base import Family
+from smbtests.checks.registry import family
+from smbtests.records import OUTCOME_RANK, CheckRecord, RunResults, record_from_dict
 
-HARDENING_KINDS = frozenset({"smb1", "signing", "dialect", "encryption", "anonymous", "guest"})
 CLOSED_STATES = frozenset({"filtered", "refused", "unreachable"})
 
 
@@ -54,16 +56,17 @@ def classify(before: CheckRecord | None, after: CheckRecord | None) -> Change | 
         return Change.REMOVED
     if (before.outcome, before.observed) == (after.outcome, after.observed):
         return None
-    if after.kind in ("reach", "control"):
+    kind_family = family(after.kind)
+    if kind_family is Family.REACH:
         if after.observed == "open" and before.observed in CLOSED_STATES:
             return Change.NEWLY_OPEN
         if before.observed == "open" and after.observed in CLOSED_STATES:
             return Change.APPROVED_BROKEN if after.expect == "open" else Change.NEWLY_CLOSED
     if after.outcome == "error" and before.outcome != "error":
         return Change.NOW_UNPROVABLE
-    if after.kind in HARDENING_KINDS and before.outcome != after.outcome:
+    if kind_family is Family.HARDENING and before.outcome != after.outcome:
         return Change.HARDENING_FAILING if after.outcome == "failed" else Change.HARDENING_FIXED
-    if after.kind == "exception":
+    if kind_family is Family.EXCEPTION:
         return Change.EXCEPTION_CHANGED
     if before.outcome != after.outcome:
         return Change.NOW_FAILING if after.outcome == "failed" else Change.NOW_PASSING
@@ -168,3 +171,12 @@ def render_json(result: RunDiff) -> str:
         "changes": [asdict(c) | {"change": c.change.value} for c in result.changes],
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def change_since(before: CheckRecord | None, after: dict[str, Any]) -> str | None:
+    """How one check changed since a baseline run, as one line, or None if it did not."""
+    change = classify(before, record_from_dict(after))
+    if change is None:
+        return None
+    was = "-" if before is None else f"{before.outcome}/{before.observed}"
+    return f"{change.value}: {was} -> {after['outcome']}/{after['observed']}"

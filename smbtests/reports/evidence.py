@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from smbtests.checks.base import STEP_TITLES
+from smbtests.config import LoadedConfig, load
 from smbtests.errors import SmbtestsError
-from smbtests.model import LoadedConfig, load
-from smbtests.plan import STEP_TITLES
-from smbtests.register import build_register, render_csv, render_markdown
-from smbtests.results import RunResults
+from smbtests.records import RunResults
+from smbtests.reports.register import build_register, render_csv, render_markdown
 
 MANIFEST = "MANIFEST.sha256"
 RECORD_COLUMNS = (

@@ -1,0 +1,36 @@
+"""What the connect-based kinds (control, reach, exception, discovery) share: the words for a
+connect result and for a probe that could not prove it can connect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from smbtests.checks.base import Check, Connect, Facts, Need
+from smbtests.observations import ConnectResult, ConnectState, ReachObservation
+
+
+def seen(result: ConnectResult) -> str:
+    how = {
+        ConnectState.OPEN: f"connected in {result.latency_ms:.1f} ms",
+        ConnectState.REFUSED: f"reset in {result.latency_ms:.1f} ms",
+        ConnectState.FILTERED: f"no answer in {result.latency_ms / 1000:.1f} s",
+        ConnectState.UNREACHABLE: f"{result.detail} after {result.latency_ms:.1f} ms",
+        ConnectState.ERROR: result.detail,
+    }[result.state]
+    return f"{result.state.value.upper()} ({how})"
+
+
+def blind(probe: str, control: ConnectResult) -> str:
+    return (
+        f"probe {probe} could not prove it can connect: its control "
+        f"{control.target.host}:{control.target.port} was {seen(control)}"
+    )
+
+
+def target_needs(check: Check) -> Sequence[Need]:
+    return () if check.target is None else (Connect(check.target),)
+
+
+def reach_observation(check: Check, facts: Facts) -> ReachObservation:
+    assert check.target is not None
+    return ReachObservation(facts.connect(check.target), facts.control, facts.probe)

@@ -1,0 +1,25 @@
+"""What win-firewall and win-firewall-log share: every profile the policy names is judged
+from Get-NetFirewallProfile in the active store (group policy included)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from smbtests.checks._windows import judged, reading
+from smbtests.checks.base import Check, Judging, Verdict
+from smbtests.observations import HostQuery, WindowsObservation
+
+ProfileRule = Callable[[str, dict[str, Any], Judging], list[str]]
+
+
+def judge_profiles(
+    check: Check, obs: WindowsObservation, judging: Judging, word: str, rule: ProfileRule
+) -> Verdict:
+    profiles = {p["Name"]: p for p in reading(obs, HostQuery.FIREWALL_PROFILES)}
+    wanted = judging.policy.deployment.firewall_profiles
+    problems = []
+    for name in wanted:
+        profile = profiles.get(name)
+        problems += [f"profile {name} missing"] if profile is None else rule(name, profile, judging)
+    return judged(check, problems, word, f"{word} as required in {', '.join(wanted)}")

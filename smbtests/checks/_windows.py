@@ -1,0 +1,112 @@
+"""What the Windows kinds share: one check per Windows host, batched per host over WinRM, and
+the way cmdlet output is read (GpoBoolean settings arrive as the strings "True"/"False")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from smbtests.checks._hardening import Needs, Observe, Plan
+from smbtests.checks.base import BatchKey, BatchKind, Check, Facts, Outcome, Verdict, policy_says
+from smbtests.config import BASELINE_DEFAULTS, Hardening, LoadedConfig, WindowsHost
+from smbtests.observations import HostQuery, Target, WindowsObservation
+
+SMB_PORT = 445
+
+
+def baseline_of(config: LoadedConfig, windows: WindowsHost) -> Hardening:
+    policy = config.policy
+    if windows.smb_host is not None:
+        return policy.baseline_for(windows.smb_host)
+    return policy.hardening.over(BASELINE_DEFAULTS)
+
+
+def per_windows_host(
+    kind: str,
+    about: tuple[str, str, int, str],
+    applies: Callable[[WindowsHost, Hardening], bool],
+    rule: Callable[[LoadedConfig, WindowsHost], str],
+) -> Plan:
+    """The plan of a kind with one check per Windows host it `applies` to; `about` is the
+    Allure feature and severity, the seed step and the pytest marker."""
+
+    def plan(config: LoadedConfig, today: date) -> list[Check]:
+        return _checks(config, kind, about, applies, rule)
+
+    return plan
+
+
+def readings(*queries: HostQuery) -> tuple[Needs, Observe]:
+    """`needs` and `observe` of a kind judged from these readings of the host's configuration."""
+    return (lambda check, config: queries), (lambda check, facts: observe_readings(facts))
+
+
+def _checks(
+    config: LoadedConfig,
+    kind: str,
+    about: tuple[str, str, int, str],
+    applies: Callable[[WindowsHost, Hardening], bool],
+    rule: Callable[[LoadedConfig, WindowsHost], str],
+) -> list[Check]:
+    feature, severity, step, marker = about
+    env, policy = config.environment, config.policy
+    checks = []
+    for name, windows in env.windows_hosts.items():
+        if not applies(windows, baseline_of(config, windows)):
+            continue
+        target = None
+        if windows.smb_host is not None:
+            target = Target(str(policy.smb_hosts[windows.smb_host].address), SMB_PORT)
+        rings = (
+            env.probes[windows.probe].rings
+            if windows.probe is not None
+            else env.host_rings.get(windows.smb_host or "", ())
+        )
+        checks.append(
+            Check(
+                id=f"{kind}:{name}",
+                kind=kind,
+                step=step,
+                rule=rule(config, windows),
+                feature=feature,
+                story=name,
+                severity=severity,
+                batch=BatchKey(BatchKind.WINDOWS, name),
+                marker=marker,
+                probe=windows.probe,
+                host=name,
+                target=target,
+                windows_role=windows.role,
+                rings=rings,
+            )
+        )
+    return checks
+
+
+def true(value: object) -> bool:
+    # PowerShell renders GpoBoolean settings as the strings "True"/"False", plain ones as bools
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def reading(obs: WindowsObservation, query: HostQuery) -> Any:
+    return obs.readings[str(query)]
+
+
+def fail(check: Check, problems: list[str], observed: str) -> Verdict:
+    return Verdict(
+        Outcome.FAILED, f"{check.host}: {'; '.join(problems)}; {policy_says(check)}", observed
+    )
+
+
+def judged(check: Check, problems: list[str], word: str, ok_text: str) -> Verdict:
+    """Failed with every problem found, or passed with what was confirmed."""
+    if problems:
+        return fail(check, problems, f"{word}-off")
+    return Verdict(Outcome.PASSED, f"{check.host}: {ok_text}", f"{word}-on")
+
+
+def observe_readings(facts: Facts) -> WindowsObservation:
+    return WindowsObservation(
+        {str(need): facts.get(need) for need in facts.values if isinstance(need, HostQuery)}
+    )

@@ -1,0 +1,179 @@
+"""What every check kind shares: the Check (one test item), what a kind needs executed, the
+verdict it returns, and the interface a kind module implements.
+
+A kind module (`smbtests/checks/<kind>.py`) holds everything about one kind of check: which
+checks a policy yields (`plan`), what each needs executed (`needs`, grouped into batches by
+`Check.batch`), how the fetched facts become its observation (`observe`), its verdict
+(`judge`), its marker and its family for diffs. The registry maps kind names to modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any, Protocol
+
+from smbtests.config import LoadedConfig, Policy
+from smbtests.errors import ProbeError
+from smbtests.observations import ConnectResult, HostQuery, Observation, Target
+
+STEP_TITLES: dict[int, str] = {
+    1: "1 Inventory",
+    2: "2 Perimeter and untrusted zones",
+    3: "3 Least privilege",
+    4: "4 Hardening",
+    5: "5 Deployment",
+    6: "6 Verification",
+    7: "7 Exceptions",
+}
+
+
+class Expect(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class BatchKind(StrEnum):
+    """How a batch runs: one probe's connect scan, one host's SMB talk from the runner, one
+    Windows host's configuration readings over WinRM."""
+
+    SCAN = "probe"
+    SMB = "smb"
+    WINDOWS = "win"
+
+
+@dataclass(frozen=True, order=True)
+class BatchKey:
+    kind: BatchKind
+    name: str | None  # the probe, SMB host or Windows host; None: no probe can run it
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+class Family(StrEnum):
+    """How a diff reads a kind's changes."""
+
+    REACH = "reach"
+    HARDENING = "hardening"
+    EXCEPTION = "exception"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, repr=False)
+class Check:
+    """One test item: what is checked, from where, what the policy expects, and why."""
+
+    id: str
+    kind: str
+    step: int
+    rule: str
+    feature: str
+    story: str
+    severity: str
+    batch: BatchKey
+    marker: str
+    probe: str | None = None
+    host: str | None = None
+    target: Target | None = None
+    expect: Expect | None = None
+    exception_id: str | None = None
+    discovery_range: str | None = None
+    windows_role: str | None = None
+    rings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # Short and stable: reports derive history ids and parameter values from it.
+        return f"Check({self.id!r})"
+
+
+class SmbNeed(StrEnum):
+    """An SMB conversation from the runner with a check's host; fetched once per host."""
+
+    SMB1 = "smb1 negotiate"
+    NEGOTIATIONS = "one negotiate per SMB2/3 dialect"
+    ANONYMOUS = "anonymous session over SMB 2.1"
+    GUEST = "guest session over SMB 2.1"
+    ACCOUNT = "approved-account session"
+    ACCOUNT_UNENCRYPTED = "approved-account session over SMB 2.1"
+
+
+@dataclass(frozen=True, order=True)
+class Connect:
+    """A TCP connect from the check's probe (its batch's probe) to a target."""
+
+    target: Target
+
+
+Need = Connect | SmbNeed | HostQuery
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a batch fetched, as a check's `observe` reads it. A need whose fetch failed holds
+    the ProbeError; reading it raises, so the check errors."""
+
+    values: Mapping[Need, object] = field(default_factory=dict)
+    probe: str | None = None
+    control: ConnectResult | None = None
+    account: str | None = None  # the approved account's name, for SMB batches
+
+    def get(self, need: Need) -> Any:
+        value = self.values[need]
+        if isinstance(value, ProbeError):
+            raise value
+        return value
+
+    def connect(self, target: Target) -> ConnectResult | None:
+        """The connect result, or None when no probe could run this batch."""
+        if self.probe is None:
+            return None
+        result: ConnectResult = self.get(Connect(target))
+        return result
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    message: str
+    observed: str  # a short, stable word for diffs: open, filtered, refused, required, ...
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class Judging:
+    """What a verdict may consult besides the observation."""
+
+    policy: Policy
+    today: date
+
+
+def error_verdict(error: Exception) -> Verdict:
+    return Verdict(Outcome.ERROR, str(error), "error")
+
+
+def policy_says(check: Check) -> str:
+    return f"policy: {check.rule} (step {check.step})"
+
+
+class CheckKind(Protocol):
+    """The interface of a kind module (modules satisfy it structurally)."""
+
+    NAME: str
+    FAMILY: Family
+
+    def plan(self, config: LoadedConfig, today: date) -> list[Check]: ...
+
+    def needs(self, check: Check, config: LoadedConfig) -> Sequence[Need]: ...
+
+    def observe(self, check: Check, facts: Facts) -> Observation: ...
+
+    def judge(self, check: Check, observation: Any, judging: Judging) -> Verdict: ...

@@ -1,0 +1,78 @@
+"""control:PROBE — the probe reaches its positive control (seed step 6).
+
+Every scan batch connects to the probe's control, a service the probe's segment is meant to
+reach across the same boundary as its SMB tests. A probe that cannot reach it is blind: none of
+its "closed" results can be trusted, so this check errors and so do they.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from smbtests.checks._connect import blind, reach_observation, seen, target_needs
+from smbtests.checks.base import (
+    BatchKey,
+    BatchKind,
+    Check,
+    Expect,
+    Facts,
+    Family,
+    Judging,
+    Need,
+    Outcome,
+    Verdict,
+)
+from smbtests.config import LoadedConfig
+from smbtests.observations import ConnectState, Observation, ReachObservation, Target
+
+NAME = "control"
+FAMILY = Family.REACH
+
+
+def plan(config: LoadedConfig, today: date) -> list[Check]:
+    checks = []
+    for name, probe in config.environment.probes.items():
+        assert probe.control is not None  # the loader rejects probes without one
+        checks.append(
+            Check(
+                id=f"{NAME}:{name}",
+                kind=NAME,
+                step=6,
+                rule="the probe reaches its positive control, so its 'closed' results are real",
+                feature="Probes can prove a port is blocked",
+                story=probe.segment,
+                severity="critical",
+                batch=BatchKey(BatchKind.SCAN, name),
+                marker="smb_verification",
+                probe=name,
+                target=Target(str(probe.control.address), probe.control.port),
+                expect=Expect.OPEN,
+                rings=probe.rings,
+            )
+        )
+    return checks
+
+
+def needs(check: Check, config: LoadedConfig) -> Sequence[Need]:
+    return target_needs(check)
+
+
+def observe(check: Check, facts: Facts) -> Observation:
+    return reach_observation(check, facts)
+
+
+def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
+    assert obs.result is not None and obs.control is not None and obs.probe is not None
+    result = obs.result
+    seen_text = f"{check.probe} -> {check.host or result.target.host}:{result.target.port} "
+    seen_text += seen(result)
+    if result.state is ConnectState.ERROR:
+        return Verdict(Outcome.ERROR, f"{seen_text}: the probe's own stack failed", "error")
+    if result.state is ConnectState.OPEN:
+        return Verdict(Outcome.PASSED, f"{seen_text}; control reachable", "open")
+    return Verdict(
+        Outcome.ERROR,
+        f"{blind(obs.probe, obs.control)}; no 'closed' result from it can be trusted",
+        result.state.value,
+    )

@@ -1,0 +1,126 @@
+"""discovery:RANGE — no undeclared host in a policy range answers on the discovery ports
+(seed step 1: the inventory is complete).
+
+The discovery probe connects to every address of the range on every port, in the same batch
+as its control; any listener that is neither a declared SMB host nor a declared outbound
+target fails the check. Connects the probe itself could not make leave the range unproven.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from datetime import date
+
+from smbtests.checks._connect import blind
+from smbtests.checks.base import (
+    BatchKey,
+    BatchKind,
+    Check,
+    Connect,
+    Facts,
+    Family,
+    Judging,
+    Need,
+    Outcome,
+    Verdict,
+    policy_says,
+)
+from smbtests.config import LoadedConfig
+from smbtests.observations import (
+    ConnectResult,
+    ConnectState,
+    DiscoveryObservation,
+    Observation,
+    Target,
+)
+
+NAME = "discovery"
+FAMILY = Family.OTHER
+
+
+def plan(config: LoadedConfig, today: date) -> list[Check]:
+    policy = config.policy
+    probe = config.environment.discovery.probe
+    if probe is None or not policy.discovery.ranges:
+        return []
+    ports = ", ".join(map(str, policy.discovery.ports))
+    return [
+        Check(
+            id=f"{NAME}:{network}",
+            kind=NAME,
+            step=1,
+            rule=f"no undeclared host in {network} answers on {ports}",
+            feature="No undeclared SMB listeners",
+            story=str(network),
+            severity="critical",
+            batch=BatchKey(BatchKind.SCAN, probe),
+            marker="smb_inventory",
+            probe=probe,
+            discovery_range=str(network),
+        )
+        for network in policy.discovery.ranges
+    ]
+
+
+def needs(check: Check, config: LoadedConfig) -> Sequence[Need]:
+    assert check.discovery_range is not None
+    network = ipaddress.IPv4Network(check.discovery_range)
+    return [
+        Connect(Target(str(address), port))
+        for address in network.hosts()
+        for port in config.policy.discovery.ports
+    ]
+
+
+def observe(check: Check, facts: Facts) -> Observation:
+    assert facts.control is not None
+    results: list[ConnectResult] = [facts.get(need) for need in facts.values]
+    states: dict[str, int] = {}
+    for result in results:
+        states[result.state.value] = states.get(result.state.value, 0) + 1
+    return DiscoveryObservation(
+        range=check.discovery_range or "",
+        scanned=len(results),
+        listeners=tuple(
+            sorted(
+                {r.target.host for r in results if r.state is ConnectState.OPEN},
+                key=ipaddress.IPv4Address,
+            )
+        ),
+        errors=tuple(r for r in results if r.state is ConnectState.ERROR),
+        states=states,
+        control=facts.control,
+    )
+
+
+def judge(check: Check, obs: DiscoveryObservation, judging: Judging) -> Verdict:
+    if obs.control.state is not ConnectState.OPEN:
+        return Verdict(Outcome.ERROR, blind(check.probe or "?", obs.control), "error")
+    if obs.errors:
+        first = obs.errors[0]
+        return Verdict(
+            Outcome.ERROR,
+            f"{len(obs.errors)} of {obs.scanned} connects in {obs.range} failed on the probe "
+            f"itself (first: {first.target.host}: {first.detail}); the range is not proven",
+            "error",
+        )
+    policy = judging.policy
+    declared = {str(h.address) for h in policy.smb_hosts.values()} | {
+        str(t.address) for t in policy.perimeter.outbound_targets.values()
+    }
+    rogue = [address for address in obs.listeners if address not in declared]
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(obs.states.items()))
+    if rogue:
+        return Verdict(
+            Outcome.FAILED,
+            f"undeclared SMB listener(s) in {obs.range}: {', '.join(rogue)} ({summary}); "
+            f"{policy_says(check)}",
+            "undeclared:" + ",".join(rogue),
+        )
+    known = ", ".join(obs.listeners) or "none"
+    return Verdict(
+        Outcome.PASSED,
+        f"{obs.scanned} addresses in {obs.range} scanned ({summary}); declared listeners: {known}",
+        "clean",
+    )

@@ -1,0 +1,39 @@
+"""win-firewall:HOST — the Windows firewall is on with inbound blocked by default in every
+profile the policy names (seed step 5), read with Get-NetFirewallProfile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smbtests.checks._profiles import judge_profiles
+from smbtests.checks._windows import per_windows_host, readings, true
+from smbtests.checks.base import Check, Family, Judging, Verdict
+from smbtests.observations import HostQuery, WindowsObservation
+
+NAME = "win-firewall"
+FAMILY = Family.OTHER
+
+
+plan = per_windows_host(
+    NAME,
+    ("Windows firewall profiles enforced", "critical", 5, "smb_deployment"),
+    lambda *_: True,
+    lambda config, _windows: (
+        "the firewall is on with inbound blocked by default "
+        f"({', '.join(config.policy.deployment.firewall_profiles)})"
+    ),
+)
+needs, observe = readings(HostQuery.FIREWALL_PROFILES)
+
+
+def _profile_problems(name: str, profile: dict[str, Any], judging: Judging) -> list[str]:
+    problems = []
+    if not true(profile["Enabled"]):
+        problems.append(f"{name} profile disabled")
+    if str(profile["DefaultInboundAction"]) != "Block":
+        problems.append(f"{name} inbound default {profile['DefaultInboundAction']}")
+    return problems
+
+
+def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
+    return judge_profiles(check, obs, judging, "firewall", _profile_problems)

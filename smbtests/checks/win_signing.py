@@ -1,0 +1,33 @@
+"""win-signing:HOST — the Windows SMB server requires signing (seed step 4), read with
+Get-SmbServerConfiguration (RequireSecuritySignature, EnableSecuritySignature)."""
+
+from __future__ import annotations
+
+from smbtests.checks._windows import (
+    judged,
+    per_windows_host,
+    reading,
+    readings,
+    true,
+)
+from smbtests.checks.base import Check, Family, Judging, Verdict
+from smbtests.observations import HostQuery, WindowsObservation
+
+NAME = "win-signing"
+FAMILY = Family.HARDENING
+SETTINGS = ("RequireSecuritySignature", "EnableSecuritySignature")
+
+
+plan = per_windows_host(
+    NAME,
+    ("SMB signing required", "critical", 4, "smb_hardening"),
+    lambda _windows, baseline: baseline.signing == "required",
+    lambda *_: "the SMB server requires signing",
+)
+needs, observe = readings(HostQuery.SMB_SERVER_CONFIGURATION)
+
+
+def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
+    config = reading(obs, HostQuery.SMB_SERVER_CONFIGURATION)
+    problems = [f"{key} is False" for key in SETTINGS if not true(config[key])]
+    return judged(check, problems, "signing", " and ".join(SETTINGS) + " True")

@@ -1,0 +1,56 @@
+"""Policy and environment files: positions, models, cross-references, loading."""
+
+from smbtests.config.environment import (
+    Control,
+    Credential,
+    EnvDiscovery,
+    Environment,
+    ProbeConfig,
+    SmbVantage,
+    Timing,
+    WindowsHost,
+    WinRMConnection,
+)
+from smbtests.config.load import LoadedConfig, load, resolve_environment_path, with_timing
+from smbtests.config.policy import (
+    BASELINE_DEFAULTS,
+    DIALECTS,
+    ApprovedPath,
+    Deployment,
+    Discovery,
+    Hardening,
+    OutboundTarget,
+    Perimeter,
+    Policy,
+    PolicyException,
+    Segment,
+    SmbHost,
+)
+
+__all__ = [
+    "BASELINE_DEFAULTS",
+    "DIALECTS",
+    "ApprovedPath",
+    "Control",
+    "Credential",
+    "Deployment",
+    "Discovery",
+    "EnvDiscovery",
+    "Environment",
+    "Hardening",
+    "LoadedConfig",
+    "OutboundTarget",
+    "Perimeter",
+    "Policy",
+    "PolicyException",
+    "ProbeConfig",
+    "Segment",
+    "SmbHost",
+    "SmbVantage",
+    "Timing",
+    "WinRMConnection",
+    "WindowsHost",
+    "load",
+    "resolve_environment_path",
+    "with_timing",
+]

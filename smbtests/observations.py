@@ -1,0 +1,156 @@
+"""What probes and SMB conversations were asked and what they returned: the vocabulary that
+execution produces and the check kinds judge. Plain frozen data; nothing here does I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+SMB2_SIGNING_REQUIRED = 0x0002
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    """One TCP endpoint a check connects to."""
+
+    host: str
+    port: int
+
+
+class ConnectState(StrEnum):
+    """What one TCP connect attempt observed, from the probe's own side."""
+
+    OPEN = "open"  # handshake completed
+    REFUSED = "refused"  # RST came back
+    FILTERED = "filtered"  # no answer before the per-connect timeout
+    UNREACHABLE = "unreachable"  # an ICMP error came back from the network
+    ERROR = "error"  # the probe's own stack failed (EPERM, no route of its own, ...)
+
+
+CLOSED_STATES = frozenset({ConnectState.REFUSED, ConnectState.FILTERED, ConnectState.UNREACHABLE})
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    target: Target
+    state: ConnectState
+    errno: int | None
+    latency_ms: float
+    detail: str
+
+
+OnResult = Callable[[ConnectResult], None]
+
+
+class HostQuery(StrEnum):
+    """A configuration reading from a Windows host; the value is the script's marker kind."""
+
+    SMB_SERVER_CONFIGURATION = "smb-server-configuration"
+    SMB1_FEATURE = "smb1-feature"
+    FIREWALL_PROFILES = "firewall-profiles"
+    FIREWALL_RULES_445 = "firewall-rules-445"
+    SMB_CERTIFICATE_MAPPING = "smb-certificate-mapping"
+
+
+@dataclass(frozen=True)
+class Smb1Result:
+    accepted: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class NegotiateResult:
+    offered: str
+    accepted: bool
+    dialect: str | None
+    security_mode: int | None
+    detail: str
+
+    @property
+    def signing_required(self) -> bool | None:
+        if self.security_mode is None:
+            return None
+        return bool(self.security_mode & SMB2_SIGNING_REQUIRED)
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """What a login + share listing showed."""
+
+    dialect: str | None
+    logged_in: bool
+    listed: bool
+    shares: tuple[str, ...]
+    session_flags: int | None
+    status: str
+    opened_shares: tuple[str, ...] = ()
+    failed_shares: tuple[tuple[str, str], ...] = ()
+
+
+# ---------------------------------------------------------------- per-check observations
+
+
+@dataclass(frozen=True)
+class ReachObservation:
+    """A connect to the check's target plus, from the same batch, the probe's control."""
+
+    result: ConnectResult | None  # None: no probe could test this (an exception's source)
+    control: ConnectResult | None
+    probe: str | None
+
+
+@dataclass(frozen=True)
+class DiscoveryObservation:
+    range: str
+    scanned: int
+    listeners: tuple[str, ...]  # addresses that completed a handshake
+    errors: tuple[ConnectResult, ...]
+    states: Mapping[str, int]
+    control: ConnectResult
+
+
+@dataclass(frozen=True)
+class Smb1Observation:
+    result: Smb1Result
+
+
+@dataclass(frozen=True)
+class NegotiationObservation:
+    negotiations: tuple[NegotiateResult, ...]
+
+
+@dataclass(frozen=True)
+class SessionObservation:
+    session: SessionResult
+    as_user: str
+
+
+@dataclass(frozen=True)
+class EncryptionObservation:
+    """The same account twice: over 3.x (can encrypt) and over 2.1 (cannot)."""
+
+    capable: SessionResult
+    plain: SessionResult
+    as_user: str
+
+
+@dataclass(frozen=True)
+class WindowsObservation:
+    """Readings of a Windows host's own configuration (query kind -> JSON document), and for
+    drift checks what the wire showed of the same host."""
+
+    readings: Mapping[str, object]
+    wire_smb1: Smb1Result | None = None
+    wire_negotiations: tuple[NegotiateResult, ...] = ()
+
+
+Observation = (
+    ReachObservation
+    | DiscoveryObservation
+    | Smb1Observation
+    | NegotiationObservation
+    | SessionObservation
+    | EncryptionObservation
+    | WindowsObservation
+)

@@ -1,0 +1,237 @@
+"""What a WinRM reply means: PowerShell's CLIXML error text, the JSON shape of every reading
+and the reachability rows, each checked strictly (a reply that does not fit raises OutputError),
+and `describe_failure`, the one place where pywinrm, requests and spnego failures become the
+words of a ProbeError: a made-up state is never returned."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import requests
+import winrm.exceptions
+
+from smbtests.observations import ConnectResult, ConnectState, HostQuery, Target
+
+if TYPE_CHECKING:
+    from smbtests.probes.winrm import WinRMSettings
+
+SHELL_NOT_FOUND = 2150858843
+
+
+class OutputError(Exception):
+    """The host answered, but not with what the script prints."""
+
+
+class ScriptError(Exception):
+    def __init__(self, exit_code: int, message: str) -> None:
+        super().__init__(exit_code, message)
+        self.exit_code = exit_code
+        self.message = message
+
+
+class CommandTimeoutError(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+def describe_failure(exc: BaseException, s: WinRMSettings) -> str:
+    where = s.endpoint
+    if isinstance(exc, ScriptError):
+        return f"PowerShell exited {exc.exit_code}: {exc.message}"
+    if isinstance(exc, OutputError):
+        return f"unexpected output from {where}: {exc}"
+    if isinstance(exc, CommandTimeoutError):
+        return f"command on {where} did not finish within {exc.seconds:g} s"
+    if isinstance(exc, requests.exceptions.SSLError):
+        why = innermost_reason(exc)
+        return f"TLS to {where} failed (certificate not trusted or wrong host?): {why}"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"connecting to {where} timed out after {s.read_timeout} s"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return f"{where} did not answer within {s.read_timeout} s"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"cannot connect to {where}: {innermost_reason(exc)}"
+    if isinstance(exc, requests.exceptions.RequestException):
+        return f"HTTP to {where} failed: {type(exc).__name__}"
+    if isinstance(exc, winrm.exceptions.AuthenticationError | PermissionError):
+        return f"{where} rejected the credentials of {s.username!r} ({s.transport}, HTTP 401)"
+    if isinstance(exc, winrm.exceptions.WSManFaultError):
+        code = exc.wsman_fault_code
+        what = "shell not found" if code == SHELL_NOT_FOUND else exc.fault_subcode or "fault"
+        return f"WinRM fault from {where}: {what} (code {code}): {excerpt(exc.reason)}"
+    if isinstance(exc, winrm.exceptions.WinRMTransportError):
+        return f"{where} answered HTTP {exc.code}"
+    if isinstance(exc, winrm.exceptions.WinRMOperationTimeoutError):
+        return f"{where} timed out an operation"
+    if isinstance(exc, winrm.exceptions.WinRMError):
+        return f"WinRM to {where} failed: {excerpt(str(exc))}"
+    if isinstance(exc, AssertionError | StopIteration | ET.ParseError | KeyError | ValueError):
+        # pywinrm checks RelatesTo with assert and finds ids with next()
+        return f"malformed WinRM reply from {where} ({type(exc).__name__})"
+    if type(exc).__module__.startswith("spnego"):
+        return f"authentication with {where} failed ({type(exc).__name__})"
+    return f"{type(exc).__name__} talking to {where}: {excerpt(str(exc))}"
+
+
+def innermost_reason(exc: BaseException) -> str:
+    """The innermost cause's text, short: requests nests urllib3's, which nests ssl's."""
+    inner: BaseException = exc
+    seen = 0
+    while seen < 10:
+        nested = inner.args[0] if inner.args and isinstance(inner.args[0], BaseException) else None
+        nested = nested or getattr(inner, "reason", None) or inner.__cause__ or inner.__context__
+        if not isinstance(nested, BaseException):
+            break
+        inner = nested
+        seen += 1
+    return excerpt(str(inner))
+
+
+def excerpt(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+_CLIXML_ERROR = re.compile(r'<S S="Error">(.*?)</S>', re.DOTALL)
+_CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def powershell_error(stderr: bytes) -> str:
+    """The error text of PowerShell's stderr, which arrives as CLIXML under WinRS."""
+    text = stderr.decode("utf-8", errors="replace")
+    parts = _CLIXML_ERROR.findall(text)
+    if parts:
+        unescaped = (html.unescape(part) for part in parts)
+        text = "".join(_CLIXML_ESCAPE.sub(lambda m: chr(int(m[1], 16)), u) for u in unescaped)
+    return excerpt(text, 300) or "no error text"
+
+
+# ---------------------------------------------------------------------- output shapes
+
+_BOOL = (bool,)
+_OPT_BOOL = (bool, type(None))
+_STR = (str,)
+_OPT_STR = (str, type(None))
+_INT = (int,)
+_LIST = (list,)
+
+_SHAPES: dict[HostQuery, dict[str, tuple[type, ...]]] = {
+    HostQuery.SMB_SERVER_CONFIGURATION: {
+        "EnableSMB1Protocol": _BOOL,
+        "EnableSMB2Protocol": _BOOL,
+        "RequireSecuritySignature": _BOOL,
+        "EnableSecuritySignature": _BOOL,
+        "EncryptData": _BOOL,
+        "RejectUnencryptedAccess": _BOOL,
+        # newer Windows builds only: null elsewhere
+        "AuditSmb1Access": _OPT_BOOL,
+        "EnableSMBQUIC": _OPT_BOOL,
+    },
+    HostQuery.SMB1_FEATURE: {"FeatureName": _STR, "State": _STR},
+    HostQuery.FIREWALL_PROFILES: {
+        "Name": _STR,
+        "Enabled": _STR,
+        "DefaultInboundAction": _STR,
+        "LogBlocked": _STR,
+        "LogFileName": _OPT_STR,
+        "LogMaxSizeKilobytes": _INT,
+    },
+    HostQuery.FIREWALL_RULES_445: {
+        "Name": _STR,
+        "DisplayName": _STR,
+        "Direction": _STR,
+        "Action": _STR,
+        "Enabled": _STR,
+        "Profile": _STR,
+        "Protocol": _STR,
+        "LocalPort": _LIST,
+        "RemoteAddress": _LIST,
+    },
+    HostQuery.SMB_CERTIFICATE_MAPPING: {
+        "Supported": _BOOL,
+        "EnableSMBQUIC": _OPT_BOOL,
+        "Mappings": _LIST,
+    },
+}
+_LIST_QUERIES = {HostQuery.FIREWALL_PROFILES, HostQuery.FIREWALL_RULES_445}
+_MAPPING_SHAPE = {
+    "Name": _STR,
+    "Subject": _OPT_STR,
+    "Thumbprint": _STR,
+    "StoreName": _OPT_STR,
+    "Type": _STR,
+    "Flags": _STR,
+}
+
+
+def _check_object(what: str, data: object, shape: dict[str, tuple[type, ...]]) -> None:
+    if not isinstance(data, dict):
+        raise OutputError(f"{what} is {type(data).__name__}, expected an object")
+    for key, types in shape.items():
+        if key not in data:
+            raise OutputError(f"{what} lacks {key}")
+        value = data[key]
+        # bool is an int in Python; JSON true must not pass as a number
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise OutputError(f"{what}.{key} is {type(value).__name__}: {excerpt(repr(value), 60)}")
+
+
+def check_shape(query: HostQuery, data: object) -> object:
+    shape = _SHAPES[query]
+    if query in _LIST_QUERIES:
+        if not isinstance(data, list):
+            raise OutputError(f"{query} is {type(data).__name__}, expected a list")
+        for number, row in enumerate(data):
+            _check_object(f"{query}[{number}]", row, shape)
+            for key in ("LocalPort", "RemoteAddress"):
+                if key in shape and not all(isinstance(v, str) for v in row[key]):
+                    raise OutputError(f"{query}[{number}].{key} holds a non-string")
+        return data
+    _check_object(str(query), data, shape)
+    if query is HostQuery.SMB_CERTIFICATE_MAPPING:
+        assert isinstance(data, dict)
+        for number, mapping in enumerate(data["Mappings"]):
+            _check_object(f"{query}.Mappings[{number}]", mapping, _MAPPING_SHAPE)
+    return data
+
+
+def reach_results(
+    data: object, targets: Sequence[Target], test_netconnection: bool
+) -> list[ConnectResult]:
+    if not isinstance(data, list) or len(data) != len(targets):
+        got = len(data) if isinstance(data, list) else type(data).__name__
+        raise OutputError(f"reach answered {got} rows for {len(targets)} targets")
+    results = []
+    for index, (row, target) in enumerate(zip(data, targets, strict=True)):
+        if not isinstance(row, dict) or row.get("i") != index:
+            raise OutputError(f"reach row {index} is not the row for target {index}")
+        if row.get("host") != target.host or row.get("port") != target.port:
+            raise OutputError(
+                f"reach row {index} is for {row.get('host')}:{row.get('port')}, "
+                f"expected {target.host}:{target.port}"
+            )
+        try:
+            latency = float(row["latency_ms"])
+            if test_netconnection:
+                succeeded = row["TcpTestSucceeded"]
+                if not isinstance(succeeded, bool):
+                    raise TypeError
+                state = ConnectState.OPEN if succeeded else ConnectState.FILTERED
+                errno = None
+                detail = f"Test-NetConnection: TcpTestSucceeded={succeeded}" + (
+                    "" if succeeded else " (it cannot tell refused from filtered)"
+                )
+            else:
+                state = ConnectState(row["state"])
+                errno = None if row["errno"] is None else int(row["errno"])
+                detail = str(row["detail"])[:200]
+        except (KeyError, TypeError, ValueError):
+            malformed = excerpt(repr(row), 120)
+            raise OutputError(f"reach row {index} is malformed: {malformed}") from None
+        results.append(ConnectResult(target, state, errno, latency, detail))
+    return results

@@ -1,0 +1,172 @@
+"""The results file (format smbtests-results/1): the ONE owner of its shape.
+
+A live run turns each judged check into a record (`record`), collects the records into one
+document (`document`), and writes it atomically (`write`); diffs, registers, evidence bundles
+and exports read it back with `load_results`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from smbtests.checks.base import Check, Verdict
+from smbtests.config import LoadedConfig
+from smbtests.errors import SmbtestsError
+from smbtests.observations import Observation
+
+RESULTS_FORMAT = "smbtests-results/1"
+OUTCOME_RANK = {"passed": 0, "skipped": 0, "error": 1, "failed": 2}
+
+
+def as_plain(value: Any) -> Any:
+    """Dataclasses, enums and containers as plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: as_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [as_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): as_plain(v) for k, v in value.items()}
+    return value
+
+
+def evidence_json(observation: Observation | None) -> str:
+    """The observation as stable, indented JSON for reports and the results file."""
+    return json.dumps(as_plain(observation), indent=2, sort_keys=True)
+
+
+def record(
+    check: Check, verdict: Verdict, observation: Observation | None, change: str | None
+) -> dict[str, object]:
+    """One check's entry in the results file (plain JSON, no secrets)."""
+    return {
+        "id": check.id,
+        "kind": check.kind,
+        "step": check.step,
+        "rule": check.rule,
+        "probe": check.probe,
+        "host": check.host,
+        "target": None if check.target is None else f"{check.target.host}:{check.target.port}",
+        "expect": None if check.expect is None else check.expect.value,
+        "outcome": verdict.outcome.value,
+        "observed": verdict.observed,
+        "message": verdict.message,
+        "warning": verdict.warning,
+        "change_since_baseline": change,
+        "evidence": as_plain(observation),
+    }
+
+
+def document(
+    config: LoadedConfig,
+    records: dict[str, dict[str, Any]],
+    *,
+    as_of: str,
+    started: str,
+    finished: str,
+    exit_status: int,
+    versions: dict[str, str],
+) -> dict[str, Any]:
+    """The whole results document of one run."""
+    return {
+        "format": RESULTS_FORMAT,
+        "environment": config.environment.name,
+        "environment_file": str(config.environment_path),
+        "policy_file": str(config.policy_path),
+        "policy_sha256": config.policy_sha256,
+        "overlay_applied": config.overlay_applied,
+        "as_of": as_of,
+        "started": started,
+        "finished": finished,
+        "exit_status": exit_status,
+        "versions": versions,
+        "checks": [records[key] for key in sorted(records)],
+    }
+
+
+def write(path: Path, content: dict[str, Any]) -> None:
+    """Write the document atomically: a reader (or a crash) sees the old file or the new one,
+    never half of one."""
+    write_text_atomically(path, json.dumps(content, indent=2, sort_keys=True) + "\n")
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    id: str
+    kind: str
+    step: int
+    rule: str
+    outcome: str
+    observed: str
+    message: str
+    expect: str | None
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunResults:
+    path: Path
+    environment: str
+    policy_sha256: str
+    started: str
+    checks: dict[str, CheckRecord]
+    raw: dict[str, Any]
+
+
+def record_from_dict(entry: dict[str, Any]) -> CheckRecord:
+    """One check's entry of a results file; KeyError/ValueError when it is not one."""
+    return CheckRecord(
+        id=entry["id"],
+        kind=entry["kind"],
+        step=int(entry["step"]),
+        rule=entry["rule"],
+        outcome=entry["outcome"],
+        observed=entry["observed"],
+        message=entry["message"],
+        expect=entry.get("expect"),
+        raw=entry,
+    )
+
+
+def load_results(path: Path) -> RunResults:
+    """Read and check a results file; a wrong file is one clear error, not a traceback."""
+    try:
+        content = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SmbtestsError(f"{path}: no such results file (a live run writes one)") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SmbtestsError(f"{path}: not a readable JSON results file ({exc})") from None
+    if not isinstance(content, dict) or content.get("format") != RESULTS_FORMAT:
+        raise SmbtestsError(f"{path}: not an smbtests results file (format {RESULTS_FORMAT})")
+    try:
+        checks = {entry["id"]: record_from_dict(entry) for entry in content["checks"]}
+        return RunResults(
+            path=path,
+            environment=content["environment"],
+            policy_sha256=content["policy_sha256"],
+            started=content["started"],
+            checks=checks,
+            raw=content,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SmbtestsError(f"{path}: results file is missing {exc}; was it edited?") from None
