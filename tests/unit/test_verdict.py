@@ -36,9 +36,7 @@ def connect(target: Target, state: ConnectState, ms: float = 1.4) -> ConnectResu
     return ConnectResult(target, state, None, ms, state.value)
 
 
-def reach(
-    check_id: str, state: ConnectState, control: ConnectState = ConnectState.OPEN
-) -> Verdict:
+def reach(check_id: str, state: ConnectState, control: ConnectState = ConnectState.OPEN) -> Verdict:
     check = PLAN[check_id]
     assert check.target is not None
     obs = ReachObservation(connect(check.target, state), connect(CONTROL, control), check.probe)
@@ -174,9 +172,7 @@ def opened(
 
 def test_encryption_judged_by_what_an_unencrypted_session_gets() -> None:
     check = PLAN["encryption:fs1"]
-    refused = SessionResult(
-        "2.1", False, False, (), None, "login refused: STATUS_ACCESS_DENIED"
-    )
+    refused = SessionResult("2.1", False, False, (), None, "login refused: STATUS_ACCESS_DENIED")
     good = EncryptionObservation(opened(("data",)), refused, "smblab")
     assert judge(check, good, CONFIG.policy, TODAY).outcome is Outcome.PASSED
     share_refused = opened((), (("data", "STATUS_ACCESS_DENIED"),), "2.1")

@@ -164,9 +164,7 @@ def wire(smb1_accepted: bool, signing_mode: int) -> WindowsObservation:
     return WindowsObservation({}, Smb1Result(smb1_accepted, ""), (negotiation,))
 
 
-def drift(
-    plan: tuple[Any, dict[str, Check]], change: Any, observed: WindowsObservation
-) -> Verdict:
+def drift(plan: tuple[Any, dict[str, Check]], change: Any, observed: WindowsObservation) -> Verdict:
     config, checks = plan
     state = default_state() if change is None else change(default_state())
     observation = WindowsObservation(
