@@ -20,7 +20,12 @@ from smbtests import __version__
 from smbtests.errors import PolicyError, SmbtestsError
 
 # Modules with their own subcommands expose register(subparsers); loaded lazily, in this order.
-_COMMAND_MODULES = ("smbtests.lab.cli", "smbtests.html_report", "smbtests.reports.cli")
+_COMMAND_MODULES = (
+    "smbtests.lab.cli",
+    "smbtests.html_report",
+    "smbtests.reports.cli",
+    "smbtests.imports.cli",
+)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -1,0 +1,471 @@
+"""From hosts another tool knows about to a draft policy + environment that `smbtests validate`
+accepts, with every guess marked `# TODO(human): ...` for the person who owns the policy.
+
+Each source reader (ansible, netbox, csvfile) yields SourceHosts: a name, an IPv4 address
+(with its subnet when the source knows it) and labels (groups, roles, tags). Labels map to
+roles: an SMB host role (file, dc, print, admin), `probe` (a vantage point), a segment kind
+(mgmt, trusted, untrusted, servers, perimeter) or `ignore`. `--map LABEL=ROLE` wins over the
+default mapping, which matches words in the label (fileservers -> file, domain_controllers ->
+dc, guest_wifi -> untrusted). Building and rendering are pure; draft files are written last.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+
+from smbtests.errors import SmbtestsError
+from smbtests.model import BASELINE_DEFAULTS
+
+Role = Literal[
+    "file", "dc", "print", "admin", "probe",
+    "mgmt", "trusted", "untrusted", "servers", "perimeter", "ignore",
+]  # fmt: skip
+ROLES: tuple[str, ...] = get_args(Role)
+SMB_ROLES = ("file", "dc", "print", "admin")
+SEGMENT_KINDS = ("mgmt", "trusted", "untrusted", "servers", "perimeter")
+DEFAULT_PREFIX = 24
+CONTROL_PORT = 443
+
+# Default mapping: a label takes the first role any of its words (or its letters run together)
+# names. Words, not substrings: `offsite` must not become a file server because of `fs`.
+_ROLE_WORDS: tuple[tuple[Role, frozenset[str], tuple[str, ...]], ...] = (
+    ("dc", frozenset({"dc", "dcs", "ad", "adds", "addc"}), ("domaincontroller", "activedirectory")),
+    ("print", frozenset({"print", "printer", "printers", "prn", "printing"}), ("printserver",)),
+    ("file", frozenset({"file", "files", "fs", "nas", "samba", "smb", "cifs", "share", "shares",
+                        "filer", "filers"}), ("fileserver",)),
+    ("probe", frozenset({"probe", "probes", "smbtests", "vantage"}), ()),
+    ("mgmt", frozenset({"mgmt", "management", "admin", "admins", "jump", "jumphost", "jumphosts",
+                        "bastion", "bastions", "paw", "paws"}), ()),
+    ("untrusted", frozenset({"guest", "guests", "iot", "byod", "wifi", "visitor", "visitors",
+                             "ot", "cameras", "untrusted", "lab"}), ()),
+    ("perimeter", frozenset({"dmz", "edge", "internet", "perimeter", "external"}), ()),
+    ("servers", frozenset({"server", "servers", "srv", "datacenter", "datacentre"}), ()),
+    ("trusted", frozenset({"clients", "client", "workstations", "workstation", "desktops",
+                           "laptops", "corp", "office", "users", "staff"}), ()),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SourceHost:
+    """One host as a source describes it; `origin` says where, for the draft's comments."""
+
+    name: str
+    address: IPv4Interface  # the prefix is the source's subnet when `subnet_known`
+    labels: tuple[str, ...]
+    origin: str
+    subnet_known: bool = False
+    segment: str | None = None  # a segment name the source states outright (csv)
+    shares: tuple[str, ...] = ()
+    ssh_user: str | None = None
+    ssh_port: int | None = None
+    ssh_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceInventory:
+    source: Path
+    command: str  # `smbtests import ansible`, for the header
+    hosts: tuple[SourceHost, ...]
+    skipped: tuple[str, ...] = ()  # what was left out and why, one line each
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A named entry of a YAML mapping with the comments written above it."""
+
+    name: str
+    value: dict[str, Any]
+    comments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Draft:
+    name: str
+    policy: list[tuple[str, Any, tuple[str, ...]]] = field(default_factory=list)
+    environment: list[tuple[str, Any, tuple[str, ...]]] = field(default_factory=list)
+    header: tuple[str, ...] = ()
+    todo_count: int = 0
+
+
+# ---------------------------------------------------------------- mapping
+
+
+def parse_mapping(items: Sequence[str]) -> dict[str, Role]:
+    """`--map GROUP=ROLE` options as {lowercased label: role}; a bad one is one clear error."""
+    mapping: dict[str, Role] = {}
+    for item in items:
+        label, sep, role = item.partition("=")
+        role = role.strip().lower()
+        if not sep or not label.strip() or role not in ROLES:
+            raise SmbtestsError(
+                f"--map {item}: give LABEL=ROLE with ROLE one of {', '.join(ROLES)} "
+                "(e.g. --map fileservers=file)"
+            )
+        mapping[label.strip().lower()] = role  # type: ignore[assignment]  # checked just above
+    return mapping
+
+
+def classify(label: str, mapping: Mapping[str, Role]) -> Role | None:
+    """The role a label names: `--map` first, then the default words; None when unknown."""
+    explicit = mapping.get(label.lower())
+    if explicit is not None:
+        return explicit
+    words = [w for w in re.split(r"[^a-z]+", label.lower()) if w]
+    joined = "".join(words)
+    for role, names, runs in _ROLE_WORDS:
+        if any(w in names for w in words) or any(run in joined for run in runs):
+            return role
+    return None
+
+
+def safe_name(text: str) -> str:
+    """A policy name (letters, digits, `_ . -`, 63 at most) made from a source's name."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).lstrip("_.-")[:63].rstrip("-")
+    return cleaned or "unnamed"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, number = name, 2
+    while candidate in taken:
+        candidate = f"{name[:59]}-{number}"
+        number += 1
+    taken.add(candidate)
+    return candidate
+
+
+def _comment(text: str) -> str:
+    """One comment line: a source's text can hold anything, a YAML comment no line break."""
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- building
+
+
+@dataclass
+class _Segment:
+    kind: str
+    cidrs: list[IPv4Network]
+    notes: list[str]
+
+
+def _subnet(host: SourceHost, prefix: int) -> IPv4Network:
+    if host.subnet_known and host.address.network.prefixlen <= 30:
+        return host.address.network
+    return IPv4Interface(f"{host.address.ip}/{prefix}").network
+
+
+def _host_role(host: SourceHost, mapping: Mapping[str, Role]) -> tuple[Role | None, str, str]:
+    """(SMB role or probe or None, the label that decided, a note on conflicting labels)."""
+    roles = [(classify(label, mapping), label) for label in host.labels]
+    smb = [(r, label) for r, label in roles if r in SMB_ROLES]
+    if smb:
+        others = sorted({f"{label} ({r})" for r, label in smb if r != smb[0][0]})
+        note = f"also labelled {', '.join(others)}; one role per host" if others else ""
+        return smb[0][0], smb[0][1], note
+    probe = [label for r, label in roles if r == "probe"]
+    if probe:
+        return "probe", probe[0], ""
+    return None, "", ""
+
+
+def _segment_label(
+    hosts: Sequence[SourceHost], mapping: Mapping[str, Role]
+) -> tuple[str, Role | None] | None:
+    """The label that names a subnet's segment: a stated segment, else the label with a segment
+    kind most of its hosts carry, else the most common unknown label."""
+    stated = Counter(h.segment for h in hosts if h.segment)
+    if stated:
+        label = sorted(stated.items(), key=lambda item: (-item[1], item[0]))[0][0]
+        return label, classify(label, mapping)
+    kinds: Counter[str] = Counter()
+    unknown: Counter[str] = Counter()
+    for host in hosts:
+        for label in host.labels:
+            role = classify(label, mapping)
+            if role in SEGMENT_KINDS:
+                kinds[label] += 1
+            elif role is None:
+                unknown[label] += 1
+    for votes in (kinds, unknown):
+        if votes:
+            label = sorted(votes.items(), key=lambda item: (-item[1], item[0]))[0][0]
+            return label, classify(label, mapping)
+    return None
+
+
+def _segments(
+    inventory: SourceInventory, smb_names: set[str], mapping: Mapping[str, Role], prefix: int
+) -> tuple[dict[str, _Segment], dict[IPv4Network, str]]:
+    by_subnet: dict[IPv4Network, list[SourceHost]] = {}
+    for host in inventory.hosts:
+        by_subnet.setdefault(_subnet(host, prefix), []).append(host)
+    segments: dict[str, _Segment] = {}
+    owner: dict[IPv4Network, str] = {}
+    for subnet in sorted(by_subnet):
+        hosts = by_subnet[subnet]
+        guessed_prefix = not all(h.subnet_known for h in hosts)
+        has_smb = any(h.name in smb_names for h in hosts)
+        found = _segment_label(hosts, mapping)
+        notes: list[str] = []
+        if found is None:
+            label = "servers" if has_smb else f"net-{str(subnet).replace('/', '-')}"
+            role: Role | None = "servers" if has_smb else None
+        else:
+            label, role = found
+        kind = role if role in SEGMENT_KINDS else ("servers" if has_smb else "trusted")
+        if role not in SEGMENT_KINDS:
+            notes.append(
+                f"kind `{kind}` is a guess (from `{label}`); set mgmt, trusted, untrusted, "
+                "servers or perimeter: it decides which rule a closed path is judged by"
+            )
+        name = safe_name(label)
+        segment = segments.setdefault(name, _Segment(str(kind), [], []))
+        segment.cidrs.append(subnet)
+        if guessed_prefix:
+            notes.append(f"{subnet}: assumed /{prefix} around the hosts; use the real subnet")
+        segment.notes.extend(n for n in notes if n not in segment.notes)
+        owner[subnet] = name
+    return segments, owner
+
+
+def build_draft(
+    inventory: SourceInventory,
+    name: str,
+    mapping: Mapping[str, Role],
+    prefix: int = DEFAULT_PREFIX,
+) -> Draft:
+    """The draft files' content (pure). Raises SmbtestsError when no host is an SMB host."""
+    env_name = safe_name(name)
+    taken: set[str] = set()
+    smb_hosts: list[tuple[SourceHost, str, Role, str, str]] = []
+    probes: list[tuple[SourceHost, str, str]] = []
+    for host in sorted(inventory.hosts, key=lambda h: (h.name, int(h.address.ip))):
+        role, label, note = _host_role(host, mapping)
+        if role in SMB_ROLES:
+            smb_hosts.append((host, _unique(safe_name(host.name), taken), role, label, note))
+        elif role == "probe":
+            probes.append((host, _unique(safe_name(host.name), taken), label))
+    if not smb_hosts:
+        raise SmbtestsError(
+            f"{inventory.source}: no host maps to an SMB role (file, dc, print, admin); name "
+            "the groups or roles that hold your SMB servers, e.g. --map fileservers=file"
+        )
+    segments, owner = _segments(inventory, {h.name for h, *_ in smb_hosts}, mapping, prefix)
+
+    def segment_of(host: SourceHost) -> str:
+        return owner[_subnet(host, prefix)]
+
+    todos = 0
+
+    def todo(text: str) -> str:
+        nonlocal todos
+        todos += 1
+        return f"TODO(human): {_comment(text)}"
+
+    segment_entries = [
+        Entry(
+            seg_name,
+            {"kind": seg.kind, "cidrs": [str(c) for c in sorted(seg.cidrs)]},
+            tuple(todo(note) for note in seg.notes),
+        )
+        for seg_name, seg in sorted(segments.items())
+    ]
+    host_entries = []
+    for host, host_name, role, label, note in smb_hosts:
+        comments = [f"from {_comment(host.origin)} (`{_comment(label)}` -> role {role})"]
+        if note:
+            comments.append(todo(note))
+        if not host.shares:
+            comments.append(todo("list the shares the approved account must open (`access`)"))
+        value: dict[str, Any] = {"address": str(host.address.ip), "role": role}
+        if host.shares:
+            value["shares"] = list(host.shares)
+        host_entries.append(Entry(host_name, value, tuple(comments)))
+
+    smb_host_names = [n for _, n, *_ in smb_hosts]
+    mgmt = [n for n, s in sorted(segments.items()) if s.kind == "mgmt"]
+    paths: list[dict[str, Any]] = [
+        {"from": [n], "to": ["*"], "reason": "administration of every SMB host"} for n in mgmt
+    ]
+    trusted = [n for n, s in sorted(segments.items()) if s.kind == "trusted"]
+    path_comments = [
+        todo(
+            "list who may reach which SMB host on 445; every path not listed is expected "
+            "CLOSED (least privilege, seed step 3)"
+            + (" - the mgmt path below was added from the segment's kind" if mgmt else "")
+        )
+    ]
+    if trusted:
+        path_comments.append(
+            "for example: - {from: [" + ", ".join(trusted) + "], to: ["
+            + ", ".join(smb_host_names) + "], reason: file shares, GPO, printing}"
+        )  # fmt: skip
+
+    scope = [str(n) for n in ipaddress.collapse_addresses(owner)]
+    server_ranges = sorted({_subnet(h, prefix) for h, *_ in smb_hosts})
+    control_host = smb_hosts[0][0]
+    control = {"address": str(control_host.address.ip), "port": CONTROL_PORT}
+    control_note = todo(
+        f"`control` is a placeholder ({control_host.address.ip}:{CONTROL_PORT}): name a "
+        "service this segment is meant to reach across the same router as its 445 tests; a "
+        "wrong control makes every `closed` verdict of the probe meaningless"
+    )
+    probe_entries: list[Entry] = []
+    for host, probe_name, label in probes:
+        value = {
+            "segment": segment_of(host),
+            "transport": "ssh",
+            "address": str(host.address.ip),
+            "user": host.ssh_user or "smbprobe",
+            "key": host.ssh_key or "~/.ssh/smbtests_probe",
+            "known_hosts": "known_hosts",
+        }
+        if host.ssh_port is not None:
+            value["port"] = host.ssh_port
+        value["control"] = control
+        comments = [f"from {_comment(host.origin)} (`{_comment(label)}` -> probe)", control_note]
+        if host.ssh_user is None or host.ssh_key is None:
+            comments.append(todo("`user` and `key` are placeholders: the probe's SSH login"))
+        comments.append(todo("`known_hosts` must hold this probe's host key (checked strictly)"))
+        probe_entries.append(Entry(probe_name, value, tuple(comments)))
+    if not probe_entries:
+        home = mgmt[0] if mgmt else sorted(segments)[0]
+        source_address = sorted(segments[home].cidrs)[0].network_address + 1
+        probe_entries.append(
+            Entry(
+                _unique("runner", taken),
+                {
+                    "segment": home,
+                    "transport": "local",
+                    "source_address": str(source_address),
+                    "control": control,
+                },
+                (
+                    todo(
+                        "no host mapped to `probe`: this is the machine smbtests runs on; set "
+                        "its segment and the address its connections come from, and add a "
+                        "probe in every segment whose reach you want proven (--map GROUP=probe)"
+                    ),
+                    control_note,
+                ),
+            )
+        )
+
+    hardening = BASELINE_DEFAULTS.model_dump(exclude_none=True)
+    policy_file = f"{env_name}-policy.yaml"
+    password_env = "SMBTESTS_" + re.sub(r"[^A-Z0-9]+", "_", env_name.upper()) + "_SMB_PASSWORD"
+    skipped = tuple(todo(f"left out: {line}") for line in inventory.skipped)
+
+    policy = [
+        ("version", 1, ()),
+        ("name", f"{env_name} SMB exposure policy (draft from {inventory.source.name})", ()),
+        ("segments", segment_entries, ("Step 1 - inventory: where hosts live, by subnet.",)),
+        ("smb_hosts", host_entries, ()),
+        ("approved_paths", paths, ("Step 3 - least privilege.", *path_comments)),
+        ("hardening", hardening, (
+            "Step 4 - hardening baseline: the seed's defaults; " + todo(
+                "confirm (e.g. min_dialect \"3.0\", encryption required on file servers)"
+            ),
+        )),
+        ("discovery", {"ranges": [str(r) for r in server_ranges]}, (
+            todo("every range where no undeclared host may answer on 445 (step 1)"),
+        )),
+    ]  # fmt: skip
+    environment = [
+        ("name", env_name, ()),
+        ("description", f"draft from {inventory.source.name} ({inventory.command})", ()),
+        ("policy", policy_file, ()),
+        ("scope", scope, (
+            "The networks this run may touch: every subnet the source named. "
+            + todo("check it covers no network you do not own"),
+        )),
+        ("smb", {"credential": {"username": "smbtests", "password_env": password_env}}, (
+            todo(f"the account that opens the shares; export {password_env} before a run"),
+        )),
+        ("discovery", {"probe": probe_entries[0].name}, ()),
+        ("probes", probe_entries, ()),
+    ]  # fmt: skip
+    header = (
+        f"Draft imported from {inventory.source.name} by `{inventory.command}`.",
+        "Every TODO(human) below needs a decision before this is a policy. Nothing here has",
+        "touched the network; `smbtests validate` checks the files.",
+        *skipped,
+    )
+    return Draft(env_name, policy, environment, header, todos)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _dump(key: str, value: Any) -> list[str]:
+    """`key: value` as block YAML, lists of plain values in flow style ([a, b]) for reading."""
+    if isinstance(value, dict) and value:
+        return [f"{key}:", *(f"  {line}" for k, v in value.items() for line in _dump(k, v))]
+    # PyYAML writes a mapping whose values are all plain as {k: v}; only lists go inline here
+    flow = None if isinstance(value, list) else False
+    text = yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=flow, width=100)
+    return text.rstrip("\n").split("\n")
+
+
+def _render(items: Iterable[tuple[str, Any, tuple[str, ...]]], header: Sequence[str]) -> str:
+    lines = [f"# {line}" for line in header]
+    for key, value, comments in items:
+        lines.extend(f"# {c}" for c in comments)
+        if isinstance(value, list) and value and all(isinstance(v, Entry) for v in value):
+            lines.append(f"{key}:")
+            for entry in value:
+                lines.extend(f"  # {c}" for c in entry.comments)
+                lines.extend(f"  {line}" for line in _dump(entry.name, entry.value))
+        else:
+            lines.extend(_dump(key, value))
+    return "\n".join(lines) + "\n"
+
+
+def render(draft: Draft) -> tuple[str, str]:
+    """(environment YAML, policy YAML) of a draft."""
+    return _render(draft.environment, draft.header), _render(draft.policy, draft.header)
+
+
+def write_draft(draft: Draft, folder: Path, force: bool) -> tuple[Path, Path]:
+    """Write NAME.yaml and NAME-policy.yaml into `folder`; never overwrite without `force`."""
+    environment_path = folder / f"{draft.name}.yaml"
+    policy_path = folder / f"{draft.name}-policy.yaml"
+    if not force:
+        for path in (environment_path, policy_path):
+            if path.exists():
+                raise SmbtestsError(
+                    f"{path} exists; pass --force to overwrite it, or choose another -o folder"
+                )
+    environment_text, policy_text = render(draft)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        policy_path.write_text(policy_text)
+        environment_path.write_text(environment_text)
+    except OSError as exc:
+        raise SmbtestsError(f"-o {folder}: cannot write the draft ({exc.strerror})") from None
+    return environment_path, policy_path
+
+
+def parse_address(text: str) -> tuple[IPv4Interface, bool] | None:
+    """An IPv4 address, optionally with /prefix, and whether a prefix was given; else None."""
+    try:
+        return IPv4Interface(text.strip()), "/" in text
+    except ValueError:
+        return None
+
+
+def is_ipv4(text: str) -> bool:
+    try:
+        IPv4Address(text)
+    except ValueError:
+        return False
+    return True
