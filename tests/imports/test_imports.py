@@ -4,6 +4,7 @@ environment that `smbtests validate` accepts, with the guesses marked TODO(human
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -259,3 +260,13 @@ def test_host_ranges_expand_like_ansible() -> None:
     assert ansible.expand_range("fs[01:03].corp") == ["fs01.corp", "fs02.corp", "fs03.corp"]
     assert ansible.expand_range("db-[a:c]") == ["db-a", "db-b", "db-c"]
     assert ansible.expand_range("n[0:10:5]") == ["n0", "n5", "n10"]
+
+
+def test_the_documented_csv_example_imports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "import.md").read_text()
+    (example,) = re.findall(r"```csv\n(.*?)```", doc, flags=re.S)
+    out = run_import(tmp_path, "csv", example, "hosts.csv")
+    _, policy = validated(out, capsys)
+    assert policy["smb_hosts"]["FS01"]["shares"] == ["Departments", "Home$"]
