@@ -3,10 +3,7 @@ accepts, with every guess marked `# TODO(human): ...` for the person who owns th
 
 Each source reader (ansible, netbox, csvfile) yields SourceHosts: a name, an IPv4 address
 (with its subnet when the source knows it) and labels (groups, roles, tags). Labels map to
-roles: an SMB host role (file, dc, print, admin), `probe` (a vantage point), a segment kind
-(mgmt, trusted, untrusted, servers, perimeter) or `ignore`. `--map LABEL=ROLE` wins over the
-default mapping, which matches words in the label (fileservers -> file, domain_controllers ->
-dc, guest_wifi -> untrusted). Building and rendering are pure; draft files are written last.
+roles (mapping.py). Building and rendering are pure; the draft files are written last.
 """
 
 from __future__ import annotations
@@ -18,40 +15,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import yaml
 
 from smbtests.errors import SmbtestsError
+from smbtests.imports.mapping import SEGMENT_KINDS, SMB_ROLES, Role, classify
 from smbtests.model import BASELINE_DEFAULTS
 
-Role = Literal[
-    "file", "dc", "print", "admin", "probe",
-    "mgmt", "trusted", "untrusted", "servers", "perimeter", "ignore",
-]  # fmt: skip
-ROLES: tuple[str, ...] = get_args(Role)
-SMB_ROLES = ("file", "dc", "print", "admin")
-SEGMENT_KINDS = ("mgmt", "trusted", "untrusted", "servers", "perimeter")
 DEFAULT_PREFIX = 24
 CONTROL_PORT = 443
-
-# Default mapping: a label takes the first role any of its words (or its letters run together)
-# names. Words, not substrings: `offsite` must not become a file server because of `fs`.
-_ROLE_WORDS: tuple[tuple[Role, frozenset[str], tuple[str, ...]], ...] = (
-    ("dc", frozenset({"dc", "dcs", "ad", "adds", "addc"}), ("domaincontroller", "activedirectory")),
-    ("print", frozenset({"print", "printer", "printers", "prn", "printing"}), ("printserver",)),
-    ("file", frozenset({"file", "files", "fs", "nas", "samba", "smb", "cifs", "share", "shares",
-                        "filer", "filers"}), ("fileserver",)),
-    ("probe", frozenset({"probe", "probes", "smbtests", "vantage"}), ()),
-    ("mgmt", frozenset({"mgmt", "management", "admin", "admins", "jump", "jumphost", "jumphosts",
-                        "bastion", "bastions", "paw", "paws"}), ()),
-    ("untrusted", frozenset({"guest", "guests", "iot", "byod", "wifi", "visitor", "visitors",
-                             "ot", "cameras", "untrusted", "lab"}), ()),
-    ("perimeter", frozenset({"dmz", "edge", "internet", "perimeter", "external"}), ()),
-    ("servers", frozenset({"server", "servers", "srv", "datacenter", "datacentre"}), ()),
-    ("trusted", frozenset({"clients", "client", "workstations", "workstation", "desktops",
-                           "laptops", "corp", "office", "users", "staff"}), ()),
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,37 +69,6 @@ class Draft:
     todo_count: int = 0
 
 
-# ---------------------------------------------------------------- mapping
-
-
-def parse_mapping(items: Sequence[str]) -> dict[str, Role]:
-    """`--map GROUP=ROLE` options as {lowercased label: role}; a bad one is one clear error."""
-    mapping: dict[str, Role] = {}
-    for item in items:
-        label, sep, role = item.partition("=")
-        role = role.strip().lower()
-        if not sep or not label.strip() or role not in ROLES:
-            raise SmbtestsError(
-                f"--map {item}: give LABEL=ROLE with ROLE one of {', '.join(ROLES)} "
-                "(e.g. --map fileservers=file)"
-            )
-        mapping[label.strip().lower()] = role  # type: ignore[assignment]  # checked just above
-    return mapping
-
-
-def classify(label: str, mapping: Mapping[str, Role]) -> Role | None:
-    """The role a label names: `--map` first, then the default words; None when unknown."""
-    explicit = mapping.get(label.lower())
-    if explicit is not None:
-        return explicit
-    words = [w for w in re.split(r"[^a-z]+", label.lower()) if w]
-    joined = "".join(words)
-    for role, names, runs in _ROLE_WORDS:
-        if any(w in names for w in words) or any(run in joined for run in runs):
-            return role
-    return None
-
-
 def safe_name(text: str) -> str:
     """A policy name (letters, digits, `_ . -`, 63 at most) made from a source's name."""
     cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).lstrip("_.-")[:63].rstrip("-")
@@ -157,10 +99,27 @@ class _Segment:
     notes: list[str]
 
 
-def _subnet(host: SourceHost, prefix: int) -> IPv4Network:
-    if host.subnet_known and host.address.network.prefixlen <= 30:
-        return host.address.network
-    return IPv4Interface(f"{host.address.ip}/{prefix}").network
+def _subnet_given(host: SourceHost) -> bool:
+    # a /31 or /32 (NetBox's default for a bare address) names the host, not its subnet
+    return host.subnet_known and host.address.network.prefixlen <= 30
+
+
+def _subnets(hosts: Iterable[SourceHost], prefix: int) -> dict[SourceHost, IPv4Network]:
+    """Each host's subnet: its own when the source gives one; else the narrowest given subnet
+    that holds it; else a /prefix around it (a guess the draft marks)."""
+    given = sorted(
+        {h.address.network for h in hosts if _subnet_given(h)}, key=lambda n: -n.prefixlen
+    )
+    subnets: dict[SourceHost, IPv4Network] = {}
+    for host in hosts:
+        if _subnet_given(host):
+            subnets[host] = host.address.network
+        else:
+            holding = [n for n in given if host.address.ip in n]
+            subnets[host] = (
+                holding[0] if holding else IPv4Interface(f"{host.address.ip}/{prefix}").network
+            )
+    return subnets
 
 
 def _host_role(host: SourceHost, mapping: Mapping[str, Role]) -> tuple[Role | None, str, str]:
@@ -203,16 +162,20 @@ def _segment_label(
 
 
 def _segments(
-    inventory: SourceInventory, smb_names: set[str], mapping: Mapping[str, Role], prefix: int
+    subnet_of: Mapping[SourceHost, IPv4Network],
+    smb_names: set[str],
+    mapping: Mapping[str, Role],
+    prefix: int,
 ) -> tuple[dict[str, _Segment], dict[IPv4Network, str]]:
     by_subnet: dict[IPv4Network, list[SourceHost]] = {}
-    for host in inventory.hosts:
-        by_subnet.setdefault(_subnet(host, prefix), []).append(host)
+    for host, subnet in subnet_of.items():
+        by_subnet.setdefault(subnet, []).append(host)
+    given = {h.address.network for h in subnet_of if _subnet_given(h)}
     segments: dict[str, _Segment] = {}
     owner: dict[IPv4Network, str] = {}
     for subnet in sorted(by_subnet):
         hosts = by_subnet[subnet]
-        guessed_prefix = not all(h.subnet_known for h in hosts)
+        guessed_prefix = subnet not in given
         has_smb = any(h.name in smb_names for h in hosts)
         found = _segment_label(hosts, mapping)
         notes: list[str] = []
@@ -259,10 +222,11 @@ def build_draft(
             f"{inventory.source}: no host maps to an SMB role (file, dc, print, admin); name "
             "the groups or roles that hold your SMB servers, e.g. --map fileservers=file"
         )
-    segments, owner = _segments(inventory, {h.name for h, *_ in smb_hosts}, mapping, prefix)
+    subnet_of = _subnets(inventory.hosts, prefix)
+    segments, owner = _segments(subnet_of, {h.name for h, *_ in smb_hosts}, mapping, prefix)
 
     def segment_of(host: SourceHost) -> str:
-        return owner[_subnet(host, prefix)]
+        return owner[subnet_of[host]]
 
     todos = 0
 
@@ -311,7 +275,7 @@ def build_draft(
         )  # fmt: skip
 
     scope = [str(n) for n in ipaddress.collapse_addresses(owner)]
-    server_ranges = sorted({_subnet(h, prefix) for h, *_ in smb_hosts})
+    server_ranges = sorted({subnet_of[h] for h, *_ in smb_hosts})
     control_host = smb_hosts[0][0]
     control = {"address": str(control_host.address.ip), "port": CONTROL_PORT}
     control_note = todo(

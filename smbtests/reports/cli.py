@@ -56,10 +56,9 @@ def _export(args: argparse.Namespace) -> int:
     max_age = timedelta(seconds=args.max_age) if args.max_age is not None else None
     try:
         results = load_results(Path(args.results))
+        status = export.render_nagios(results, datetime.now(UTC), max_age)
     except SmbtestsError as exc:
         status = export.nagios_unknown(str(exc))
-    else:
-        status = export.render_nagios(results, datetime.now(UTC), max_age)
     _emit(status.line + "\n", args.output)
     return int(status.state)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
+from smbtests.errors import SmbtestsError
 from smbtests.results import CheckRecord, RunResults
 
 OUTCOMES = ("passed", "failed", "error", "skipped")
@@ -34,7 +35,13 @@ def _labels(pairs: Iterable[tuple[str, str]]) -> str:
 
 def run_time(results: RunResults) -> datetime:
     """When the run finished (its start for files without `finished`), timezone-aware UTC."""
-    stamp = datetime.fromisoformat(str(results.raw.get("finished") or results.started))
+    text = str(results.raw.get("finished") or results.started)
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        raise SmbtestsError(
+            f"{results.path}: run time `{text}` is not an ISO date-time; was the file edited?"
+        ) from None
     # the plugin writes UTC; a stamp without an offset is read as UTC, never as local time
     return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
@@ -125,7 +132,7 @@ def render_prometheus(results: RunResults) -> str:
                         [
                             env,
                             ("policy_sha256", results.policy_sha256),
-                            ("version", str(results.raw.get("versions", {}).get("smbtests", ""))),
+                            ("version", _smbtests_version(results)),
                         ]
                     ),
                     1,
@@ -140,6 +147,11 @@ def render_prometheus(results: RunResults) -> str:
         lines.append(f"# TYPE {name} gauge")
         lines.extend(f"{name}{labels} {_number(value)}" for labels, value in samples)
     return "\n".join(lines) + "\n"
+
+
+def _smbtests_version(results: RunResults) -> str:
+    versions = results.raw.get("versions")
+    return str(versions.get("smbtests", "")) if isinstance(versions, dict) else ""
 
 
 def _number(value: float) -> str:

@@ -162,3 +162,13 @@ def test_prometheus_cli_bad_input_is_one_clear_error(
         == 2
     )
     assert "does not exist; create it first" in capsys.readouterr().err
+
+
+def test_an_edited_run_time_is_unknown_not_a_traceback(
+    write_results: WriteResults, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_results(COMPLIANT, finished="yesterday")
+    assert main(["export", str(path), "--format", "nagios"]) == 3
+    assert "run time `yesterday` is not an ISO date-time" in capsys.readouterr().out
+    assert main(["export", str(path), "--format", "prometheus"]) == 2
+    assert "is not an ISO date-time" in capsys.readouterr().err

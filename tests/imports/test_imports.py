@@ -12,7 +12,7 @@ import yaml
 
 from smbtests.cli import main
 from smbtests.imports import ansible
-from smbtests.imports.draft import classify
+from smbtests.imports.mapping import classify
 
 INI = """\
 # corp inventory
@@ -35,6 +35,7 @@ probe-corp:2222 ansible_host=10.30.1.10
 
 [probes:vars]
 ansible_user=smbprobe
+ansible_password=canary-pw-5521
 
 [jump]
 jump1 ansible_host=10.10.0.5
@@ -122,6 +123,8 @@ def test_ansible_ini_imports_into_files_that_validate(
     assert "# TODO(human): left out: intranet.example.com" in policy_text
     assert "# TODO(human): list who may reach which SMB host on 445" in policy_text
     assert "# TODO(human): `control` is a placeholder" in (out / "corp.yaml").read_text()
+    for written in out.iterdir():
+        assert "canary-pw-5521" not in written.read_text()  # no inventory secret is copied
 
 
 def test_ansible_yaml_inventory_and_map_option(
@@ -155,6 +158,7 @@ def test_netbox_csv_and_json_exports(tmp_path: Path, capsys: pytest.CaptureFixtu
         "IP Address,Status,Role,DNS Name,Device,Tags\n"
         "10.20.0.11/22,Active,,fs1.corp.example,FS01,smb\n"
         "10.20.0.5/22,Active,,dc1.corp.example,DC01,domain-controller\n"
+        "10.20.0.7/32,Active,,,DC02,domain-controller\n"
         "10.20.0.99/22,Deprecated,,old.corp.example,OLD,smb\n"
         '172.21.0.10/24,Active,,,probe-iot,"probe,iot"\n'
     )
@@ -163,7 +167,10 @@ def test_netbox_csv_and_json_exports(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert policy["smb_hosts"]["FS01"]["role"] == "file"
     assert policy["smb_hosts"]["DC01"]["role"] == "dc"
     assert "OLD" not in policy["smb_hosts"]  # not active
-    assert policy["segments"]["servers"]["cidrs"] == ["10.20.0.0/22"]  # NetBox's own prefix
+    # NetBox's own prefix; DC02's /32 names only the host, which lies in FS01's /22
+    assert policy["segments"]["servers"]["cidrs"] == ["10.20.0.0/22"]
+    assert policy["smb_hosts"]["DC02"]["address"] == "10.20.0.7"
+    assert "10.20.0.0/22: assumed" not in (out / "corp-policy.yaml").read_text()
     assert environment["probes"]["probe-iot"]["segment"] == "iot"
 
     page = {
