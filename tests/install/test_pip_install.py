@@ -75,6 +75,18 @@ def test_fresh_venv_gets_command_and_plugin(tmp_path: Path) -> None:
     )
     assert located.stdout.startswith(str(runner))  # the installed copy, not the checkout
 
+    # the engine's backends import with what pip brought (impacket, paramiko, pywinrm)
+    imports = "import smbtests.smb, smbtests.probes.ssh, smbtests.probes.winrm, plugins.entry"
+    subprocess.run([runner / "bin" / "python", "-c", imports], cwd=elsewhere, check=True)
+    read_licence = (
+        "import importlib.metadata as m; print(m.metadata('smbtests')['License-Expression'])"
+    )
+    licence = subprocess.run(
+        [runner / "bin" / "python", "-c", read_licence],
+        cwd=elsewhere, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert licence.stdout == "MIT\n"
+
     helped = subprocess.run(
         [runner / "bin" / "pytest", "--help"],
         cwd=elsewhere,
