@@ -12,7 +12,7 @@ import ipaddress
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
@@ -62,11 +62,13 @@ class Entry:
 
 @dataclass(frozen=True)
 class Draft:
+    """Both files as (top-level key, value, comments above it), in the order they are written."""
+
     name: str
-    policy: list[tuple[str, Any, tuple[str, ...]]] = field(default_factory=list)
-    environment: list[tuple[str, Any, tuple[str, ...]]] = field(default_factory=list)
-    header: tuple[str, ...] = ()
-    todo_count: int = 0
+    policy: list[tuple[str, Any, tuple[str, ...]]]
+    environment: list[tuple[str, Any, tuple[str, ...]]]
+    header: tuple[str, ...]  # comment lines at the top of both files
+    todo_count: int
 
 
 def safe_name(text: str) -> str:
@@ -200,93 +202,109 @@ def _segments(
     return segments, owner
 
 
-def build_draft(
-    inventory: SourceInventory,
-    name: str,
-    mapping: Mapping[str, Role],
-    prefix: int = DEFAULT_PREFIX,
-) -> Draft:
-    """The draft files' content (pure). Raises SmbtestsError when no host is an SMB host."""
-    env_name = safe_name(name)
+@dataclass(frozen=True)
+class _Picked:
+    """A source host the draft names: as an SMB host (role file/dc/print/admin) or a probe."""
+
+    host: SourceHost
+    name: str
+    role: Role
+    label: str  # the label that decided the role
+    note: str = ""  # a conflict for the human to settle
+
+
+class _Todos:
+    """Makes `TODO(human): ...` comment text and counts them for the command's summary."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, text: str) -> str:
+        self.count += 1
+        return f"TODO(human): {_comment(text)}"
+
+
+def _pick(
+    inventory: SourceInventory, mapping: Mapping[str, Role]
+) -> tuple[list[_Picked], list[_Picked]]:
     taken: set[str] = set()
-    smb_hosts: list[tuple[SourceHost, str, Role, str, str]] = []
-    probes: list[tuple[SourceHost, str, str]] = []
+    smb_hosts: list[_Picked] = []
+    probes: list[_Picked] = []
     for host in sorted(inventory.hosts, key=lambda h: (h.name, int(h.address.ip))):
         role, label, note = _host_role(host, mapping)
         if role in SMB_ROLES:
-            smb_hosts.append((host, _unique(safe_name(host.name), taken), role, label, note))
+            smb_hosts.append(_Picked(host, _unique(safe_name(host.name), taken), role, label, note))
         elif role == "probe":
-            probes.append((host, _unique(safe_name(host.name), taken), label))
+            probes.append(_Picked(host, _unique(safe_name(host.name), taken), role, label))
     if not smb_hosts:
         raise SmbtestsError(
             f"{inventory.source}: no host maps to an SMB role (file, dc, print, admin); name "
             "the groups or roles that hold your SMB servers, e.g. --map fileservers=file"
         )
-    subnet_of = _subnets(inventory.hosts, prefix)
-    segments, owner = _segments(subnet_of, {h.name for h, *_ in smb_hosts}, mapping, prefix)
+    return smb_hosts, probes
 
-    def segment_of(host: SourceHost) -> str:
-        return owner[subnet_of[host]]
 
-    todos = 0
-
-    def todo(text: str) -> str:
-        nonlocal todos
-        todos += 1
-        return f"TODO(human): {_comment(text)}"
-
-    segment_entries = [
-        Entry(
-            seg_name,
-            {"kind": seg.kind, "cidrs": [str(c) for c in sorted(seg.cidrs)]},
-            tuple(todo(note) for note in seg.notes),
-        )
-        for seg_name, seg in sorted(segments.items())
-    ]
-    host_entries = []
-    for host, host_name, role, label, note in smb_hosts:
-        comments = [f"from {_comment(host.origin)} (`{_comment(label)}` -> role {role})"]
-        if note:
-            comments.append(todo(note))
-        if not host.shares:
-            comments.append(todo("list the shares the approved account must open (`access`)"))
-        value: dict[str, Any] = {"address": str(host.address.ip), "role": role}
+def _host_entries(smb_hosts: Sequence[_Picked], todo: _Todos) -> list[Entry]:
+    entries = []
+    for picked in smb_hosts:
+        host = picked.host
+        comments = [
+            f"from {_comment(host.origin)} (`{_comment(picked.label)}` -> role {picked.role})"
+        ]
+        if picked.note:
+            comments.append(todo(picked.note))
+        value: dict[str, Any] = {"address": str(host.address.ip), "role": picked.role}
         if host.shares:
             value["shares"] = list(host.shares)
-        host_entries.append(Entry(host_name, value, tuple(comments)))
+        else:
+            comments.append(todo("list the shares the approved account must open (`access`)"))
+        entries.append(Entry(picked.name, value, tuple(comments)))
+    return entries
 
-    smb_host_names = [n for _, n, *_ in smb_hosts]
+
+def _approved_paths(
+    segments: Mapping[str, _Segment], smb_hosts: Sequence[_Picked], todo: _Todos
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """mgmt segments may reach every host; every other path is the human's to approve."""
     mgmt = [n for n, s in sorted(segments.items()) if s.kind == "mgmt"]
     paths: list[dict[str, Any]] = [
         {"from": [n], "to": ["*"], "reason": "administration of every SMB host"} for n in mgmt
     ]
-    trusted = [n for n, s in sorted(segments.items()) if s.kind == "trusted"]
-    path_comments = [
+    comments = [
         todo(
             "list who may reach which SMB host on 445; every path not listed is expected "
             "CLOSED (least privilege, seed step 3)"
             + (" - the mgmt path below was added from the segment's kind" if mgmt else "")
         )
     ]
+    trusted = [n for n, s in sorted(segments.items()) if s.kind == "trusted"]
     if trusted:
-        path_comments.append(
+        comments.append(
             "for example: - {from: [" + ", ".join(trusted) + "], to: ["
-            + ", ".join(smb_host_names) + "], reason: file shares, GPO, printing}"
+            + ", ".join(p.name for p in smb_hosts) + "], reason: file shares, GPO, printing}"
         )  # fmt: skip
+    return paths, tuple(comments)
 
-    scope = [str(n) for n in ipaddress.collapse_addresses(owner)]
-    server_ranges = sorted({subnet_of[h] for h, *_ in smb_hosts})
-    control_host = smb_hosts[0][0]
+
+def _probe_entries(
+    probes: Sequence[_Picked],
+    segments: Mapping[str, _Segment],
+    segment_of: Mapping[SourceHost, str],
+    control_host: SourceHost,
+    todo: _Todos,
+) -> list[Entry]:
+    """ssh probes for the hosts mapped to `probe`; without any, a local runner to place."""
     control = {"address": str(control_host.address.ip), "port": CONTROL_PORT}
     control_note = todo(
         f"`control` is a placeholder ({control_host.address.ip}:{CONTROL_PORT}): name a "
         "service this segment is meant to reach across the same router as its 445 tests; a "
         "wrong control makes every `closed` verdict of the probe meaningless"
     )
-    probe_entries: list[Entry] = []
-    for host, probe_name, label in probes:
-        value = {
-            "segment": segment_of(host),
+    entries: list[Entry] = []
+    for picked in probes:
+        host = picked.host
+        value: dict[str, Any] = {
+            "segment": segment_of[host],
             "transport": "ssh",
             "address": str(host.address.ip),
             "user": host.ssh_user or "smbprobe",
@@ -296,36 +314,61 @@ def build_draft(
         if host.ssh_port is not None:
             value["port"] = host.ssh_port
         value["control"] = control
-        comments = [f"from {_comment(host.origin)} (`{_comment(label)}` -> probe)", control_note]
+        comments = [
+            f"from {_comment(host.origin)} (`{_comment(picked.label)}` -> probe)",
+            control_note,
+        ]
         if host.ssh_user is None or host.ssh_key is None:
             comments.append(todo("`user` and `key` are placeholders: the probe's SSH login"))
         comments.append(todo("`known_hosts` must hold this probe's host key (checked strictly)"))
-        probe_entries.append(Entry(probe_name, value, tuple(comments)))
-    if not probe_entries:
-        home = mgmt[0] if mgmt else sorted(segments)[0]
-        source_address = sorted(segments[home].cidrs)[0].network_address + 1
-        probe_entries.append(
-            Entry(
-                _unique("runner", taken),
-                {
-                    "segment": home,
-                    "transport": "local",
-                    "source_address": str(source_address),
-                    "control": control,
-                },
-                (
-                    todo(
-                        "no host mapped to `probe`: this is the machine smbtests runs on; set "
-                        "its segment and the address its connections come from, and add a "
-                        "probe in every segment whose reach you want proven (--map GROUP=probe)"
-                    ),
-                    control_note,
-                ),
-            )
-        )
+        entries.append(Entry(picked.name, value, tuple(comments)))
+    if entries:
+        return entries
+    mgmt = [n for n, s in sorted(segments.items()) if s.kind == "mgmt"]
+    home = mgmt[0] if mgmt else sorted(segments)[0]
+    source_address = sorted(segments[home].cidrs)[0].network_address + 1
+    value = {
+        "segment": home,
+        "transport": "local",
+        "source_address": str(source_address),
+        "control": control,
+    }
+    placement = todo(
+        "no host mapped to `probe`: this is the machine smbtests runs on; set its segment and "
+        "the address its connections come from, and add a probe in every segment whose reach "
+        "you want proven (--map GROUP=probe)"
+    )
+    return [Entry("runner", value, (placement, control_note))]
 
+
+def build_draft(
+    inventory: SourceInventory,
+    name: str,
+    mapping: Mapping[str, Role],
+    prefix: int = DEFAULT_PREFIX,
+) -> Draft:
+    """The draft files' content (pure). Raises SmbtestsError when no host is an SMB host."""
+    env_name = safe_name(name)
+    smb_hosts, probes = _pick(inventory, mapping)
+    subnet_of = _subnets(inventory.hosts, prefix)
+    segments, owner = _segments(subnet_of, {p.host.name for p in smb_hosts}, mapping, prefix)
+    segment_of = {host: owner[subnet] for host, subnet in subnet_of.items()}
+    todo = _Todos()
+
+    segment_entries = [
+        Entry(
+            seg_name,
+            {"kind": seg.kind, "cidrs": [str(c) for c in sorted(seg.cidrs)]},
+            tuple(todo(note) for note in seg.notes),
+        )
+        for seg_name, seg in sorted(segments.items())
+    ]
+    host_entries = _host_entries(smb_hosts, todo)
+    paths, path_comments = _approved_paths(segments, smb_hosts, todo)
+    probe_entries = _probe_entries(probes, segments, segment_of, smb_hosts[0].host, todo)
+    scope = [str(n) for n in ipaddress.collapse_addresses(owner)]
+    server_ranges = sorted({subnet_of[p.host] for p in smb_hosts})
     hardening = BASELINE_DEFAULTS.model_dump(exclude_none=True)
-    policy_file = f"{env_name}-policy.yaml"
     password_env = "SMBTESTS_" + re.sub(r"[^A-Z0-9]+", "_", env_name.upper()) + "_SMB_PASSWORD"
     skipped = tuple(todo(f"left out: {line}") for line in inventory.skipped)
 
@@ -347,7 +390,7 @@ def build_draft(
     environment = [
         ("name", env_name, ()),
         ("description", f"draft from {inventory.source.name} ({inventory.command})", ()),
-        ("policy", policy_file, ()),
+        ("policy", f"{env_name}-policy.yaml", ()),
         ("scope", scope, (
             "The networks this run may touch: every subnet the source named. "
             + todo("check it covers no network you do not own"),
@@ -364,7 +407,7 @@ def build_draft(
         "touched the network; `smbtests validate` checks the files.",
         *skipped,
     )
-    return Draft(env_name, policy, environment, header, todos)
+    return Draft(env_name, policy, environment, header, todo.count)
 
 
 # ---------------------------------------------------------------- rendering
