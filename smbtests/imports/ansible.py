@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from smbtests.errors import SmbtestsError
-from smbtests.imports.draft import SourceHost, SourceInventory, is_ipv4, parse_address
+from smbtests.imports.hosts import SourceHost, SourceInventory, is_ipv4, parse_address
 
 COMMAND = "smbtests import ansible"
 SILENT_GROUPS = frozenset({"all", "ungrouped"})

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from smbtests.imports import ansible, csvfile, netbox
-from smbtests.imports.draft import DEFAULT_PREFIX, SourceInventory, build_draft, write_draft
+from smbtests.imports.draft import DEFAULT_PREFIX, build_draft, write_draft
+from smbtests.imports.hosts import SourceInventory
 from smbtests.imports.mapping import ROLES, parse_mapping
 
 SOURCES: dict[str, tuple[Callable[[Path], SourceInventory], str, str]] = {

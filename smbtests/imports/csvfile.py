@@ -15,7 +15,7 @@ import io
 from pathlib import Path
 
 from smbtests.errors import SmbtestsError
-from smbtests.imports.draft import SourceHost, SourceInventory, parse_address
+from smbtests.imports.hosts import SourceHost, SourceInventory, parse_address
 
 COMMAND = "smbtests import csv"
 REQUIRED = ("name", "address")

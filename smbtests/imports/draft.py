@@ -1,9 +1,9 @@
 """From hosts another tool knows about to a draft policy + environment that `smbtests validate`
 accepts, with every guess marked `# TODO(human): ...` for the person who owns the policy.
 
-Each source reader (ansible, netbox, csvfile) yields SourceHosts: a name, an IPv4 address
-(with its subnet when the source knows it) and labels (groups, roles, tags). Labels map to
-roles (mapping.py). Building and rendering are pure; the draft files are written last.
+Each source reader (ansible, netbox, csvfile) yields SourceHosts (hosts.py): a name, an IPv4
+address (with its subnet when the source knows it) and labels (groups, roles, tags). Labels
+map to roles (mapping.py). Building and rendering are pure; the draft files are written last.
 """
 
 from __future__ import annotations
@@ -13,42 +13,19 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from smbtests.errors import SmbtestsError
+from smbtests.imports.hosts import SourceHost, SourceInventory
 from smbtests.imports.mapping import SEGMENT_KINDS, SMB_ROLES, Role, classify
 from smbtests.model import BASELINE_DEFAULTS
 
 DEFAULT_PREFIX = 24
 CONTROL_PORT = 443
-
-
-@dataclass(frozen=True)
-class SourceHost:
-    """One host as a source describes it; `origin` says where, for the draft's comments."""
-
-    name: str
-    address: IPv4Interface  # the prefix is the source's subnet when `subnet_known`
-    labels: tuple[str, ...]
-    origin: str
-    subnet_known: bool = False
-    segment: str | None = None  # a segment name the source states outright (csv)
-    shares: tuple[str, ...] = ()
-    ssh_user: str | None = None
-    ssh_port: int | None = None
-    ssh_key: str | None = None
-
-
-@dataclass(frozen=True)
-class SourceInventory:
-    source: Path
-    command: str  # `smbtests import ansible`, for the header
-    hosts: tuple[SourceHost, ...]
-    skipped: tuple[str, ...] = ()  # what was left out and why, one line each
 
 
 @dataclass(frozen=True)
@@ -460,19 +437,3 @@ def write_draft(draft: Draft, folder: Path, force: bool) -> tuple[Path, Path]:
     except OSError as exc:
         raise SmbtestsError(f"-o {folder}: cannot write the draft ({exc.strerror})") from None
     return environment_path, policy_path
-
-
-def parse_address(text: str) -> tuple[IPv4Interface, bool] | None:
-    """An IPv4 address, optionally with /prefix, and whether a prefix was given; else None."""
-    try:
-        return IPv4Interface(text.strip()), "/" in text
-    except ValueError:
-        return None
-
-
-def is_ipv4(text: str) -> bool:
-    try:
-        IPv4Address(text)
-    except ValueError:
-        return False
-    return True

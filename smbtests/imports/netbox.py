@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from smbtests.errors import SmbtestsError
-from smbtests.imports.draft import SourceHost, SourceInventory, parse_address
+from smbtests.imports.hosts import SourceHost, SourceInventory, parse_address
 
 COMMAND = "smbtests import netbox"
 ADDRESS_COLUMNS = ("address", "ip address", "primary ipv4", "primary_ip4", "primary ip")
