@@ -1,7 +1,8 @@
 """The `smbtests` console script.
 
 The policy suite itself runs under pytest (`pytest --env NAME`); this command checks files,
-manages the lab and turns results into diffs, registers, evidence bundles and reports.
+manages the lab, turns results into diffs, registers, evidence bundles, reports and monitoring
+exports, and drafts policy files from inventories.
 Exit codes: 0 ok; 1 a finding (invalid file, worse diff, failed verification, lab unhealthy);
 2 the command could not run (bad arguments, unreadable input).
 """
