@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs everything smbtests needs on a fresh Debian machine, idempotently:
-# Debian packages for the lab (Samba, OpenSSH, nftables, iproute2), a venv at .venv with the
-# project installed editable, and the offline report tools. Quick when already done.
+# The lab and development installer (root): everything this repository's lab, tests and
+# reports need on a fresh Debian machine, idempotently: Debian packages for the lab (Samba,
+# OpenSSH server, nftables, iproute2), a venv at .venv with the locked Python set and the
+# project installed editable, and the offline report tools (Java, Chromium, npm).
+# A runner that only tests a network needs none of the Debian packages: `pip install .`
+# (README, "Install"). Quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,12 +30,27 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
 fi
+pip_quiet() {  # pip_quiet ARG...: `pip install -q ARG...`, its output shown only if it fails
+  local log
+  log="$(mktemp)"
+  if ! .venv/bin/python -m pip install -q "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+}
+
+# The locked set first (every pin and hash from requirements.lock; scripts/lock.sh refreshes
+# it), then the project itself with --no-deps, so nothing unlocked comes in.
 stamp=.venv/.smbtests-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: pip install -e .[dev]"
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v WARNING || true
-  .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v -e WARNING -e BuildBackendWarning || true
-  .venv/bin/python -c 'import smbtests, impacket, testinfra, winrm, allure' 
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  echo "setup: pip install --require-hashes -r requirements.lock; pip install --no-deps -e ."
+  pip_quiet --upgrade pip
+  pip_quiet --require-hashes -r requirements.lock
+  pip_quiet --no-deps -e .
+  .venv/bin/python -m pip check >/dev/null
+  .venv/bin/python -c 'import smbtests, impacket, testinfra, winrm, allure'
   touch "$stamp"
 fi
 

@@ -1,7 +1,8 @@
 """The `smbtests` console script.
 
 The policy suite itself runs under pytest (`pytest --env NAME`); this command checks files,
-manages the lab and turns results into diffs, registers, evidence bundles and reports.
+manages the lab, turns results into diffs, registers, evidence bundles, reports and monitoring
+exports, and drafts policy files from inventories.
 Exit codes: 0 ok; 1 a finding (invalid file, worse diff, failed verification, lab unhealthy);
 2 the command could not run (bad arguments, unreadable input).
 """
@@ -16,10 +17,16 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from smbtests import __version__
 from smbtests.errors import PolicyError, SmbtestsError
 
 # Modules with their own subcommands expose register(subparsers); loaded lazily, in this order.
-_COMMAND_MODULES = ("smbtests.lab.cli", "smbtests.reports.html")
+_COMMAND_MODULES = (
+    "smbtests.lab.cli",
+    "smbtests.reports.html",
+    "smbtests.reports.cli",
+    "smbtests.imports.cli",
+)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -135,21 +142,26 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run the live policy suite with: pytest --env NAME  (see `pytest --help`, "
         "group smbtests). Exit codes: 0 ok, 1 finding, 2 could not run.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     validate = sub.add_parser(
         "validate", help="check environment files (and their policies) without touching the network"
     )
-    validate.add_argument("files", nargs="+", metavar="ENV_FILE")
+    validate.add_argument(
+        "files", nargs="+", metavar="ENV_FILE", help="environment YAML file(s) to check"
+    )
     validate.set_defaults(func=_cmd_validate)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a file kind, for editors")
-    schema.add_argument("kind", choices=("policy", "environment"))
+    schema.add_argument(
+        "kind", choices=("policy", "environment"), help="which file kind: policy or environment"
+    )
     schema.set_defaults(func=_cmd_schema)
 
     diff = sub.add_parser("diff", help="what changed between two runs; exit 1 if worse")
-    diff.add_argument("before", metavar="BEFORE_RESULTS")
-    diff.add_argument("after", metavar="AFTER_RESULTS")
+    diff.add_argument("before", metavar="BEFORE_RESULTS", help="results file of the earlier run")
+    diff.add_argument("after", metavar="AFTER_RESULTS", help="results file of the later run")
     diff.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     diff.set_defaults(func=_cmd_diff)
 
@@ -171,7 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         "evidence",
         help="build an evidence bundle (RESULTS -o BUNDLE) or check one (verify BUNDLE)",
     )
-    evidence.add_argument("target", nargs="+", metavar="RESULTS | verify BUNDLE")
+    evidence.add_argument(
+        "target",
+        nargs="+",
+        metavar="RESULTS | verify BUNDLE",
+        help="a results file to bundle, or `verify` and a bundle folder to check",
+    )
     evidence.add_argument("-o", "--output", help="bundle folder to create")
     evidence.add_argument("--allure-results", help="Allure results folder to include")
     evidence.set_defaults(func=_cmd_evidence)

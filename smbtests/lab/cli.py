@@ -107,10 +107,21 @@ def register(subparsers: Any) -> None:
         description=f"Runs COMMAND in {RUNNER_NAMESPACE} (cwd and environment kept, plus "
         f"{SMB_PASSWORD_ENV} and {WIN_PASSWORD_ENV}) and exits with its status.",
     )
-    exec_parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    exec_parser.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND",
+        help="the command and its arguments, after --",
+    )
     exec_parser.set_defaults(func=_exec)
 
     scenario = commands.add_parser("scenario", help="break one thing on purpose, or restore")
-    scenario.add_argument("name", nargs="?", choices=sorted(scenarios.SCENARIOS), metavar="NAME")
+    scenario.add_argument(
+        "name",
+        nargs="?",
+        choices=sorted(scenarios.SCENARIOS),
+        metavar="NAME",
+        help="the scenario to apply (`compliant` restores; --list names them)",
+    )
     scenario.add_argument("--list", action="store_true", help="list scenarios and exit")
     scenario.set_defaults(func=_scenario)

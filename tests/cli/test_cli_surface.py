@@ -1,0 +1,39 @@
+"""The command line's own surface: --version, and help for every positional argument."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+
+import pytest
+
+from smbtests import __version__
+from smbtests.cli import build_parser, main
+
+
+def _positionals(
+    parser: argparse.ArgumentParser, prefix: str
+) -> Iterator[tuple[str, argparse.Action]]:
+    """(command path, action) for every positional argument, subcommands included."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from _positionals(child, f"{prefix} {name}")
+        elif not action.option_strings:
+            yield prefix, action
+
+
+def test_version_prints_name_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"smbtests {__version__}\n"
+
+
+def test_every_positional_of_every_command_has_help() -> None:
+    found = list(_positionals(build_parser(), "smbtests"))
+    missing = [
+        f"{where} {action.metavar or action.dest}" for where, action in found if not action.help
+    ]
+    assert len(found) >= 8  # the walk reached the subcommands (lab, report)
+    assert missing == []
