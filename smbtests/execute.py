@@ -17,6 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 
 from smbtests import smb
+from smbtests.checks._paths import control_targets
 from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Need, SmbNeed
 from smbtests.checks.registry import kind_of
 from smbtests.config import DIALECTS, LoadedConfig
@@ -121,14 +122,12 @@ class Executor:
         if key.name is None:  # exceptions whose source holds no probe: governance only
             settler.without_probe()
             return
-        probe_config = self._config.environment.probes[key.name]
         timing = self._config.environment.timing
-        assert probe_config.control is not None
-        control = Target(str(probe_config.control.address), probe_config.control.port)
-        targets = [control]
+        controls = control_targets(self._config.environment.probes[key.name])
+        targets = [*controls]
         targets += [n.target for c in checks for n in needs[c.id] if isinstance(n, Connect)]
         unique = list(dict.fromkeys(targets))
-        settler.expect_control(control)
+        settler.expect_controls(controls)
         probe = self._open_probe(key.name)
         try:
             results = probe.scan(
@@ -225,18 +224,22 @@ class _Settler:
         for check_id, wanted in needs.items():
             for need in wanted:
                 self._waiting.setdefault(need, set()).add(check_id)
-        self._control_target: Target | None = None
-        self._control: ConnectResult | None = None
+        # a scan settles nothing before every control of the probe has answered
+        self._controls: dict[Target, ConnectResult | None] = {}
 
-    def expect_control(self, target: Target) -> None:
-        self._control_target = target
+    def expect_controls(self, targets: list[Target]) -> None:
+        self._controls = dict.fromkeys(targets)
 
     def connected(self, result: ConnectResult) -> None:
-        if result.target == self._control_target and self._control is None:
-            self._control = result
-            for check_id in list(self._checks):
-                self._try(check_id)
+        if result.target in self._controls and self._controls[result.target] is None:
+            self._controls[result.target] = result
+            if self._controls_known():
+                for check_id in list(self._checks):
+                    self._try(check_id)
         self.known(Connect(result.target), result)
+
+    def _controls_known(self) -> bool:
+        return all(result is not None for result in self._controls.values())
 
     def known(self, need: Need, value: object) -> None:
         if need in self._known:
@@ -258,13 +261,14 @@ class _Settler:
     def _try(self, check_id: str) -> None:
         if check_id not in self._checks:
             return
-        if self._control_target is not None and self._control is None:
+        if not self._controls_known():
             return
         wanted = self._needs[check_id]
         if any(need not in self._known for need in wanted):
             return
         values = {need: self._known[need] for need in wanted}
-        self._settle(check_id, Facts(values, self._probe, self._control, self._account))
+        controls = {t: r for t, r in self._controls.items() if r is not None}
+        self._settle(check_id, Facts(values, self._probe, controls, self._account))
 
     def _settle(self, check_id: str, facts: Facts) -> None:
         check = self._checks.pop(check_id)

@@ -12,10 +12,16 @@ SMB2_SIGNING_REQUIRED = 0x0002
 
 @dataclass(frozen=True, order=True)
 class Target:
-    """One TCP endpoint a check connects to."""
+    """One TCP endpoint a check connects to, and the probe's address to connect from ("": the
+    probe's default for that IP version)."""
 
     host: str
     port: int
+    source: str = ""
+
+    @property
+    def version(self) -> int:
+        return 6 if ":" in self.host else 4
 
 
 class ConnectState(StrEnum):

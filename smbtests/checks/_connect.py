@@ -33,4 +33,5 @@ def target_needs(check: Check) -> Sequence[Need]:
 
 def reach_observation(check: Check, facts: Facts) -> ReachObservation:
     assert check.target is not None
-    return ReachObservation(facts.connect(check.target), facts.control, facts.probe)
+    target = check.target
+    return ReachObservation(facts.connect(target), facts.control_for(target), facts.probe)

@@ -117,7 +117,8 @@ class Facts:
 
     values: Mapping[Need, object] = field(default_factory=dict)
     probe: str | None = None
-    control: ConnectResult | None = None
+    # the probe's control results, each keyed by the target it was reached at
+    controls: Mapping[Target, ConnectResult] = field(default_factory=dict)
     account: str | None = None  # the approved account's name, for SMB batches
 
     def get(self, need: Need) -> Any:
@@ -125,6 +126,16 @@ class Facts:
         if isinstance(value, ProbeError):
             raise value
         return value
+
+    def control_for(self, target: Target) -> ConnectResult | None:
+        """The control reached in the target's IP version from the same source address: the
+        proof that the probe could have connected to the target if nothing blocked it."""
+        same = [
+            result
+            for control, result in self.controls.items()
+            if control.version == target.version and control.source == target.source
+        ]
+        return same[0] if same else None
 
     def connect(self, target: Target) -> ConnectResult | None:
         """The connect result, or None when no probe could run this batch."""

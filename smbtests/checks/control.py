@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from smbtests.checks._connect import blind, reach_observation, seen, target_needs
+from smbtests.checks._paths import sources
 from smbtests.checks.base import (
     BatchKey,
     BatchKind,
@@ -24,7 +25,7 @@ from smbtests.checks.base import (
     Verdict,
 )
 from smbtests.config import LoadedConfig
-from smbtests.observations import ConnectState, Observation, ReachObservation, Target
+from smbtests.observations import ConnectState, Observation, ReachObservation
 
 NAME = "control"
 FAMILY = Family.REACH
@@ -34,23 +35,30 @@ def plan(config: LoadedConfig, today: date) -> list[Check]:
     checks = []
     for name, probe in config.environment.probes.items():
         assert probe.control is not None  # the loader rejects probes without one
-        checks.append(
-            Check(
-                id=f"{NAME}:{name}",
-                kind=NAME,
-                step=6,
-                rule="the probe reaches its positive control, so its 'closed' results are real",
-                feature="Probes can prove a port is blocked",
-                story=probe.segment,
-                severity="critical",
-                batch=BatchKey(BatchKind.SCAN, name),
-                marker="smb_verification",
-                probe=name,
-                target=Target(str(probe.control.address), probe.control.port),
-                expect=Expect.OPEN,
-                rings=probe.rings,
-            )
-        )
+        primary = probe.control.address
+        for source in sources(probe):
+            for address in probe.control.all_addresses:
+                if address.version != source.address.version:
+                    continue
+                where = "" if address == primary else f"/[{address}]:{probe.control.port}"
+                checks.append(
+                    Check(
+                        id=f"{NAME}:{name}{source.label}{where}",
+                        kind=NAME,
+                        step=6,
+                        rule="the probe reaches its positive control, so its 'closed' results "
+                        "are real",
+                        feature="Probes can prove a port is blocked",
+                        story=probe.segment,
+                        severity="critical",
+                        batch=BatchKey(BatchKind.SCAN, name),
+                        marker="smb_verification",
+                        probe=name,
+                        target=source.to(address, probe.control.port),
+                        expect=Expect.OPEN,
+                        rings=probe.rings,
+                    )
+                )
     return checks
 
 

@@ -27,6 +27,7 @@ from smbtests.checks.base import (
     policy_says,
 )
 from smbtests.config import LoadedConfig
+from smbtests.errors import ProbeError
 from smbtests.observations import (
     ConnectResult,
     ConnectState,
@@ -65,7 +66,7 @@ def plan(config: LoadedConfig, today: date) -> list[Check]:
 
 def needs(check: Check, config: LoadedConfig) -> Sequence[Need]:
     assert check.discovery_range is not None
-    network = ipaddress.IPv4Network(check.discovery_range)
+    network = ipaddress.ip_network(check.discovery_range)
     return [
         Connect(Target(str(address), port))
         for address in network.hosts()
@@ -74,7 +75,12 @@ def needs(check: Check, config: LoadedConfig) -> Sequence[Need]:
 
 
 def observe(check: Check, facts: Facts) -> Observation:
-    assert facts.control is not None
+    network = ipaddress.ip_network(check.discovery_range or "")
+    control = facts.control_for(Target(str(network.network_address), 0))
+    if control is None:
+        raise ProbeError(
+            check.probe or "?", f"no control in IPv{network.version} proves it can connect"
+        )
     results: list[ConnectResult] = [facts.get(need) for need in facts.values]
     states: dict[str, int] = {}
     for result in results:
@@ -85,12 +91,12 @@ def observe(check: Check, facts: Facts) -> Observation:
         listeners=tuple(
             sorted(
                 {r.target.host for r in results if r.state is ConnectState.OPEN},
-                key=ipaddress.IPv4Address,
+                key=ipaddress.ip_address,
             )
         ),
         errors=tuple(r for r in results if r.state is ConnectState.ERROR),
         states=states,
-        control=facts.control,
+        control=control,
     )
 
 

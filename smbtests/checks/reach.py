@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from smbtests.checks._connect import blind, reach_observation, seen, target_needs
+from smbtests.checks._paths import Source, address_label, expected, smb_ports, sources
 from smbtests.checks.base import (
     BatchKey,
     BatchKind,
@@ -25,8 +26,8 @@ from smbtests.checks.base import (
     Verdict,
     policy_says,
 )
-from smbtests.config import LoadedConfig, Policy, ProbeConfig
-from smbtests.observations import ConnectState, Observation, ReachObservation, Target
+from smbtests.config import LoadedConfig, ProbeConfig
+from smbtests.observations import ConnectState, Observation, ReachObservation
 
 NAME = "reach"
 FAMILY = Family.REACH
@@ -43,121 +44,75 @@ def _marker(step: int) -> str:
     return "smb_perimeter" if step == 2 else "smb_segmentation"
 
 
-def _expected(
-    policy: Policy, probe: ProbeConfig, host_name: str, port: int, today: date
-) -> tuple[Expect, str, int, str]:
-    """(expectation, rule text, seed step, severity) for probe -> SMB host:port."""
-    source = probe.own_address
-    segment = policy.segments[probe.segment]
-    for path in policy.approved_paths:
-        covers = (
-            port in path.ports
-            and ("*" in path.to or host_name in path.to)
-            and any(source in net for ref in path.from_ for net in policy.networks_of(ref))
-        )
-        if covers:
-            return (
-                Expect.OPEN,
-                f"approved path {', '.join(path.from_)} -> {host_name}:{port} must work "
-                f"({path.reason})",
-                3,
-                "critical",
-            )
-    for exc in policy.exceptions:
-        covers = (
-            exc.to == host_name
-            and exc.port == port
-            and any(source in net for net in policy.networks_of(exc.from_))
-        )
-        if covers and exc.expires >= today:
-            return (
-                Expect.OPEN,
-                f"exception {exc.id} ({exc.reason}) keeps this path open until {exc.expires}",
-                7,
-                "normal",
-            )
-    if segment.kind == "untrusted":
-        return (
-            Expect.CLOSED,
-            f"untrusted segment {probe.segment} must not reach SMB hosts",
-            2,
-            "critical",
-        )
-    if segment.kind == "perimeter":
-        return (
-            Expect.CLOSED,
-            f"{port} must be closed inbound from perimeter segment {probe.segment}",
-            2,
-            "blocker",
-        )
-    return (
-        Expect.CLOSED,
-        f"no approved path from {probe.segment} to {host_name}:{port}; deny all other SMB",
-        3,
-        "critical",
-    )
-
-
-def smb_ports(policy: Policy) -> list[int]:
-    """445 plus every other port the policy approves or excepts (e.g. 139): each is tested
-    from every probe, open where approved and closed everywhere else."""
-    ports = {445}
-    for path in policy.approved_paths:
-        ports.update(path.ports)
-    ports.update(exc.port for exc in policy.exceptions)
-    return sorted(ports)
-
-
 def plan(config: LoadedConfig, today: date) -> list[Check]:
-    policy = config.policy
     checks: list[Check] = []
-    ports = smb_ports(policy)
     for name, probe in config.environment.probes.items():
-        batch = BatchKey(BatchKind.SCAN, name)
-        for host_name, host in policy.smb_hosts.items():
-            host_rings = config.environment.host_rings.get(host_name, ())
+        for source in sources(probe):
+            checks += _to_hosts(config, name, probe, source, today)
+            if config.policy.segments[probe.segment].kind != "perimeter":
+                checks += _outbound(config, name, probe, source)
+    return checks
+
+
+def _to_hosts(
+    config: LoadedConfig, name: str, probe: ProbeConfig, source: Source, today: date
+) -> list[Check]:
+    policy = config.policy
+    checks = []
+    ports = smb_ports(policy)
+    for host_name, host in policy.smb_hosts.items():
+        host_rings = config.environment.host_rings.get(host_name, ())
+        for address in host.all_addresses:
+            if address.version != source.address.version:
+                continue
+            label = f"{host_name}{address_label(address, host.address)}"
             for port in ports:
-                expect, rule, step, severity = _expected(policy, probe, host_name, port, today)
+                want = expected(policy, probe.segment, source.address, host_name, port, today)
                 checks.append(
                     Check(
-                        id=f"{NAME}:{name}/{host_name}:{port}",
+                        id=f"{NAME}:{name}{source.label}/{label}:{port}",
                         kind=NAME,
-                        step=step,
-                        rule=rule,
-                        feature=FEATURES[(expect, step)],
+                        step=want.step,
+                        rule=want.rule,
+                        feature=FEATURES[(want.expect, want.step)],
                         story=f"{probe.segment} -> {host_name}",
-                        severity=severity,
-                        batch=batch,
-                        marker=_marker(step),
+                        severity=want.severity,
+                        batch=BatchKey(BatchKind.SCAN, name),
+                        marker=_marker(want.step),
                         probe=name,
                         host=host_name,
-                        target=Target(str(host.address), port),
-                        expect=expect,
+                        target=source.to(address, port),
+                        expect=want.expect,
                         rings=tuple(sorted({*probe.rings, *host_rings})),
                     )
                 )
-        if policy.segments[probe.segment].kind == "perimeter":
+    return checks
+
+
+def _outbound(config: LoadedConfig, name: str, probe: ProbeConfig, source: Source) -> list[Check]:
+    checks = []
+    for target_name, target in config.policy.perimeter.outbound_targets.items():
+        if target.address.version != source.address.version:
             continue
-        for target_name, target in policy.perimeter.outbound_targets.items():
-            checks.append(
-                Check(
-                    id=f"{NAME}:{name}/{target_name}:{target.port}",
-                    kind=NAME,
-                    step=2,
-                    rule=f"outbound {target.port} to the internet must be closed "
-                    f"({target_name}: {target.description or target.address})",
-                    feature="SMB closed outbound to the internet",
-                    story=f"{probe.segment} -> internet",
-                    severity="blocker",
-                    batch=batch,
-                    marker=_marker(2),
-                    probe=name,
-                    host=target_name,
-                    target=Target(str(target.address), target.port),
-                    expect=Expect.CLOSED,
-                    rings=probe.rings,
-                )
+        checks.append(
+            Check(
+                id=f"{NAME}:{name}{source.label}/{target_name}:{target.port}",
+                kind=NAME,
+                step=2,
+                rule=f"outbound {target.port} to the internet must be closed "
+                f"({target_name}: {target.description or target.address})",
+                feature="SMB closed outbound to the internet",
+                story=f"{probe.segment} -> internet",
+                severity="blocker",
+                batch=BatchKey(BatchKind.SCAN, name),
+                marker=_marker(2),
+                probe=name,
+                host=target_name,
+                target=source.to(target.address, target.port),
+                expect=Expect.CLOSED,
+                rings=probe.rings,
             )
+        )
     return checks
 
 

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import ipaddress
-from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from smbtests.config.types import ConfigModel, Name, Port
+from smbtests.config.types import Address, ConfigModel, Name, Network, Port
 
 ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
+WIDEST_SCOPE = {4: 8, 6: 32}  # prefix length: wider than this is not a network anyone owns
 
 
 class Control(ConfigModel):
-    """A service the probe is meant to reach across the same boundary as its 445 tests."""
+    """A service the probe is meant to reach across the same boundary as its SMB tests."""
 
-    address: IPv4Address
+    address: Address
     port: Port
     description: str = ""
+    # the same control on its other addresses (its IPv6 one): a probe proves it can connect in
+    # every family (and from every source address) it tests, or those checks error
+    addresses: tuple[Address, ...] = ()
+
+    @property
+    def all_addresses(self) -> tuple[Address, ...]:
+        return (self.address, *self.addresses)
 
 
 class Credential(ConfigModel):
@@ -32,7 +39,11 @@ class ProbeConfig(ConfigModel):
     segment: str
     transport: Literal["local", "ssh", "winrm"]
     address: str | None = None
-    source_address: IPv4Address | None = None
+    source_address: Address | None = None
+    # further addresses the probe can send from (its IPv6 address, a second IPv4 address in its
+    # segment): the first of each family tests that family; any others test again from there,
+    # e.g. a host in the segment that a one-host exception does not name
+    sources: tuple[Address, ...] = ()
     port: Port | None = None
     user: str | None = None
     key: Path | None = None
@@ -51,16 +62,26 @@ class ProbeConfig(ConfigModel):
     rings: tuple[Name, ...] = ()
 
     @property
-    def own_address(self) -> IPv4Address:
+    def own_address(self) -> Address:
         """The address this probe's connections come from (checked at load)."""
         if self.source_address is not None:
             return self.source_address
-        return ipaddress.IPv4Address(self.address)
+        return ipaddress.ip_address(str(self.address))
+
+    @property
+    def all_sources(self) -> tuple[Address, ...]:
+        return (self.own_address, *self.sources)
+
+    def default_source(self, version: int) -> Address | None:
+        """The address the probe's connections of this IP version come from by default."""
+        return next((a for a in self.all_sources if a.version == version), None)
 
 
 class Timing(ConfigModel):
     connect_timeout: float = Field(default=2.0, gt=0, le=30)
     concurrency: int = Field(default=128, ge=1, le=4096)
+    # new connects a probe starts per second: sweeps touch every address, so they stay polite
+    connects_per_second: float = Field(default=2000.0, gt=0, le=100_000)
     probe_timeout: float = Field(default=60.0, gt=0, le=900)
     smb_timeout: float = Field(default=5.0, gt=0, le=60)
 
@@ -108,7 +129,7 @@ class Environment(ConfigModel):
     description: str = ""
     policy: Path
     policy_overlay: Path | None = None
-    scope: tuple[IPv4Network, ...] = Field(min_length=1)
+    scope: tuple[Network, ...] = Field(min_length=1)
     timing: Timing = Timing()
     smb: SmbVantage = SmbVantage()
     probes: dict[Name, ProbeConfig] = Field(min_length=1)
@@ -118,8 +139,11 @@ class Environment(ConfigModel):
 
     @field_validator("scope")
     @classmethod
-    def _scope_not_everything(cls, value: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
+    def _scope_not_everything(cls, value: tuple[Network, ...]) -> tuple[Network, ...]:
         for network in value:
-            if network.prefixlen < 8:
-                raise ValueError(f"scope {network} is wider than a /8; name the networks you own")
+            widest = WIDEST_SCOPE[network.version]
+            if network.prefixlen < widest:
+                raise ValueError(
+                    f"scope {network} is wider than a /{widest}; name the networks you own"
+                )
         return value

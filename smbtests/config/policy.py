@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import date, timedelta
-from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Literal
 
 from pydantic import Field
 
-from smbtests.config.types import ConfigModel, Name, Port
+from smbtests.config.types import Address, ConfigModel, Name, Network, Port
 
 DIALECTS: tuple[str, ...] = ("2.0.2", "2.1", "3.0", "3.0.2", "3.1.1")
 Dialect = Literal["2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"]
 SegmentKind = Literal["mgmt", "trusted", "untrusted", "servers", "perimeter"]
 HostRole = Literal["file", "dc", "print", "admin"]
+# TCP 445 (SMB direct) and 139 (NetBIOS session service): blocking one and not the other
+# leaves SMB open, so both are tested unless the policy says otherwise.
+DEFAULT_SMB_PORTS: tuple[int, ...] = (445, 139)
 
 
 class Segment(ConfigModel):
     kind: SegmentKind
-    cidrs: tuple[IPv4Network, ...] = Field(min_length=1)
+    cidrs: tuple[Network, ...] = Field(min_length=1)
     description: str = ""
 
 
@@ -49,11 +51,18 @@ BASELINE_DEFAULTS = Hardening(
 
 
 class SmbHost(ConfigModel):
-    address: IPv4Address
+    address: Address
+    # every further address the host answers on (its IPv6 address, a second interface): each
+    # is tested like the first, so an interface the firewall forgot cannot hide
+    addresses: tuple[Address, ...] = ()
     role: HostRole
     shares: tuple[str, ...] = ()
     description: str = ""
     hardening: Hardening = Hardening()
+
+    @property
+    def all_addresses(self) -> tuple[Address, ...]:
+        return (self.address, *self.addresses)
 
 
 class ApprovedPath(ConfigModel):
@@ -64,18 +73,33 @@ class ApprovedPath(ConfigModel):
 
 
 class OutboundTarget(ConfigModel):
-    address: IPv4Address
+    address: Address
     port: Port = 445
     description: str = ""
 
 
 class Perimeter(ConfigModel):
     outbound_targets: dict[Name, OutboundTarget] = {}
+    # what the internet sees of the organisation (its edge firewall's or NAT's addresses): swept
+    # from perimeter probes, so a port-forward to an inside SMB server shows up
+    public_addresses: tuple[Address, ...] = ()
 
 
 class Discovery(ConfigModel):
-    ranges: tuple[IPv4Network, ...] = ()
+    ranges: tuple[Network, ...] = ()
     ports: tuple[Port, ...] = (445,)
+
+
+class Sweep(ConfigModel):
+    """Every probe connects on every SMB port to every address of every segment (IPv4), to the
+    declared addresses of every IPv6 segment plus `ranges` (a /64 cannot be swept), and, from
+    perimeter probes, to the public addresses; any listener not on an approved path fails."""
+
+    enabled: bool = True
+    # extra ranges to sweep: IPv6 sub-ranges where hosts live, internet samples for outbound
+    ranges: tuple[Network, ...] = ()
+    # a range larger than this is refused unless raised here: sweeps stay polite and bounded
+    max_addresses: int = Field(default=4096, ge=1, le=1 << 20)
 
 
 class PolicyException(ConfigModel):
@@ -130,11 +154,13 @@ class Policy(ConfigModel):
     name: str
     segments: dict[Name, Segment] = Field(min_length=1)
     smb_hosts: dict[Name, SmbHost] = Field(min_length=1)
+    smb_ports: tuple[Port, ...] = Field(default=DEFAULT_SMB_PORTS, min_length=1)
     approved_paths: tuple[ApprovedPath, ...] = ()
     hardening: Hardening = BASELINE_DEFAULTS
     hardening_by_role: dict[HostRole, Hardening] = {}
     perimeter: Perimeter = Perimeter()
     discovery: Discovery = Discovery()
+    sweep: Sweep = Sweep()
     deployment: Deployment = Deployment()
     exceptions: tuple[PolicyException, ...] = ()
 
@@ -146,17 +172,17 @@ class Policy(ConfigModel):
             baseline = role_override.over(baseline)
         return host.hardening.over(baseline)
 
-    def segment_of(self, address: IPv4Address) -> str | None:
+    def segment_of(self, address: Address) -> str | None:
         for name, segment in sorted(self.segments.items()):
             if any(address in cidr for cidr in segment.cidrs):
                 return name
         return None
 
-    def networks_of(self, reference: str) -> tuple[IPv4Network, ...]:
+    def networks_of(self, reference: str) -> tuple[Network, ...]:
         """A segment name or a CIDR, as networks (references are checked at load)."""
         if reference in self.segments:
             return self.segments[reference].cidrs
-        return (ipaddress.IPv4Network(reference, strict=False),)
+        return (ipaddress.ip_network(reference, strict=False),)
 
 
 # ---------------------------------------------------------------- environment

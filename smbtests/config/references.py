@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from ipaddress import IPv4Address
 
 from smbtests.config.environment import Environment, ProbeConfig, WindowsHost
 from smbtests.config.policy import Policy
 from smbtests.config.source import KeyPath, SourceDocument, path_label, suggest
+from smbtests.config.types import Address, within
 from smbtests.errors import PolicyError
 
 CLEAR_TEXT_BASIC = "basic auth sends the password in clear; set `allow_basic: true` only for a lab"
@@ -30,7 +30,7 @@ def check_reference(
         return
     if what == "segment or CIDR":
         try:
-            ipaddress.IPv4Network(value, strict=False)
+            ipaddress.ip_network(value, strict=False)
             return
         except ValueError:
             pass
@@ -113,7 +113,7 @@ def resolve_environment(env: Environment, policy: Policy, doc: SourceDocument) -
         _windows_host(policy, doc, ("windows_hosts", name), windows, winrm_probes)
 
 
-def _in_scope(env: Environment, address: IPv4Address) -> bool:
+def _in_scope(env: Environment, address: Address) -> bool:
     return any(address in network for network in env.scope)
 
 
@@ -125,12 +125,12 @@ def _probe(
         raise located(doc, (*where, "address"), f"a {probe.transport} probe needs `address`")
     if probe.source_address is None:
         try:
-            ipaddress.IPv4Address(probe.address)
+            ipaddress.ip_address(str(probe.address))
         except ValueError:
             raise located(
                 doc,
                 (*where, "source_address"),
-                "set `source_address` (the IPv4 address its connections come from)",
+                "set `source_address` (the address its connections come from)",
             ) from None
     segment_cidrs = policy.segments[probe.segment].cidrs
     if not any(probe.own_address in cidr for cidr in segment_cidrs):
@@ -150,7 +150,27 @@ def _probe(
         )
     if not _in_scope(env, probe.control.address):
         raise located(doc, (*where, "control", "address"), "outside the environment's scope")
+    _sources(policy, doc, where, probe)
     _transport_settings(doc, where, probe)
+
+
+def _sources(policy: Policy, doc: SourceDocument, where: KeyPath, probe: ProbeConfig) -> None:
+    segment_cidrs = policy.segments[probe.segment].cidrs
+    for index, source in enumerate(probe.sources):
+        if not any(source in cidr for cidr in segment_cidrs):
+            raise located(
+                doc,
+                (*where, "sources", index),
+                f"{source} is not in segment {probe.segment} "
+                f"({', '.join(map(str, segment_cidrs))}); a probe sends only from its segment",
+            )
+        if probe.transport == "winrm" and probe.default_source(source.version) != source:
+            raise located(
+                doc,
+                (*where, "sources", index),
+                "a winrm probe cannot choose its source address; list one address per IP "
+                "version at most",
+            )
 
 
 def _transport_settings(doc: SourceDocument, where: KeyPath, probe: ProbeConfig) -> None:
@@ -178,7 +198,7 @@ def _policy_addresses_in_scope(env: Environment, policy: Policy, doc: SourceDocu
         if not _in_scope(env, target.address):
             raise located(doc, ("scope",), f"outbound target {name} is outside the scope")
     for network in policy.discovery.ranges:
-        if not any(network.subnet_of(s) for s in env.scope):
+        if not any(within(network, s) for s in env.scope):
             raise located(doc, ("scope",), f"discovery range {network} is outside the scope")
 
 

@@ -101,6 +101,7 @@ def up(scenario: str | None = None) -> state.LabState:
             services.prepare(service)
             services.start(service, lab)
         services.wait_ready(list(services.COMPLIANT_SERVICES))
+        network.announce_secondary_addresses()
         if scenario is not None:
             scenarios.apply(scenario, lab)
     except BaseException as exc:

@@ -6,6 +6,7 @@ namespace, so the machine's root namespace never holds a lab link, address or ro
 
 from __future__ import annotations
 
+import sys
 from importlib import resources
 
 from smbtests.lab import netns
@@ -14,6 +15,7 @@ from smbtests.lab.topology import (
     CONTROL_HOST,
     HOSTS,
     HOSTS_BY_NAME,
+    IOT1_SECOND,
     ROUTER_NAMESPACE,
     SEGMENTS,
 )
@@ -34,6 +36,33 @@ _ROUTER = {
     # traffic between segments, as a layer-3 firewall behind access switches does.
     "net.bridge.bridge-nf-call-iptables": "0",
 }
+
+
+# One connect from a secondary address to the control, so the router learns where it lives.
+_ANNOUNCE = (
+    "import socket, sys\n"
+    "with socket.socket() as s:\n"
+    "    s.bind((sys.argv[1], 0)); s.settimeout(5); s.connect((sys.argv[2], int(sys.argv[3])))\n"
+)
+
+
+def announce_secondary_addresses() -> None:
+    """Make the router resolve iot1's second address before any probe uses it.
+
+    A real host announces a new address (gratuitous ARP); `ip addr add` here does not, and the
+    first connects from it, made while every probe scans at once, were measured to go
+    unanswered for a whole connect timeout (the per-source control turned them into errors).
+    """
+    iot1 = HOSTS_BY_NAME["iot1"]
+    argv = [
+        sys.executable,
+        "-c",
+        _ANNOUNCE,
+        str(IOT1_SECOND),
+        str(CONTROL.address),
+        str(CONTROL.port),
+    ]
+    netns.run(netns.exec_argv(iot1.namespace, argv))
 
 
 def ruleset_text(name: str = ROUTER_RULESET) -> str:
@@ -67,12 +96,12 @@ def build() -> None:
         netns.ip(host.namespace, "link", "set", "eth0", "up")
         netns.ip(host.namespace, "route", "add", "default", "via", str(host.segment.gateway))
 
-    # Added after the primary address, so it is the secondary one and fs1's own traffic keeps
-    # leaving from 10.45.10.11.
-    netns.ip(
-        CONTROL_HOST.namespace, "addr", "add",
-        f"{CONTROL.address}/{CONTROL_HOST.segment.subnet.prefixlen}", "dev", "eth0",
-    )  # fmt: skip
+    # Added after the primary addresses, so they are secondary ones and each host's own traffic
+    # keeps leaving from its first address unless a probe binds the second on purpose.
+    iot1 = HOSTS_BY_NAME["iot1"]
+    for owner, address in ((CONTROL_HOST, CONTROL.address), (iot1, IOT1_SECOND)):
+        prefix = owner.segment.subnet.prefixlen
+        netns.ip(owner.namespace, "addr", "add", f"{address}/{prefix}", "dev", "eth0")
 
     netns.nft(ROUTER_NAMESPACE, ruleset_text())
     # The WinRM doubles' own filters: the router never sees corp1 -> win1, nor fs1 or print1 ->

@@ -32,6 +32,8 @@ class SambaSettings:
     signing: str = "mandatory"
     restrict_anonymous: int = 2
     map_to_guest: str = "never"
+    # addresses the instance also listens on (a second interface), each with its prefix length
+    extra_interfaces: tuple[str, ...] = ()
 
 
 COMPLIANT: dict[str, SambaSettings] = {
@@ -76,6 +78,9 @@ def render(service_name: str, host: Host, settings: SambaSettings) -> str:
         service=service_name,
         host=host.name,
         address=host.address,
+        interfaces=" ".join(
+            (f"{host.address}/{host.segment.subnet.prefixlen}", *settings.extra_interfaces)
+        ),
         netbios_name=host.name.upper(),
         dir=paths.service_dir(service_name),
         min_protocol=settings.min_protocol,

@@ -143,6 +143,20 @@ SCENARIOS: dict[str, Scenario] = {
             ),
         ),
         Scenario(
+            "netbios-139-open",
+            "router accepts guest -> fs1:139 (the NetBIOS session service; 445 stays blocked)",
+            _router_rule(
+                "netbios-139-open", "ip saddr @guest ip daddr 10.45.10.11 tcp dport 139 accept"
+            ),
+        ),
+        Scenario(
+            "exception-whole-segment",
+            "the one-host exception iot1 -> print1:445 implemented as iot -> print1:445",
+            _router_rule(
+                "exception-whole-segment", "ip saddr @iot ip daddr 10.45.10.13 tcp dport 445 accept"
+            ),
+        ),
+        Scenario(
             "approved-path-blocked",
             "router drops the approved path corp -> fs1:445",
             _router_rule(

@@ -94,7 +94,12 @@ CONTROL_HOST = HOSTS_BY_NAME["fs1"]
 INTERNET_SMB = Endpoint(IPv4Address("198.51.100.51"), 445)
 INTERNET_SMB_HOST = HOSTS_BY_NAME["inet1"]
 
+# iot1's second address: a host of the IoT segment that exception EXC-0001 (iot1 -> print1) does
+# not name, so "the rest of the segment is denied" is tested from inside the segment
+IOT1_SECOND = IPv4Address("10.45.40.42")
+
 SMB_PORT = 445
+NETBIOS_PORT = 139
 SSH_PORT = 22
 WINRM_HTTP_PORT = 5985
 WINRM_HTTPS_PORT = 5986

@@ -10,11 +10,14 @@ from smbtests.errors import BadOutputError
 from smbtests.observations import ConnectResult, ConnectState, Target
 
 
-def scan_request(targets: Sequence[Target], timeout: float, concurrency: int) -> bytes:
+def scan_request(
+    targets: Sequence[Target], timeout: float, concurrency: int, rate: float | None = None
+) -> bytes:
     body = {
-        "targets": [[t.host, t.port] for t in targets],
+        "targets": [[t.host, t.port, t.source] for t in targets],
         "timeout": timeout,
         "concurrency": concurrency,
+        "rate": rate,
     }
     return json.dumps(body).encode()
 

@@ -11,8 +11,9 @@ from smbtests.probes._records import record_result, results_from_records
 
 
 class LocalProbe:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, connects_per_second: float = scanner.INFINITE) -> None:
         self.name = name
+        self._rate = connects_per_second
 
     def scan(
         self,
@@ -29,7 +30,8 @@ class LocalProbe:
                 on_result(record_result(self.name, targets, record))
 
         concurrency = scanner.raise_file_limit(concurrency)
-        scanner.scan([(t.host, t.port) for t in targets], timeout, concurrency, emit)
+        request = [[t.host, t.port, t.source] for t in targets]
+        scanner.scan(request, timeout, concurrency, emit, self._rate)
         records.append({"done": len(targets)})
         return results_from_records(self.name, targets, records)
 

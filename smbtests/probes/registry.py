@@ -16,7 +16,7 @@ def open_probe(name: str, config: ProbeConfig, timing: Timing) -> Probe:
     if config.transport == "local":
         from smbtests.probes.local import LocalProbe
 
-        return LocalProbe(name)
+        return LocalProbe(name, timing.connects_per_second)
     if config.transport == "ssh":
         from smbtests.probes.ssh import SshProbe
 
@@ -30,6 +30,7 @@ def open_probe(name: str, config: ProbeConfig, timing: Timing) -> Probe:
             port=config.port or 22,
             python=config.python,
             channel_timeout=timing.probe_timeout,
+            connects_per_second=timing.connects_per_second,
         )
     try:
         winrm = importlib.import_module("smbtests.probes.winrm")

@@ -1,7 +1,9 @@
 """The connect scanner every Linux probe runs: stdlib only, sent as source over SSH.
 
-Reads {"targets": [[host, port], ...], "timeout": s, "concurrency": n} as JSON on stdin and
-writes one JSON line per target as soon as its connect settles, then {"done": n}.
+Reads {"targets": [[host, port, source], ...], "timeout": s, "concurrency": n, "rate": r} as
+JSON on stdin (source "" or absent: the stack chooses; IPv4 and IPv6 alike; at most `rate` new
+connects per second, so sweeps stay polite) and writes one JSON line per target as soon as its
+connect settles, then {"done": n}.
 
 A connect() that fails at once (before any packet could come back) is the probe's own stack
 failing - no route of its own, a local filter that rejects at once, no free socket - and is
@@ -25,6 +27,7 @@ from typing import Any
 Emit = Callable[[dict[str, Any]], None]
 
 NETWORK_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
+INFINITE = float("inf")
 
 
 def _settle(
@@ -41,24 +44,54 @@ def _settle(
     )
 
 
-def scan(targets: list[tuple[str, int]], timeout: float, concurrency: int, emit: Emit) -> None:
-    """Connect to every (host, port) with at most `concurrency` in flight; emit each result."""
+def _socket(host: str, source: str) -> socket.socket:
+    """A non-blocking TCP socket of the host's IP version, bound to `source` when one is given."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if source:
+            sock.bind((source, 0))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def scan(
+    targets: list[list[Any]],
+    timeout: float,
+    concurrency: int,
+    emit: Emit,
+    rate: float = INFINITE,
+) -> None:
+    """Connect to every [host, port, source] with at most `concurrency` in flight and at most
+    `rate` new connects per second; emit each result."""
     selector = selectors.DefaultSelector()
     pending = list(enumerate(targets))
     pending.reverse()
     in_flight: dict[int, tuple[socket.socket, float]] = {}
+    began = time.monotonic()
+    started_count = 0
     try:
         while pending or in_flight:
-            while pending and len(in_flight) < concurrency:
-                index, (host, port) = pending.pop()
+            # the rate bounds how many connects may have started by now
+            allowed = int((time.monotonic() - began) * rate) + 1 if rate < INFINITE else None
+            while (
+                pending
+                and len(in_flight) < concurrency
+                and (allowed is None or started_count < allowed)
+            ):
+                index, target = pending.pop()
+                host, port = str(target[0]), int(target[1])
+                source = str(target[2]) if len(target) > 2 else ""
                 started = time.monotonic()
+                started_count += 1
                 try:
-                    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    sock = _socket(host, source)
                 except OSError as exc:
                     _settle(index, "error", exc.errno, started, "socket: " + str(exc), emit)
                     continue
-                sock.setblocking(False)
-                code = sock.connect_ex((host, int(port)))
+                code = sock.connect_ex((host, port))
                 if code == 0:
                     sock.close()
                     _settle(index, "open", None, started, "connected", emit)
@@ -75,12 +108,16 @@ def scan(targets: list[tuple[str, int]], timeout: float, concurrency: int, emit:
                         "local connect: " + errno.errorcode.get(code, str(code)),
                         emit,
                     )
+            now = time.monotonic()
+            next_start = began + started_count / rate if pending else INFINITE
             if not in_flight:
+                if pending:
+                    time.sleep(max(0.0, next_start - now))  # the rate limit's own pause
                 continue
             # in_flight keeps start order, so its first entry holds the nearest deadline
-            now = time.monotonic()
             next_deadline = next(iter(in_flight.values()))[1] + timeout
-            for key, _ in selector.select(max(0.0, next_deadline - now)):
+            wake = min(next_deadline, next_start) if len(in_flight) < concurrency else next_deadline
+            for key, _ in selector.select(max(0.0, wake - now)):
                 index = key.data
                 sock, started = in_flight.pop(index)
                 selector.unregister(sock)
@@ -138,7 +175,8 @@ def main() -> None:
         sys.stdout.flush()
 
     concurrency = raise_file_limit(int(request["concurrency"]))
-    scan(targets, float(request["timeout"]), concurrency, emit)
+    rate = float(request.get("rate") or INFINITE)
+    scan(targets, float(request["timeout"]), concurrency, emit, rate)
     emit({"done": len(targets)})
 
 

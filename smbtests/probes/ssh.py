@@ -108,8 +108,10 @@ class SshProbe:
         port: int = 22,
         python: str = "python3",
         channel_timeout: float = 60.0,
+        connects_per_second: float | None = None,
     ) -> None:
         self.name = name
+        self._rate = connects_per_second
         self._python = python
         self._channel_timeout = channel_timeout
         for path in (key, known_hosts):
@@ -155,7 +157,9 @@ class SshProbe:
                     on_result(record_result(self.name, targets, record))
 
         try:
-            code, err = self._run(command, scan_request(targets, timeout, concurrency), on_line)
+            code, err = self._run(
+                command, scan_request(targets, timeout, concurrency, self._rate), on_line
+            )
         except ProbeError:
             raise
         except Exception as exc:  # every backend failure maps here, once

@@ -12,7 +12,7 @@ import pytest
 
 from smbtests.reports.html import external_urls
 from tests.conftest import Lab
-from tests.engine.test_live_suite import ROOT, run_suite
+from tests.engine.test_live_suite import PLANNED, ROOT, run_suite
 
 SMBTESTS = [sys.executable, "-m", "smbtests.cli"]
 
@@ -40,7 +40,7 @@ def test_rollout_diff_baseline_allure_and_bundle(lab: Lab, tmp_path: Path) -> No
     assert [(c["id"], c["change"]) for c in changes] == [("reach:guest1/fs1:445", "newly open")]
 
     results = [json.loads(p.read_text()) for p in allure.glob("*-result.json")]
-    assert len(results) == 66
+    assert len(results) == PLANNED
     for result in results:
         labels = {label["name"] for label in result["labels"]}
         assert {"epic", "feature", "story", "severity", "tag"} <= labels, result["name"]

@@ -16,11 +16,30 @@ from tests.conftest import Lab
 ROOT = Path(__file__).resolve().parents[2]
 PYTEST = [sys.executable, "-m", "pytest", "--env", "lab", "-p", "no:cacheprovider", "-q"]
 
+SMB_HOSTS = ("fs1", "dc1", "print1")
+SMB_PORTS = (445, 139)
+PLANNED = 92  # checks the compliant lab plans
+# guest1 cannot prove anything: every check from it errors, none passes or fails
+GUEST1_UNPROVABLE = {
+    "control:guest1": "error",
+    "reach:guest1/inet-smb:445": "error",
+    **{f"reach:guest1/{h}:{p}": "error" for h in SMB_HOSTS for p in SMB_PORTS},
+}
+
 # scenario -> {check id: outcome}; every check not named must pass
 EXPECTED: dict[str, dict[str, str]] = {
     "compliant": {},
     "guest-445-open": {"reach:guest1/fs1:445": "failed"},
-    "iot-445-open": {"reach:iot1/fs1:445": "failed", "reach:iot1/dc1:445": "failed"},
+    # SMB over the NetBIOS session service bypasses a 445-only block
+    "netbios-139-open": {"reach:guest1/fs1:139": "failed"},
+    # a one-host exception implemented as a whole-segment rule: iot1's second address sees it
+    "exception-whole-segment": {"reach:iot1[10.45.40.42]/print1:445": "failed"},
+    "iot-445-open": {
+        "reach:iot1/fs1:445": "failed",
+        "reach:iot1/dc1:445": "failed",
+        # iot1's second address is no exception's source: print1 too must stay closed to it
+        **{f"reach:iot1[10.45.40.42]/{h}:445": "failed" for h in SMB_HOSTS},
+    },
     "internet-445-open": {
         "reach:inet1/fs1:445": "failed",
         "reach:inet1/dc1:445": "failed",
@@ -34,20 +53,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     # guests cannot be let in while fs1 demands encryption, so the scenario relaxes it too
     "guest-access": {"anonymous:fs1": "failed", "encryption:fs1": "failed"},
     "rogue-smb-listener": {"discovery:10.45.40.0/24": "failed"},
-    "probe-down": {
-        "control:guest1": "error",
-        "reach:guest1/fs1:445": "error",
-        "reach:guest1/dc1:445": "error",
-        "reach:guest1/print1:445": "error",
-        "reach:guest1/inet-smb:445": "error",
-    },
-    "probe-blind": {
-        "control:guest1": "error",
-        "reach:guest1/fs1:445": "error",
-        "reach:guest1/dc1:445": "error",
-        "reach:guest1/print1:445": "error",
-        "reach:guest1/inet-smb:445": "error",
-    },
+    "probe-down": GUEST1_UNPROVABLE,
+    "probe-blind": GUEST1_UNPROVABLE,
     # an expired exception fails on paper, and its path is no longer allowed to be open
     "exception-expired": {"exception:EXC-0001": "failed", "reach:iot1/print1:445": "failed"},
     "win-smb1-enabled": {"win-smb1:win1": "failed"},
@@ -67,7 +74,8 @@ EXPECTED: dict[str, dict[str, str]] = {
                 "win-445-rules",
             )
         },
-        **{f"reach:win1/{host}:445": "error" for host in ("fs1", "dc1", "print1", "inet-smb")},
+        "reach:win1/inet-smb:445": "error",
+        **{f"reach:win1/{h}:{p}": "error" for h in SMB_HOSTS for p in SMB_PORTS},
     },
 }
 
@@ -103,7 +111,7 @@ def test_scenario_caught_by_exactly_the_right_checks(
     with lab.scenario(scenario):
         done, document = run_suite(lab, tmp_path / "results.json")
     seen = outcomes(document)
-    assert len(seen) == 66
+    assert len(seen) == PLANNED
     not_passed = {k: v for k, v in seen.items() if v != "passed"}
     assert not_passed == EXPECTED[scenario], done.stdout[-4000:]
     assert done.returncode == (0 if scenario == "compliant" else 1)
