@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from smbtests.config.environment import Environment, ProbeConfig, WindowsHost
 from smbtests.config.policy import Policy
 from smbtests.config.source import KeyPath, SourceDocument, path_label, suggest
-from smbtests.config.types import Address, within
+from smbtests.config.types import Address, Network, within
 from smbtests.errors import PolicyError
 
 CLEAR_TEXT_BASIC = "basic auth sends the password in clear; set `allow_basic: true` only for a lab"
@@ -42,6 +42,7 @@ def check_reference(
 
 def resolve_policy(policy: Policy, doc: SourceDocument) -> None:
     _hosts_in_segments(policy, doc)
+    _sweep_sizes(policy, doc)
     _outbound_names(policy, doc)
     _approved_path_references(policy, doc)
     _exception_references(policy, doc)
@@ -54,6 +55,29 @@ def _hosts_in_segments(policy: Policy, doc: SourceDocument) -> None:
                 doc,
                 ("smb_hosts", name, "address"),
                 f"{host.address} lies in no declared segment; add its subnet to a segment",
+            )
+
+
+def _sweep_sizes(policy: Policy, doc: SourceDocument) -> None:
+    """Sweeps stay bounded: every range they cover whole must fit `sweep.max_addresses`."""
+    if not policy.sweep.enabled:
+        return
+    cap = policy.sweep.max_addresses
+    whole: list[tuple[KeyPath, Network]] = [
+        (("segments", name, "cidrs", i), cidr)
+        for name, segment in policy.segments.items()
+        for i, cidr in enumerate(segment.cidrs)
+        if cidr.version == 4  # IPv6 segments are swept at their declared addresses only
+    ]
+    whole += [(("sweep", "ranges", i), net) for i, net in enumerate(policy.sweep.ranges)]
+    for path, network in whole:
+        if network.num_addresses > cap:
+            raise located(
+                doc,
+                path,
+                f"{network} has {network.num_addresses} addresses, more than a sweep covers "
+                f"(sweep.max_addresses: {cap}); raise sweep.max_addresses, list smaller "
+                "ranges, or set sweep.enabled: false",
             )
 
 

@@ -50,7 +50,10 @@ def ensure_users(state: LabState) -> None:
 def remove_users(names: Iterable[str]) -> None:
     for name in names:
         if _user_exists(name):
-            run(["userdel", name])
+            # --force: the lab's own processes are already ended (by namespace); a process that
+            # still has the uid belongs to another sandbox whose copy of /etc gave its lab user
+            # the same number, or is a zombie not yet reaped, and must not keep this user alive
+            run(["userdel", "--force", name])
 
 
 def uid_gid(name: str) -> tuple[int, int]:

@@ -43,8 +43,8 @@ def exec_argv(namespace: str, argv: Sequence[str]) -> list[str]:
     return ["ip", "netns", "exec", namespace, *argv]
 
 
-def ip(namespace: str, *args: str) -> str:
-    return run(["ip", "-n", namespace, *args]).stdout
+def ip(namespace: str, *args: str, check: bool = True) -> str:
+    return run(["ip", "-n", namespace, *args], check=check).stdout
 
 
 def nft(namespace: str, script: str) -> None:

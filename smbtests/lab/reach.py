@@ -24,6 +24,7 @@ POLL_INTERVAL = 0.05
 
 def connect(target: str, timeout: float) -> str:
     address, port = target.rsplit(":", 1)
+    address = address.removeprefix("[").removesuffix("]")  # an IPv6 endpoint is [address]:port
     try:
         with socket.create_connection((address, int(port)), timeout=timeout):
             return "open"

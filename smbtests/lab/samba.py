@@ -79,7 +79,11 @@ def render(service_name: str, host: Host, settings: SambaSettings) -> str:
         host=host.name,
         address=host.address,
         interfaces=" ".join(
-            (f"{host.address}/{host.segment.subnet.prefixlen}", *settings.extra_interfaces)
+            (
+                f"{host.address}/{host.segment.subnet.prefixlen}",
+                f"{host.address6}/{host.segment.subnet6.prefixlen}",
+                *settings.extra_interfaces,
+            )
         ),
         netbios_name=host.name.upper(),
         dir=paths.service_dir(service_name),

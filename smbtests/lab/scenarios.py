@@ -18,12 +18,19 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from smbtests.errors import LabError
 from smbtests.lab import doubles, netns, paths, samba, services
 from smbtests.lab.state import LabState
-from smbtests.lab.topology import ROUTER_NAMESPACE, host
+from smbtests.lab.topology import (
+    FS1_SECOND,
+    INTERNET_ROGUE_SMB,
+    PUBLIC_EDGE,
+    ROUTER_NAMESPACE,
+    host,
+)
 from smbtests.lab.wsman import scenario_state, write_state
 
 COMPLIANT = "compliant"
@@ -81,6 +88,60 @@ def _rogue_listener(state: LabState) -> None:
     services.prepare(services.ROGUE_SMBD, samba.ROGUE)
     services.start(services.ROGUE_SMBD, state)
     services.wait_ready([services.ROGUE_SMBD])
+
+
+NAT_TABLE = "smblab_nat"
+# An address a scenario adds to a host: (host, address); removed again by `compliant`.
+SCENARIO_ADDRESSES = (("fs1", FS1_SECOND), ("inet1", INTERNET_ROGUE_SMB.address))
+
+
+def _add_address(host_name: str, address: IPv4Address | IPv6Address) -> None:
+    owner = host(host_name)
+    prefix = owner.segment.subnet.prefixlen
+    netns.ip(owner.namespace, "addr", "add", f"{address}/{prefix}", "dev", "eth0")
+
+
+def _edge_port_forward(state: LabState) -> None:
+    # A NAT rule on the edge publishes fs1's SMB at the public address, and the forward rule
+    # that every port-forward needs lets the translated flows through.
+    netns.nft(
+        ROUTER_NAMESPACE,
+        f"table ip {NAT_TABLE} {{\n"
+        "\tchain prerouting {\n"
+        "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+        f"\t\tip daddr {PUBLIC_EDGE} tcp dport 445 dnat to 10.45.10.11 "
+        'comment "scenario edge-port-forward"\n'
+        "\t}\n"
+        "}\n",
+    )
+    _router_rule("edge-port-forward", "ct status dnat accept")(state)
+
+
+def _server_second_address(state: LabState) -> None:
+    _add_address("fs1", FS1_SECOND)
+    _samba_change("fs1", extra_interfaces=(f"{FS1_SECOND}/24",))(state)
+    _router_rule(
+        "server-second-address", f"ip saddr @guest ip daddr {FS1_SECOND} tcp dport 445 accept"
+    )(state)
+
+
+def _undeclared_outbound(state: LabState) -> None:
+    _add_address("inet1", INTERNET_ROGUE_SMB.address)
+    _start(services.ROGUE_INTERNET_SMB, state)
+    _router_rule(
+        "undeclared-outbound-smb",
+        f"ip saddr @corp ip daddr {INTERNET_ROGUE_SMB.address} tcp dport 445 accept",
+    )(state)
+
+
+def _workstation_publishes(state: LabState) -> None:
+    _start(services.WORKSTATION_SMB, state)
+
+
+def _start(service: services.Service, state: LabState) -> None:
+    services.prepare(service)
+    services.start(service, state)
+    services.wait_ready([service])
 
 
 def _probe_down(state: LabState) -> None:
@@ -150,6 +211,11 @@ SCENARIOS: dict[str, Scenario] = {
             ),
         ),
         Scenario(
+            "ipv6-left-open",
+            "guest's deny rules were written for IPv4 only: guest reaches the SMB hosts over IPv6",
+            _router_rule("ipv6-left-open", "ip6 saddr @guest6 ip6 daddr @smb_servers6 accept"),
+        ),
+        Scenario(
             "exception-whole-segment",
             "the one-host exception iot1 -> print1:445 implemented as iot -> print1:445",
             _router_rule(
@@ -182,6 +248,27 @@ SCENARIOS: dict[str, Scenario] = {
             "rogue-smb-listener",
             "an undeclared smbd answers 445 on iot1 10.45.40.41",
             _rogue_listener,
+        ),
+        Scenario(
+            "edge-port-forward",
+            f"the edge forwards its public address {PUBLIC_EDGE}:445 to fs1:445",
+            _edge_port_forward,
+        ),
+        Scenario(
+            "server-second-address",
+            f"fs1 answers SMB on a second, undeclared address {FS1_SECOND}, open from guest",
+            _server_second_address,
+        ),
+        Scenario(
+            "undeclared-outbound-smb",
+            f"corp reaches an SMB server on the internet, {INTERNET_ROGUE_SMB}, that no policy "
+            "names",
+            _undeclared_outbound,
+        ),
+        Scenario(
+            "workstation-publishes-445",
+            "win1 (a workstation) listens on 445 in its own segment",
+            _workstation_publishes,
         ),
         Scenario("probe-down", "guest1's sshd is stopped", _probe_down),
         Scenario(
@@ -229,10 +316,17 @@ def restore_compliant(state: LabState) -> None:
     tables = netns.nft_list(BLIND_PROBE.namespace, "list", "tables").split()
     if BLIND_TABLE in tables:
         netns.nft(BLIND_PROBE.namespace, f"delete table inet {BLIND_TABLE}\n")
+    if NAT_TABLE in netns.nft_list(ROUTER_NAMESPACE, "list", "tables").split():
+        netns.nft(ROUTER_NAMESPACE, f"delete table ip {NAT_TABLE}\n")
     paths.POLICY_OVERLAY.unlink(missing_ok=True)
     for double in doubles.DOUBLES.values():
         write_state(double.state_file, double.compliant())
-    services.stop(services.ROGUE_SMBD, state)
+    for service in services.SCENARIO_SERVICES:
+        services.stop(service, state)
+    for host_name, address in SCENARIO_ADDRESSES:
+        owner = host(host_name)
+        prefix = owner.segment.subnet.prefixlen
+        netns.ip(owner.namespace, "addr", "del", f"{address}/{prefix}", "dev", "eth0", check=False)
     for name, settings in samba.COMPLIANT.items():
         service = services.ALL_SERVICES[f"{name}/smbd"]
         if samba.write_config(service.name, service.host, settings):

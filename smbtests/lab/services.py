@@ -13,8 +13,11 @@ from smbtests.lab import accounts, doubles, paths, procs, reach, samba
 from smbtests.lab.state import LabState
 from smbtests.lab.topology import (
     CONTROL,
+    CONTROL6,
     CONTROL_HOST,
+    INTERNET_ROGUE_SMB,
     INTERNET_SMB,
+    INTERNET_SMB6,
     INTERNET_SMB_HOST,
     SMB_PORT,
     SSH_PORT,
@@ -117,17 +120,30 @@ COMPLIANT_SERVICES: tuple[Service, ...] = (
         for h in hosts_with_role("smb-server")
     ),
     _service(CONTROL_HOST, "control", "listener", CONTROL, MGMT_NS),
+    _service(CONTROL_HOST, "control6", "listener", CONTROL6, MGMT_NS),
     *(_service(h, "sshd", "sshd", _at(h, SSH_PORT), MGMT_NS) for h in hosts_with_role("probe")),
     _service(
         INTERNET_SMB_HOST, "smb-listener", "listener", INTERNET_SMB, INTERNET_SMB_HOST.namespace
+    ),
+    _service(
+        INTERNET_SMB_HOST, "smb-listener6", "listener", INTERNET_SMB6, INTERNET_SMB_HOST.namespace
     ),
     # win1, a Windows endpoint; dc1's Windows configuration, beside dc1's smbd (doubles.py).
     *(_double(host(name)) for name in doubles.DOUBLES),
 )
 
 ROGUE_SMBD = _service(host("iot1"), "smbd", "smbd", _at(host("iot1"), SMB_PORT), MGMT_NS)
+# Listeners only scenarios start: an SMB server on the internet nobody declared, and a
+# workstation (win1) publishing 445 to its own segment.
+ROGUE_INTERNET_SMB = _service(
+    host("inet1"), "rogue-smb", "listener", INTERNET_ROGUE_SMB, host("inet1").namespace
+)
+WORKSTATION_SMB = _service(
+    host("win1"), "smb-listener", "listener", _at(host("win1"), SMB_PORT), host("win1").namespace
+)
+SCENARIO_SERVICES = (ROGUE_SMBD, ROGUE_INTERNET_SMB, WORKSTATION_SMB)
 
-ALL_SERVICES: dict[str, Service] = {s.name: s for s in (*COMPLIANT_SERVICES, ROGUE_SMBD)}
+ALL_SERVICES: dict[str, Service] = {s.name: s for s in (*COMPLIANT_SERVICES, *SCENARIO_SERVICES)}
 
 
 def write_sshd_config(service: Service) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Literal
 
 NAMESPACE_PREFIX = "smblab-"
@@ -12,11 +12,20 @@ ROUTER_NAMESPACE = f"{NAMESPACE_PREFIX}router"
 Role = Literal["runner", "smb-server", "probe", "endpoint"]
 
 
+def _same_number(address: IPv4Address, subnet: IPv4Network, subnet6: IPv6Network) -> IPv6Address:
+    number = int(address) - int(subnet.network_address)
+    return subnet6[int(str(number), 16)]
+
+
 @dataclass(frozen=True)
 class Segment:
     name: str
     subnet: IPv4Network
     gateway: IPv4Address  # the router's own address in this segment
+    # the segment's IPv6 prefix (a ULA /64; documentation space on the internet side) and the
+    # router's address in it: the lab is dual-stack, as Windows networks are by default
+    subnet6: IPv6Network
+    gateway6: IPv6Address
 
     @property
     def bridge(self) -> str:
@@ -33,6 +42,12 @@ class Host:
     role: Role
 
     @property
+    def address6(self) -> IPv6Address:
+        """The host's IPv6 address: its IPv4 host number, read as hex digits, in its segment's
+        IPv6 prefix (10.45.10.11 -> fd45:0:0:10::11), so the two are easy to tell apart."""
+        return _same_number(self.address, self.segment.subnet, self.segment.subnet6)
+
+    @property
     def namespace(self) -> str:
         return f"{NAMESPACE_PREFIX}{self.name}"
 
@@ -44,23 +59,26 @@ class Host:
 
 @dataclass(frozen=True)
 class Endpoint:
-    address: IPv4Address
+    address: IPv4Address | IPv6Address
     port: int
 
     def __str__(self) -> str:
+        if self.address.version == 6:
+            return f"[{self.address}]:{self.port}"
         return f"{self.address}:{self.port}"
 
 
-def _segment(name: str, subnet: str, gateway: str) -> Segment:
-    return Segment(name, IPv4Network(subnet), IPv4Address(gateway))
+def _segment(name: str, subnet: str, gateway: str, subnet6: str) -> Segment:
+    v4, v6 = IPv4Network(subnet), IPv6Network(subnet6)
+    return Segment(name, v4, IPv4Address(gateway), v6, _same_number(IPv4Address(gateway), v4, v6))
 
 
-MGMT = _segment("mgmt", "10.45.0.0/24", "10.45.0.1")
-SERVERS = _segment("servers", "10.45.10.0/24", "10.45.10.1")
-CORP = _segment("corp", "10.45.20.0/24", "10.45.20.1")
-GUEST = _segment("guest", "10.45.30.0/24", "10.45.30.1")
-IOT = _segment("iot", "10.45.40.0/24", "10.45.40.1")
-INTERNET = _segment("internet", "198.51.100.0/24", "198.51.100.1")
+MGMT = _segment("mgmt", "10.45.0.0/24", "10.45.0.1", "fd45::/64")
+SERVERS = _segment("servers", "10.45.10.0/24", "10.45.10.1", "fd45:0:0:10::/64")
+CORP = _segment("corp", "10.45.20.0/24", "10.45.20.1", "fd45:0:0:20::/64")
+GUEST = _segment("guest", "10.45.30.0/24", "10.45.30.1", "fd45:0:0:30::/64")
+IOT = _segment("iot", "10.45.40.0/24", "10.45.40.1", "fd45:0:0:40::/64")
+INTERNET = _segment("internet", "198.51.100.0/24", "198.51.100.1", "2001:db8:51::/64")
 
 SEGMENTS: tuple[Segment, ...] = (MGMT, SERVERS, CORP, GUEST, IOT, INTERNET)
 
@@ -87,16 +105,26 @@ NAMESPACES: tuple[str, ...] = (ROUTER_NAMESPACE, *(host.namespace for host in HO
 # Positive control: a secondary address on fs1's eth0, so control connections cross the same
 # router and routes as the 445 tests without touching smbd (which binds only fs1's own address).
 CONTROL = Endpoint(IPv4Address("10.45.10.10"), 8000)
+CONTROL6 = Endpoint(IPv6Address("fd45:0:0:10::10"), 8000)
 CONTROL_HOST = HOSTS_BY_NAME["fs1"]
 
 # Stands for an SMB server on the internet: without a listener, a "closed" answer to the
 # outbound-perimeter test would not prove that the firewall stopped it.
 INTERNET_SMB = Endpoint(IPv4Address("198.51.100.51"), 445)
+INTERNET_SMB6 = Endpoint(IPv6Address("2001:db8:51::51"), 445)
 INTERNET_SMB_HOST = HOSTS_BY_NAME["inet1"]
 
 # iot1's second address: a host of the IoT segment that exception EXC-0001 (iot1 -> print1) does
 # not name, so "the rest of the segment is denied" is tested from inside the segment
 IOT1_SECOND = IPv4Address("10.45.40.42")
+
+# The organisation's public edge address, on the router's internet side: what the internet sees.
+# The compliant router answers nothing there; scenario edge-port-forward forwards its 445 to fs1.
+PUBLIC_EDGE = IPv4Address("198.51.100.10")
+# Addresses only scenarios bring up: fs1's undeclared second interface, an SMB server on the
+# internet the policy does not declare as an outbound target.
+FS1_SECOND = IPv4Address("10.45.10.21")
+INTERNET_ROGUE_SMB = Endpoint(IPv4Address("198.51.100.77"), 445)
 
 SMB_PORT = 445
 NETBIOS_PORT = 139

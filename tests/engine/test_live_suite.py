@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from smbtests.checks.registry import build_plan
+from smbtests.config import load
 from tests.conftest import Lab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,13 +21,29 @@ PYTEST = [sys.executable, "-m", "pytest", "--env", "lab", "-p", "no:cacheprovide
 
 SMB_HOSTS = ("fs1", "dc1", "print1")
 SMB_PORTS = (445, 139)
-PLANNED = 92  # checks the compliant lab plans
-# guest1 cannot prove anything: every check from it errors, none passes or fails
-GUEST1_UNPROVABLE = {
-    "control:guest1": "error",
-    "reach:guest1/inet-smb:445": "error",
-    **{f"reach:guest1/{h}:{p}": "error" for h in SMB_HOSTS for p in SMB_PORTS},
-}
+IPV6 = {"fs1": "fd45:0:0:10::11", "dc1": "fd45:0:0:10::12", "print1": "fd45:0:0:10::13"}
+PLAN = build_plan(load(ROOT / "environments" / "lab.yaml"), datetime.now(UTC).date())
+PLANNED = len(PLAN)
+
+
+def to_hosts(source: str, ipv6: bool = False, ports: tuple[int, ...] = SMB_PORTS) -> list[str]:
+    """reach ids from `source` to every SMB host, at its IPv4 (or IPv6) address."""
+    return [
+        f"reach:{source}/{host}{f'[{IPV6[host]}]' if ipv6 else ''}:{port}"
+        for host in SMB_HOSTS
+        for port in ports
+    ]
+
+
+def unprovable(probe: str) -> dict[str, str]:
+    """A probe that proves nothing: every check from it errors, none passes or fails."""
+    return {check.id: "error" for check in PLAN if check.probe == probe}
+
+
+def seen_from(probes: tuple[str, ...], ranges: tuple[str, ...], port: int) -> dict[str, str]:
+    """The sweeps of these ranges on this port, from these probes, failing."""
+    return {f"sweep:{p}/{r}:{port}": "failed" for p in probes for r in ranges}
+
 
 # scenario -> {check id: outcome}; every check not named must pass
 EXPECTED: dict[str, dict[str, str]] = {
@@ -34,6 +53,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "netbios-139-open": {"reach:guest1/fs1:139": "failed"},
     # a one-host exception implemented as a whole-segment rule: iot1's second address sees it
     "exception-whole-segment": {"reach:iot1[10.45.40.42]/print1:445": "failed"},
+    # guest's deny rules written for IPv4 only
+    "ipv6-left-open": dict.fromkeys(to_hosts("guest1", ipv6=True), "failed"),
     "iot-445-open": {
         "reach:iot1/fs1:445": "failed",
         "reach:iot1/dc1:445": "failed",
@@ -52,9 +73,34 @@ EXPECTED: dict[str, dict[str, str]] = {
     "signing-optional": {"signing:print1": "failed"},
     # guests cannot be let in while fs1 demands encryption, so the scenario relaxes it too
     "guest-access": {"anonymous:fs1": "failed", "encryption:fs1": "failed"},
-    "rogue-smb-listener": {"discovery:10.45.40.0/24": "failed"},
-    "probe-down": GUEST1_UNPROVABLE,
-    "probe-blind": GUEST1_UNPROVABLE,
+    # an undeclared smbd on iot1 (both families, both ports): iot1 itself and mgmt reach it
+    "rogue-smb-listener": {
+        "discovery:10.45.40.0/24": "failed",
+        **seen_from(("iot1", "mgmt"), ("10.45.40.0/24", "fd45:0:0:40::/64"), 445),
+        **seen_from(("iot1", "mgmt"), ("10.45.40.0/24", "fd45:0:0:40::/64"), 139),
+    },
+    # the edge publishes fs1's 445: from the internet at the public address, and (as a real
+    # port-forward does) from inside, where every probe's sweep of the internet side finds it
+    "edge-port-forward": {
+        "discovery:198.51.100.0/24": "failed",
+        "sweep:inet1/public:445": "failed",
+        **seen_from(("corp1", "guest1", "iot1", "mgmt"), ("198.51.100.0/24",), 445),
+    },
+    # fs1's undeclared second address answers SMB: guest (let through) and mgmt see it
+    "server-second-address": {
+        "discovery:10.45.10.0/24": "failed",
+        "sweep:guest1/10.45.10.0/24:445": "failed",
+        **seen_from(("mgmt",), ("10.45.10.0/24",), 445),
+        **seen_from(("mgmt",), ("10.45.10.0/24",), 139),
+    },
+    "undeclared-outbound-smb": seen_from(("corp1",), ("198.51.100.0/24",), 445),
+    # a workstation listening on 445 in its own segment: its neighbour corp1 and mgmt see it
+    "workstation-publishes-445": {
+        "discovery:10.45.20.0/24": "failed",
+        **seen_from(("corp1", "mgmt"), ("10.45.20.0/24",), 445),
+    },
+    "probe-down": unprovable("guest1"),
+    "probe-blind": unprovable("guest1"),
     # an expired exception fails on paper, and its path is no longer allowed to be open
     "exception-expired": {"exception:EXC-0001": "failed", "reach:iot1/print1:445": "failed"},
     "win-smb1-enabled": {"win-smb1:win1": "failed"},
@@ -63,10 +109,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "win-445-allow-any": {"win-445-rules:win1": "failed"},
     # WinRM itself fails: every check that needs win1 is unprovable, none passes or fails
     "win-auth-broken": {
+        **unprovable("win1"),
         **{
             f"{kind}:win1": "error"
             for kind in (
-                "control",
                 "win-smb1",
                 "win-signing",
                 "win-firewall",
@@ -74,8 +120,6 @@ EXPECTED: dict[str, dict[str, str]] = {
                 "win-445-rules",
             )
         },
-        "reach:win1/inet-smb:445": "error",
-        **{f"reach:win1/{h}:{p}": "error" for h in SMB_HOSTS for p in SMB_PORTS},
     },
 }
 
