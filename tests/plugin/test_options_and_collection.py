@@ -122,3 +122,14 @@ def test_header_names_environment_policy_hash_and_probes(
     )
     output = result.stdout.str() + result.stderr.str()
     assert "canary-pw-7731" not in output and "canary-win-8842" not in output
+
+
+def test_an_unwritable_output_stops_the_run_before_any_probe(
+    pytester: pytest.Pytester, env_file: Path
+) -> None:
+    blocker = pytester.path / "not-a-folder"
+    blocker.write_text("")
+    result = pytester.runpytest_subprocess(f"--env={env_file}", f"--smb-results={blocker}/r.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*cannot write output*not-a-folder/r.json*is not a folder*"])
+    assert "passed" not in result.stdout.str() and "error" not in result.stdout.str().lower()
