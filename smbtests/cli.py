@@ -51,6 +51,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             f"{config.policy_path.name} (sha256 {config.policy_sha256[:12]}), "
             f"{len(config.environment.probes)} probes, {len(checks)} checks"
         )
+        for warning in config.warnings:
+            print(f"WARNING {warning}")
     return 1 if failed else 0
 
 
