@@ -133,3 +133,11 @@ def test_an_unwritable_output_stops_the_run_before_any_probe(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*cannot write output*not-a-folder/r.json*is not a folder*"])
     assert "passed" not in result.stdout.str() and "error" not in result.stdout.str().lower()
+
+
+def test_a_policy_warning_shows_in_the_header(pytester: pytest.Pytester, env_file: Path) -> None:
+    policy = pytester.path / "lab-policy.yaml"
+    text = policy.read_text().replace("created: 2026-09-01", "created: 2020-01-01")
+    policy.write_text(text.replace("expires: 2027-08-31", "expires: 2020-02-01"))
+    result = pytester.runpytest_subprocess(f"--env={env_file}", "--collect-only")
+    result.stdout.fnmatch_lines(["smbtests: WARNING: *EXC-0001 expired on 2020-02-01*"])
