@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 
 from smbtests import __version__
+from smbtests.atomic import write_text_atomically
 from smbtests.checks.base import STEP_TITLES, Check, Outcome, Verdict
 from smbtests.records import as_plain, evidence_json
 from smbtests.reports.register import build_register, render_markdown
 
+from .interrupted import allure_not_run, completeness_key
 from .suite import LiveRun, judged_key, live_run_key
 
 # First match wins: governance failures, then other policy violations, then broken probes.
@@ -166,11 +168,16 @@ class AllureMapper:
             "started.utc": self.started,
             **{f"version.{k}": v for k, v in versions.items()},
         }
-        (directory / "environment.properties").write_text(
-            "".join(f"{k} = {v}\n" for k, v in properties.items())
+        state = session.config.stash.get(completeness_key, None)
+        if state is not None:
+            properties |= allure_not_run(directory, state)
+        write_text_atomically(
+            directory / "environment.properties",
+            "".join(f"{k} = {v}\n" for k, v in properties.items()),
         )
-        (directory / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
-        (directory / "executor.json").write_text(
+        write_text_atomically(directory / "categories.json", json.dumps(CATEGORIES, indent=2))
+        write_text_atomically(
+            directory / "executor.json",
             json.dumps(
                 {
                     "name": "smbtests",
@@ -178,7 +185,7 @@ class AllureMapper:
                     "buildName": f"{config.environment.name} {self.started}",
                 },
                 indent=2,
-            )
+            ),
         )
 
 

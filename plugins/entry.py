@@ -5,5 +5,13 @@ The folder `plugins/` installs as the package `smbtests_pytest`; names are built
 package's own name so the same modules load under either."""
 
 pytest_plugins = [
-    f"{__package__}.{name}" for name in ("options", "suite", "results", "allure_report", "redact")
+    f"{__package__}.{name}"
+    for name in (
+        "options",
+        "suite",
+        "interrupted",
+        "results",
+        "allure_report",
+        "redact",
+    )
 ]

@@ -10,6 +10,8 @@ from typing import TypeVar
 
 import pytest
 
+from smbtests.dates import utc_today
+
 T = TypeVar("T", int, float)
 
 # (option, ini key, help, type) — one table so the CLI flag and ini key never drift apart.
@@ -43,7 +45,8 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     (
         "--smb-as-of",
         "smb_as_of",
-        "judge exception expiry and reviews as of this UTC date (YYYY-MM-DD; default today), "
+        "judge exception expiry and reviews as of this UTC date (YYYY-MM-DD; default today in "
+        "UTC, not the local date), "
         "e.g. to see what breaks next month",
         "string",
     ),
@@ -123,7 +126,7 @@ def resolve(config: pytest.Config) -> RunOptions:
     """Read every option once into a frozen object; bad values are usage errors."""
     as_of_text = _value(config, "smb_as_of")
     try:
-        as_of = date.fromisoformat(as_of_text) if as_of_text else date.today()
+        as_of = date.fromisoformat(as_of_text) if as_of_text else utc_today()
     except ValueError:
         raise pytest.UsageError(f"--smb-as-of: `{as_of_text}` is not a YYYY-MM-DD date") from None
     results = _value(config, "smb_results")

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from smbtests.atomic import write_text_atomically
 from smbtests.secrets import MASK, SecretRegistry
 
 from .suite import LiveRun, live_run_key
@@ -67,7 +68,7 @@ class Redactor:
         hits = self.registry.scan_files(self._written_files())
         for path in hits:
             text = path.read_bytes().decode("utf-8", errors="ignore")
-            path.write_text(self.registry.scrub(text))
+            write_text_atomically(path, self.registry.scrub(text))
         if hits:
             names = ", ".join(str(p) for p in hits)
             reporter = self.config.pluginmanager.get_plugin("terminalreporter")

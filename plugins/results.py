@@ -12,9 +12,11 @@ import pytest
 from _pytest.junitxml import xml_key  # the LogXML instance; no public handle exists
 
 from smbtests import __version__, records
+from smbtests.atomic import unwritable
 from smbtests.records import RunResults, record_from_dict
 from smbtests.reports.evidence import coverage
 
+from .interrupted import completeness_key
 from .suite import LiveRun, live_run_key
 
 
@@ -33,7 +35,8 @@ class ResultsWriter:
             self.records[str(record["id"])] = record
 
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, exitstatus: int) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        state = session.config.stash.get(completeness_key, None)
         content = records.document(
             self.run.config,
             self.records,
@@ -46,6 +49,8 @@ class ResultsWriter:
                 "python": platform.python_version(),
                 "pytest": pytest.__version__,
             },
+            not_run=[] if state is None else state.not_run(),
+            interrupted=None if state is None else state.interrupted_by(),
         )
         records.write(self.path, content)
 
@@ -85,6 +90,18 @@ def pytest_smbtests_output_paths(config: pytest.Config) -> list[Path]:
     paths = [] if run is None else [run.results_path]
     xml = getattr(config.option, "xmlpath", None)
     return paths + ([Path(xml)] if xml else [])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if config.stash.get(live_run_key, None) is None or hasattr(config, "workerinput"):
+        return
+    for path in config.hook.pytest_smbtests_output_paths(config=config):
+        for output in path:
+            problem = unwritable(Path(output))
+            if problem is not None:
+                raise pytest.UsageError(f"smbtests: cannot write output {output}: {problem}")
 
 
 @pytest.hookimpl(trylast=True)

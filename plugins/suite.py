@@ -23,7 +23,13 @@ from smbtests.execute import Executor
 from smbtests.observations import Observation
 from smbtests.probes.base import HostReader, Probe
 from smbtests.probes.registry import open_probe, open_reader
-from smbtests.records import RunResults, evidence_json, load_results, record
+from smbtests.records import (
+    RunResults,
+    evidence_json,
+    load_results,
+    record,
+    require_complete,
+)
 from smbtests.reports.diff import change_since
 from smbtests.secrets import Credentials, SecretRegistry, all_secrets, smb_account
 
@@ -96,6 +102,8 @@ def pytest_configure(config: pytest.Config) -> None:
         account = smb_account(loaded, needed=uses_account(checks, loaded))
         secrets = all_secrets(loaded, account)
         baseline = load_results(run_options.baseline) if run_options.baseline else None
+        if baseline is not None:
+            require_complete(baseline, "a baseline")
     except SmbtestsError as exc:
         raise pytest.UsageError(f"smbtests: {exc}") from None
     results_path = (
@@ -151,6 +159,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         if unverified
         else []
     )
+    warnings += [f"smbtests: WARNING: {warning}" for warning in run.config.warnings]
     return [
         *warnings,
         f"smbtests: environment {env.name} ({run.config.environment_path}), "

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from smbtests import __version__
+from smbtests.dates import utc_today
 from smbtests.errors import PolicyError, SmbtestsError
 
 # Modules with their own subcommands expose register(subparsers); loaded lazily, in this order.
@@ -37,7 +38,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             config = load(Path(path))
-            checks = build_plan(config, date.today())
+            checks = build_plan(config, utc_today())
         except PolicyError as exc:
             hint = ""
             if _looks_like_policy(Path(path)):
@@ -50,6 +51,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             f"{config.policy_path.name} (sha256 {config.policy_sha256[:12]}), "
             f"{len(config.environment.probes)} probes, {len(checks)} checks"
         )
+        for warning in config.warnings:
+            print(f"WARNING {warning}")
     return 1 if failed else 0
 
 
@@ -89,7 +92,7 @@ def _cmd_exceptions(args: argparse.Namespace) -> int:
     config = load(resolve_environment_path(args.env, Path(args.environments)))
     results = load_results(Path(args.results)) if args.results else None
     try:
-        today = date.fromisoformat(args.as_of) if args.as_of else date.today()
+        today = date.fromisoformat(args.as_of) if args.as_of else utc_today()
     except ValueError:
         raise SmbtestsError(f"--as-of {args.as_of}: not a YYYY-MM-DD date") from None
     rows = register.build_register(config.policy, today, results)
@@ -171,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     exceptions.add_argument("--env", required=True, help="environment NAME or YAML path")
     exceptions.add_argument("--results", help="a results file, for the last observed use")
     exceptions.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
-    exceptions.add_argument("--as-of", help="judge as of this date (YYYY-MM-DD)")
+    exceptions.add_argument(
+        "--as-of", help="judge as of this UTC date (YYYY-MM-DD; default today in UTC)"
+    )
     exceptions.add_argument(
         "--environments",
         default="environments",

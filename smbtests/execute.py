@@ -5,7 +5,9 @@ discovery, exception use: one remote invocation connecting to all its targets at
 control always included, so a whole run costs about one connect timeout per probe), one host's
 SMB talk from the runner, one Windows host's readings over WinRM. Each check's kind says what it
 needs; a batch fetches the union once and every check is settled as soon as its own needs are
-known (a streaming probe delivers them while slower targets are still timing out).
+known. A scan's checks are released only once the probe's whole answer passed the protocol
+checks (exit status, end marker, one record per target): a streamed record is provisional, and
+a breach found later errors every check of that scan, never leaving a pass behind.
 """
 
 from __future__ import annotations
@@ -100,7 +102,9 @@ class Executor:
     def _run_batch(self, key: BatchKey) -> None:
         checks = self._batches[key]
         needs = {c.id: tuple(kind_of(c).needs(c, self._config)) for c in checks}
-        settler = _Settler(checks, needs, self._outcomes, key, self._account)
+        # a scan's records are only evidence once the whole answer passed the protocol checks
+        hold = key.kind is BatchKind.SCAN
+        settler = _Settler(checks, needs, self._outcomes, key, self._account, hold=hold)
         runners = {
             BatchKind.SCAN: self._scan,
             BatchKind.SMB: self._smb,
@@ -108,8 +112,10 @@ class Executor:
         }
         try:
             runners[key.kind](key, checks, needs, settler)
-        except Exception as exc:  # a failing batch errors its unsettled items, never hangs them
+        except Exception as exc:  # a failing batch errors all its items, held ones too
             settler.fail(as_probe_error(key.name or RUNNER, exc))
+        else:
+            settler.confirm()
         settler.fail(ProbeError(key.name or RUNNER, f"batch {key} ended without an answer"))
 
     def _scan(
@@ -204,7 +210,12 @@ class Executor:
 
 class _Settler:
     """Settles each check of one batch as soon as everything it needs is known: its facts
-    and, for scans, the probe's control. Runs in the batch's thread."""
+    and, for scans, the probe's control. Runs in the batch's thread.
+
+    With `hold`, a settled check's observation is kept back until `confirm()` (the batch's
+    whole answer passed its checks: exit status, end marker, one record per target); a
+    `fail()` before that errors it like any unsettled check, so a breach found late can
+    never leave a pass behind."""
 
     def __init__(
         self,
@@ -213,8 +224,11 @@ class _Settler:
         outcomes: Mapping[str, Future[Observation]],
         key: BatchKey,
         account: Credentials | None,
+        hold: bool = False,
     ) -> None:
         self._checks = {c.id: c for c in checks}
+        self._hold = hold
+        self._held: dict[str, Observation | Exception] = {}
         self._needs = needs
         self._outcomes = outcomes
         self._probe = key.name if key.kind is BatchKind.SCAN else None
@@ -253,10 +267,17 @@ class _Settler:
             self._settle(check_id, Facts(probe=None))
 
     def fail(self, error: ProbeError) -> None:
-        """Error every check not settled yet."""
-        for check_id in list(self._checks):
+        """Error every check not released yet (unsettled or held)."""
+        for check_id in [*self._checks, *self._held]:
             self._outcomes[check_id].set_exception(error)
-            del self._checks[check_id]
+        self._checks.clear()
+        self._held.clear()
+
+    def confirm(self) -> None:
+        """The batch's answer is verified: release the held observations."""
+        for check_id, outcome in self._held.items():
+            _resolve(self._outcomes[check_id], outcome)
+        self._held.clear()
 
     def _try(self, check_id: str) -> None:
         if check_id not in self._checks:
@@ -272,11 +293,22 @@ class _Settler:
 
     def _settle(self, check_id: str, facts: Facts) -> None:
         check = self._checks.pop(check_id)
-        future = self._outcomes[check_id]
+        outcome: Observation | Exception
         try:
-            future.set_result(kind_of(check).observe(check, facts))
+            outcome = kind_of(check).observe(check, facts)
         except Exception as exc:  # a fact that failed, or a bug in observe: the item errors
-            future.set_exception(exc)
+            outcome = exc
+        if self._hold:
+            self._held[check_id] = outcome
+        else:
+            _resolve(self._outcomes[check_id], outcome)
+
+
+def _resolve(future: Future[Observation], outcome: Observation | Exception) -> None:
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 def _union(needs: Mapping[str, tuple[Need, ...]]) -> list[Need]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import os
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from smbtests.atomic import write_text_atomically
 from smbtests.checks.base import Check, Verdict
 from smbtests.config import LoadedConfig
 from smbtests.errors import SmbtestsError
@@ -74,9 +74,15 @@ def document(
     finished: str,
     exit_status: int,
     versions: dict[str, str],
+    not_run: Sequence[str] = (),
+    interrupted: str | None = None,
 ) -> dict[str, Any]:
-    """The whole results document of one run."""
+    """The whole results document of one run. `interrupted` names why a run was cut short
+    (SIGINT, SIGTERM, a lost worker); `not_run` lists the selected checks with no verdict."""
     return {
+        "interrupted": interrupted is not None,
+        "interrupted_by": interrupted,
+        "not_run": sorted(not_run),
         "format": RESULTS_FORMAT,
         "environment": config.environment.name,
         "environment_file": str(config.environment_path),
@@ -96,18 +102,6 @@ def write(path: Path, content: dict[str, Any]) -> None:
     """Write the document atomically: a reader (or a crash) sees the old file or the new one,
     never half of one."""
     write_text_atomically(path, json.dumps(content, indent=2, sort_keys=True) + "\n")
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)
@@ -131,6 +125,22 @@ class RunResults:
     started: str
     checks: dict[str, CheckRecord]
     raw: dict[str, Any]
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.raw.get("interrupted")) or bool(self.raw.get("not_run"))
+
+
+def require_complete(results: RunResults, purpose: str) -> None:
+    """Refuse an interrupted run where a complete one is implied (an evidence bundle, a diff):
+    its missing checks would read as removed or as never planned."""
+    if results.interrupted:
+        missing = results.raw.get("not_run") or []
+        why = results.raw.get("interrupted_by") or "interrupted"
+        raise SmbtestsError(
+            f"{results.path}: this run was cut short ({why}; {len(missing)} checks not run), "
+            f"so it cannot be {purpose}; rerun it to completion"
+        )
 
 
 def record_from_dict(entry: dict[str, Any]) -> CheckRecord:

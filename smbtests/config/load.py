@@ -17,7 +17,9 @@ from pydantic import BaseModel, ValidationError
 from smbtests.config.environment import Environment, Timing
 from smbtests.config.policy import Policy
 from smbtests.config.references import resolve_environment, resolve_policy
+from smbtests.config.soundness import check_policy, check_scope
 from smbtests.config.source import SourceDocument, load_yaml, path_label, suggest
+from smbtests.dates import utc_today
 from smbtests.errors import PolicyError
 
 M = TypeVar("M", bound=BaseModel)
@@ -33,6 +35,8 @@ class LoadedConfig:
     policy_path: Path
     policy_sha256: str
     overlay_applied: bool
+    # what a policy may legitimately say but a reader should see (validate, pytest header)
+    warnings: tuple[str, ...] = ()
 
 
 def _describe(error: Mapping[str, Any], model_fields: Iterable[str]) -> str:
@@ -192,6 +196,8 @@ def load(environment_path: Path) -> LoadedConfig:
     policy_doc = SourceDocument(policy_doc.path, data, policy_doc.positions, text)
     policy = _validate(Policy, policy_doc)
     resolve_policy(policy, policy_doc)
+    warnings = check_policy(policy, policy_doc, utc_today())
+    check_scope(environment, env_doc)  # first: a mistyped address reads as exactly that
     resolve_environment(environment, policy, env_doc)
     return LoadedConfig(
         environment=environment,
@@ -200,6 +206,7 @@ def load(environment_path: Path) -> LoadedConfig:
         policy_path=policy_path,
         policy_sha256=hashlib.sha256(text).hexdigest(),
         overlay_applied=overlay_applied,
+        warnings=tuple(warnings),
     )
 
 

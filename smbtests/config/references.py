@@ -173,7 +173,11 @@ def _probe(
             "across the same boundary; without it no `closed` verdict can be trusted",
         )
     if not _in_scope(env, probe.control.address):
-        raise located(doc, (*where, "control", "address"), "outside the environment's scope")
+        raise located(
+            doc,
+            (*where, "control", "address"),
+            f"address {probe.control.address} outside the environment's scope",
+        )
     _sources(policy, doc, where, probe)
     _transport_settings(doc, where, probe)
 
@@ -215,12 +219,16 @@ def _policy_addresses_in_scope(env: Environment, policy: Policy, doc: SourceDocu
             raise located(
                 doc,
                 ("scope",),
-                f"SMB host {name} ({host.address}) is outside the scope; "
-                "add its network to `scope` or remove the host",
+                f"SMB host {name}: address {host.address} outside the scope; a mistyped "
+                "address? fix it; add its network to `scope` only if it is yours",
             )
     for name, target in policy.perimeter.outbound_targets.items():
         if not _in_scope(env, target.address):
-            raise located(doc, ("scope",), f"outbound target {name} is outside the scope")
+            raise located(
+                doc,
+                ("scope",),
+                f"outbound target {name}: address {target.address} outside the scope",
+            )
     for network in policy.discovery.ranges:
         if not any(within(network, s) for s in env.scope):
             raise located(doc, ("scope",), f"discovery range {network} is outside the scope")

@@ -2,11 +2,17 @@
 
 Errors in policy and environment files must name the place, so loading keeps a map from each key
 path (as pydantic reports it in `loc`) to the YAML mark where that value starts.
+
+Hostile or odd input is refused before it costs anything: a size cap (read at most that much,
+so `/dev/zero` or a FIFO cannot fill memory), NUL bytes, non-UTF-8, nesting depth (checked on
+the flat event stream, before PyYAML's recursive composer), alias expansion (counted while
+walking), and list entries written twice.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +68,30 @@ def _scalar(node: yaml.Node) -> Any:
         ) from None
 
 
-def _walk(node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position]) -> Any:
+MAX_BYTES = 1 << 20  # a large estate's policy is tens of KB; more is not a policy file
+MAX_DEPTH = 32  # the models nest 6 deep
+MAX_VALUES = 100_000  # values after alias expansion: a 2 KB alias bomb expands to billions
+
+
+@dataclass
+class _Budget:
+    values: int = 0
+
+
+def _walk(
+    node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position], budget: _Budget
+) -> Any:
+    budget.values += 1
+    if budget.values > MAX_VALUES:
+        raise PolicyError(
+            f"line {_mark(node).line}: aliases expand to over {MAX_VALUES:,} values "
+            "(an alias bomb?); write the values out or use fewer aliases"
+        )
+    if len(path) > MAX_DEPTH:  # also ends an alias that contains itself
+        raise PolicyError(
+            f"line {_mark(node).line}: nested over {MAX_DEPTH} levels deep (or an alias "
+            "contains itself); flatten it"
+        )
     positions.setdefault(path, _mark(node))
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
@@ -78,23 +107,74 @@ def _walk(node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position]) ->
                     f"(line {_mark(key_node).line}); keep one."
                 )
             positions[(*path, key)] = _mark(key_node)
-            result[key] = _walk(value_node, (*path, key), positions)
+            result[key] = _walk(value_node, (*path, key), positions, budget)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, (*path, index), positions) for index, item in enumerate(node.value)]
+        items = [
+            _walk(item, (*path, index), positions, budget) for index, item in enumerate(node.value)
+        ]
+        _refuse_repeats(path, node, items)
+        return items
     return _scalar(node)
+
+
+def _refuse_repeats(path: KeyPath, node: yaml.SequenceNode, items: list[Any]) -> None:
+    """A list entry written twice (a discovery range, a port, a rule) is a slip, never meant."""
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        key = json.dumps(item, sort_keys=True, default=str)
+        if key in seen:
+            raise PolicyError(
+                f"{path_label(path) or 'top level'}: entries [{seen[key]}] and [{index}] are "
+                f"the same (line {_mark(node.value[index]).line}); keep one."
+            )
+        seen[key] = index
+
+
+def _read_capped(path: Path) -> bytes:
+    """The file's bytes, refusing what is not a regular file or is larger than any policy."""
+    try:
+        if not path.is_file():
+            raise PolicyError(
+                f"{path}: not a regular file"
+                + ("" if path.exists() else "; file not found")
+                + "; name a YAML file."
+            )
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: file not found; check the path or create it.") from None
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read ({exc.strerror or exc}).") from None
+    if len(raw) > MAX_BYTES:
+        raise PolicyError(f"{path}: larger than {MAX_BYTES >> 20} MiB; not a policy file.")
+    if b"\0" in raw:
+        raise PolicyError(f"{path}: a binary file (NUL bytes), not YAML text; name the YAML file.")
+    return raw
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse deep nesting from the event stream (flat), before the recursive composer runs."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else 0
+                raise PolicyError(f"line {line}: nested over {MAX_DEPTH} levels deep; flatten it")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def load_yaml(path: Path) -> SourceDocument:
     """Parse one YAML file; any syntax problem becomes a PolicyError naming file, line, column."""
+    raw = _read_capped(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyError(f"{path}: file not found; check the path or create it.") from None
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read ({exc.strerror}).") from None
-    try:
-        node = yaml.compose(raw.decode("utf-8"), Loader=yaml.SafeLoader)
+        text = raw.decode("utf-8")
+        _check_nesting(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except PolicyError as exc:
+        raise PolicyError(f"{path}: {exc}") from None
     except UnicodeDecodeError:
         raise PolicyError(f"{path}: not UTF-8 text; save it as UTF-8.") from None
     except yaml.MarkedYAMLError as exc:
@@ -105,7 +185,7 @@ def load_yaml(path: Path) -> SourceDocument:
         raise PolicyError(f"{path}: not readable as YAML ({exc}); fix the file.") from None
     positions: dict[KeyPath, Position] = {}
     try:
-        data = {} if node is None else _walk(node, (), positions)
+        data = {} if node is None else _walk(node, (), positions, _Budget())
     except PolicyError as exc:
         raise PolicyError(f"{path}: {exc}") from None
     return SourceDocument(path=path, data=data, positions=positions, text=raw)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from smbtests.dates import utc_today
 from smbtests.imports import ansible, csvfile, netbox
 from smbtests.imports.draft import DEFAULT_PREFIX, build_draft, write_draft
 from smbtests.imports.hosts import SourceInventory
@@ -40,7 +40,7 @@ def _import(args: argparse.Namespace) -> int:
     draft = build_draft(inventory, args.name, parse_mapping(args.map or ()), args.prefix)
     environment, policy = write_draft(draft, Path(args.output), args.force)
     config = load(environment)  # the draft must validate; a PolicyError here is our bug
-    checks = build_plan(config, date.today())
+    checks = build_plan(config, utc_today())
     print(f"wrote {environment} and {policy}")
     print(
         f"{len(inventory.hosts)} hosts read: {len(config.policy.smb_hosts)} SMB hosts, "

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from smbtests.atomic import write_text_atomically
 from smbtests.config import BASELINE_DEFAULTS
 from smbtests.errors import SmbtestsError
 from smbtests.imports.hosts import SourceHost, SourceInventory
@@ -432,8 +433,8 @@ def write_draft(draft: Draft, folder: Path, force: bool) -> tuple[Path, Path]:
     environment_text, policy_text = render(draft)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        policy_path.write_text(policy_text)
-        environment_path.write_text(environment_text)
+        write_text_atomically(policy_path, policy_text)
+        write_text_atomically(environment_path, environment_text)
     except OSError as exc:
         raise SmbtestsError(f"-o {folder}: cannot write the draft ({exc.strerror})") from None
     return environment_path, policy_path

@@ -8,12 +8,14 @@ changed host key is a ProbeError, never a silent trust-on-first-use.
 from __future__ import annotations
 
 import functools
+import logging
 import shlex
 import socket
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import paramiko
 from testinfra.backend.paramiko import ParamikoBackend
@@ -27,12 +29,13 @@ from smbtests.errors import (
     ProbeUnreachableError,
 )
 from smbtests.observations import ConnectResult, OnResult, Target
-from smbtests.probes._records import (
-    parse_lines,
-    record_result,
-    results_from_records,
-    scan_request,
-)
+from smbtests.probes._records import ScanReader, scan_request
+
+# paramiko logs its transport thread's tracebacks (e.g. a stopped sshd's missing banner); the
+# user gets the typed ProbeError below instead, so its log never reaches a terminal or report
+_PARAMIKO_LOG = logging.getLogger("paramiko")
+_PARAMIKO_LOG.addHandler(logging.NullHandler())
+_PARAMIKO_LOG.propagate = False
 
 SCANNER_SOURCE = resources.files("smbtests.probes").joinpath("scanner.py").read_text()
 
@@ -88,6 +91,10 @@ def _probe_error(name: str, exc: BaseException) -> ProbeError:
         return HostKeyError(
             name, "host key not in known_hosts; add the probe's key (strict checking is on)"
         )
+    if isinstance(exc, paramiko.SSHException) and "protocol banner" in str(exc):
+        return ProbeUnreachableError(
+            name, "sshd accepted the connection but sent no SSH banner (stopped or hung?)"
+        )
     if isinstance(exc, socket.timeout | TimeoutError):
         return ProbeTimeoutError(name, "SSH timed out")
     if isinstance(exc, paramiko.SSHException):
@@ -95,6 +102,62 @@ def _probe_error(name: str, exc: BaseException) -> ProbeError:
     if isinstance(exc, OSError):
         return ProbeUnreachableError(name, f"cannot connect over SSH: {exc.strerror or exc}")
     return ProbeError(name, f"{type(exc).__name__}: {str(exc)[:120]}")
+
+
+MAX_LINE = 1 << 20  # a scanner record is ~100 bytes; a longer line is not the protocol
+MAX_STDERR = 64 << 10
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    """One deadline for a whole remote call, whatever the probe prints in between."""
+
+    probe: str
+    seconds: float
+    at: float
+
+    def remaining(self) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise self.missed()
+        return left
+
+    def missed(self) -> ProbeTimeoutError:
+        return ProbeTimeoutError(
+            self.probe,
+            f"the scanner did not finish within {self.seconds:g} s "
+            "(timing.probe_timeout bounds the whole remote call)",
+        )
+
+
+def _receive(channel: paramiko.Channel, deadline: _Deadline, stderr: bool = False) -> bytes:
+    channel.settimeout(deadline.remaining())
+    try:
+        return bytes(channel.recv_stderr(65536) if stderr else channel.recv(65536))
+    except TimeoutError:
+        raise deadline.missed() from None
+
+
+def _read_lines(
+    channel: paramiko.Channel, deadline: _Deadline, on_line: Callable[[str], None]
+) -> None:
+    pending = b""
+    while chunk := _receive(channel, deadline):
+        *lines, pending = (pending + chunk).split(b"\n")
+        if len(pending) > MAX_LINE:
+            raise BadOutputError(deadline.probe, "scanner wrote a line of over 1 MiB")
+        for line in lines:
+            on_line(line.decode(errors="replace"))
+    if pending:
+        on_line(pending.decode(errors="replace"))
+
+
+def _read_stderr(channel: paramiko.Channel, deadline: _Deadline) -> str:
+    """The scanner's stderr (its tail names a failure), bounded in time and size."""
+    data = b""
+    while len(data) < MAX_STDERR and (chunk := _receive(channel, deadline, stderr=True)):
+        data += chunk
+    return data[-MAX_STDERR:].decode(errors="replace")
 
 
 class SshProbe:
@@ -122,21 +185,28 @@ class SshProbe:
         )
 
     def _run(self, command: str, stdin: bytes, on_line: Callable[[str], None]) -> tuple[int, str]:
-        """Run command with stdin; hand each stdout line to on_line as it arrives."""
+        """Run command with stdin; hand each stdout line to on_line as it arrives. The whole
+        call is bounded by one deadline, whatever the probe prints (a drip of blank lines
+        resets no timer)."""
         transport = self._backend.client.get_transport()
         if transport is None or not transport.is_active():
             raise ProbeUnreachableError(self.name, "SSH transport closed")
+        deadline = _Deadline(
+            self.name, self._channel_timeout, time.monotonic() + self._channel_timeout
+        )
         channel = transport.open_session(timeout=self._channel_timeout)
-        channel.settimeout(self._channel_timeout)
         try:
             channel.exec_command(command)
-            channel.sendall(stdin)
-            channel.shutdown_write()
-            # the channel timeout bounds every read; the scanner itself ends after its targets
-            for line in channel.makefile("rb"):
-                on_line(line.decode(errors="replace"))
-            stderr = channel.makefile_stderr("rb").read()
-            return channel.recv_exit_status(), stderr.decode(errors="replace")
+            try:
+                channel.sendall(stdin)
+                channel.shutdown_write()
+            except OSError:  # the command ended at once (no python?): its exit status says why
+                pass
+            _read_lines(channel, deadline, on_line)
+            stderr = _read_stderr(channel, deadline)
+            if not channel.status_event.wait(deadline.remaining()):
+                raise deadline.missed()
+            return channel.exit_status, stderr
         finally:
             channel.close()
 
@@ -148,26 +218,21 @@ class SshProbe:
         on_result: OnResult | None = None,
     ) -> list[ConnectResult]:
         command = f"{shlex.quote(self._python)} -c {shlex.quote(SCANNER_SOURCE)}"
-        records: list[dict[str, Any]] = []
-
-        def on_line(line: str) -> None:
-            for record in parse_lines(self.name, line):
-                records.append(record)
-                if on_result is not None and "done" not in record:
-                    on_result(record_result(self.name, targets, record))
-
+        reader = ScanReader(self.name, targets, on_result)
         try:
-            code, err = self._run(
-                command, scan_request(targets, timeout, concurrency, self._rate), on_line
-            )
+            request = scan_request(targets, timeout, concurrency, self._rate)
+            code, err = self._run(command, request, reader.line)
         except ProbeError:
             raise
         except Exception as exc:  # every backend failure maps here, once
             raise _probe_error(self.name, exc) from None
-        if code != 0:
-            tail = err.strip().splitlines()[-1:] or ["no stderr"]
-            raise BadOutputError(self.name, f"scanner exited {code}: {tail[0][:160]}")
-        return results_from_records(self.name, targets, records)
+        if code == 127:  # the shell's "command not found"
+            raise ProbeError(
+                self.name,
+                f"{self._python} not found on the probe (exit 127); install python3 there "
+                f"or set probes.{self.name}.python",
+            )
+        return reader.finish(code, err)
 
     def close(self) -> None:
         if "client" in self._backend.__dict__:

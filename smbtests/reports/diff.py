@@ -14,7 +14,13 @@ from typing import Any
 
 from smbtests.checks.base import Family
 from smbtests.checks.registry import family
-from smbtests.records import OUTCOME_RANK, CheckRecord, RunResults, record_from_dict
+from smbtests.records import (
+    OUTCOME_RANK,
+    CheckRecord,
+    RunResults,
+    record_from_dict,
+    require_complete,
+)
 
 CLOSED_STATES = frozenset({"filtered", "refused", "unreachable"})
 
@@ -94,6 +100,8 @@ class RunDiff:
 
 
 def diff_runs(before: RunResults, after: RunResults) -> RunDiff:
+    for results in (before, after):  # its unrun checks would read as removed
+        require_complete(results, "compared")
     changes: list[CheckChange] = []
     unchanged = 0
     for check_id in sorted(set(before.checks) | set(after.checks)):

@@ -10,6 +10,7 @@ import io
 import json
 import platform
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from smbtests.checks.base import STEP_TITLES
 from smbtests.config import LoadedConfig, load
 from smbtests.errors import SmbtestsError
-from smbtests.records import RunResults
+from smbtests.records import RunResults, require_complete
 from smbtests.reports.register import build_register, render_csv, render_markdown
 
 MANIFEST = "MANIFEST.sha256"
@@ -169,7 +170,9 @@ def _files(bundle: Path) -> list[str]:
 
 
 def build_bundle(results: RunResults, out: Path, allure_results: Path | None = None) -> Path:
-    """Write the bundle folder; return its manifest path. Refuses to overwrite a bundle."""
+    """Write the bundle folder; return its manifest path. Refuses to overwrite a bundle, and
+    an interrupted run (an audit must not read unrun checks as covered)."""
+    require_complete(results, "bundled as evidence")
     try:
         config = load(Path(results.raw["environment_file"]))
         as_of = date.fromisoformat(results.raw["as_of"])
@@ -182,9 +185,29 @@ def build_bundle(results: RunResults, out: Path, allure_results: Path | None = N
             f"the policy changed since the run ({results.policy_sha256[:12]} -> "
             f"{config.policy_sha256[:12]}); evidence would not match the run: run again"
         )
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SmbtestsError(f"{out} exists and is not empty; choose a new bundle folder")
-    out.mkdir(parents=True, exist_ok=True)
+    # built beside its final place, then renamed: a failed build leaves no half a bundle
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise SmbtestsError(f"{out}: cannot create the bundle ({exc.strerror or exc})") from None
+    try:
+        _write_bundle(work, config, results, as_of, allure_results)
+        if out.exists():
+            out.rmdir()  # empty, checked above
+        work.rename(out)
+    except OSError as exc:
+        raise SmbtestsError(f"{out}: cannot write the bundle ({exc.strerror or exc})") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out / MANIFEST
+
+
+def _write_bundle(
+    out: Path, config: LoadedConfig, results: RunResults, as_of: date, allure: Path | None
+) -> None:
     cover = coverage(config, results)
     (out / "methodology.md").write_text(methodology(config, results, cover))
     (out / "records.csv").write_text(_records_csv(results))
@@ -201,11 +224,10 @@ def build_bundle(results: RunResults, out: Path, allure_results: Path | None = N
     (out / "exceptions.csv").write_text(render_csv(rows))
     (out / "exceptions.md").write_text(render_markdown(rows))
     (out / "versions.json").write_text(json.dumps(_versions(), indent=2) + "\n")
-    if allure_results is not None:
-        shutil.copytree(allure_results, out / "allure-results")
+    if allure is not None:
+        shutil.copytree(allure, out / "allure-results")
     manifest = out / MANIFEST
     manifest.write_text("".join(f"{sha256_of(out / name)}  {name}\n" for name in _files(out)))
-    return manifest
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from smbtests.checks.registry import build_plan
 from smbtests.config import load
+from smbtests.dates import utc_today
 from tests.conftest import Lab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ PYTEST = [sys.executable, "-m", "pytest", "--env", "lab", "-p", "no:cacheprovide
 SMB_HOSTS = ("fs1", "dc1", "print1")
 SMB_PORTS = (445, 139)
 IPV6 = {"fs1": "fd45:0:0:10::11", "dc1": "fd45:0:0:10::12", "print1": "fd45:0:0:10::13"}
-PLAN = build_plan(load(ROOT / "environments" / "lab.yaml"), datetime.now(UTC).date())
+PLAN = build_plan(load(ROOT / "environments" / "lab.yaml"), utc_today())
 PLANNED = len(PLAN)
 
 

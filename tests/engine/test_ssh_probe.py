@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,8 @@ from smbtests.observations import Target
 from smbtests.probes.ssh import SshProbe
 args = json.loads(sys.argv[1])
 probe = SshProbe("guest1", "10.45.30.31", "smbprobe", Path(args["key"]),
-                 Path(args["known_hosts"]), python=args["python"], channel_timeout=10)
+                 Path(args["known_hosts"]), python=args["python"], port=args["port"],
+                 channel_timeout=args["deadline"])
 try:
     results = probe.scan([Target("10.45.10.10", 8000)], 1.0, 4)
     print(json.dumps({"state": results[0].state.value}))
@@ -32,8 +35,22 @@ finally:
 SSH_DIR = Path("/run/smbtests-lab/ssh")
 
 
-def probe(key: Path, known_hosts: Path, python: str = "/usr/bin/python3") -> dict[str, str]:
-    args = json.dumps({"key": str(key), "known_hosts": str(known_hosts), "python": python})
+def probe(
+    key: Path,
+    known_hosts: Path,
+    python: str = "/usr/bin/python3",
+    port: int = 22,
+    deadline: float = 10.0,
+) -> dict[str, str]:
+    args = json.dumps(
+        {
+            "key": str(key),
+            "known_hosts": str(known_hosts),
+            "python": python,
+            "port": port,
+            "deadline": deadline,
+        }
+    )
     done = subprocess.run(
         ["ip", "netns", "exec", "smblab-mgmt", sys.executable, "-c", PROGRAM, args],
         capture_output=True,
@@ -41,6 +58,7 @@ def probe(key: Path, known_hosts: Path, python: str = "/usr/bin/python3") -> dic
         timeout=60,
         check=True,
     )
+    assert "Traceback" not in done.stderr  # a library's traceback is never the message
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -70,7 +88,65 @@ def test_probe_failures_are_errors_with_a_reason(
     assert "does not match known_hosts" in probe(key, forged)["error"]
 
     assert "authentication failed" in probe(foreign_key, known)["error"]
-    assert "scanner exited 127" in probe(key, known, python="/nonexistent/python3")["error"]
+    assert "not found on the probe" in probe(key, known, python="/nonexistent/python3")["error"]
 
     with lab.scenario("probe-down"):
         assert "cannot connect over SSH" in probe(key, known)["error"]
+
+
+@pytest.fixture
+def scripts() -> Iterator[Path]:
+    """A directory the probe's user can read (pytest's tmp_path is private to root)."""
+    with tempfile.TemporaryDirectory(prefix="smbtests-liar-") as name:
+        Path(name).chmod(0o755)
+        yield Path(name)
+
+
+def wrapper(scripts: Path, name: str, body: str) -> str:
+    """A `python` for the probe that misbehaves around (or instead of) the real scanner."""
+    script = scripts / name
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.lab
+def test_a_lying_or_dripping_scanner_is_an_error(lab: Lab, scripts: Path) -> None:
+    key, known = SSH_DIR / "id_ed25519", SSH_DIR / "known_hosts"
+    exits_3 = wrapper(scripts, "exit3", '/usr/bin/python3 "$@"; exit 3')
+    assert "scanner exited 3" in probe(key, known, python=exits_3)["error"]
+    twice = wrapper(
+        scripts,
+        "twice",
+        'echo \'{"i": 0, "state": "refused", "errno": 111, "ms": 1, "detail": ""}\'; '
+        '/usr/bin/python3 "$@"',
+    )
+    assert "answered target 0 twice" in probe(key, known, python=twice)["error"]
+    no_end = wrapper(scripts, "noend", '/usr/bin/python3 "$@" | grep -v done')
+    assert "end marker missing" in probe(key, known, python=no_end)["error"]
+    # blank lines forever (bounded by the test's own timeout): the deadline still holds
+    drip = wrapper(
+        scripts, "drip", "i=0; while [ $i -lt 600 ]; do echo; sleep 0.1; i=$((i+1)); done"
+    )
+    assert "did not finish within 2 s" in probe(key, known, python=drip, deadline=2.0)["error"]
+
+
+@pytest.mark.lab
+def test_an_sshd_that_sends_no_banner_reads_as_such(lab: Lab) -> None:
+    """A stopped (hung) sshd accepts TCP but never speaks: one line, no paramiko traceback."""
+    silent = (
+        "import socket; s = socket.create_server(('10.45.30.31', 2222)); "
+        "print('ready', flush=True); c = s.accept(); c[0].recv(1)"
+    )
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", "smblab-guest1", sys.executable, "-c", silent],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        answer = probe(SSH_DIR / "id_ed25519", SSH_DIR / "known_hosts", port=2222, deadline=2.0)
+        assert "sent no SSH banner" in answer["error"]
+    finally:
+        server.kill()
+        server.wait(10)

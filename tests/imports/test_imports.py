@@ -91,9 +91,13 @@ def validated(out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[dict, dict
 def test_ansible_ini_imports_into_files_that_validate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # a range line's variables go to every host of the range (as in Ansible)
-    text = INI.replace("fs[01:02] smb", "fs[01:02] ansible_host=10.20.0.11 smb")
-    text = text.replace("[fileservers]\n", "[fileservers]\nfs03 ansible_host=10.20.0.12\n")
+    # a range line's variables go to every host of the range (as in Ansible); each host's own
+    # line adds its address (two SMB hosts on one address are refused by validate)
+    text = INI.replace(
+        "[fileservers]\n",
+        "[fileservers]\nfs01 ansible_host=10.20.0.11\nfs02 ansible_host=10.20.0.13\n"
+        "fs03 ansible_host=10.20.0.12\n",
+    )
     out = run_import(tmp_path, "ansible", text, "hosts.ini")
     printed = capsys.readouterr().out
     # intranet.example.com has no address, and names are never looked up: left out
@@ -106,7 +110,7 @@ def test_ansible_ini_imports_into_files_that_validate(
         "dc01": ("10.20.0.5", "dc"),
         "dc02": ("10.20.0.6", "dc"),
         "fs01": ("10.20.0.11", "file"),
-        "fs02": ("10.20.0.11", "file"),
+        "fs02": ("10.20.0.13", "file"),
         "fs03": ("10.20.0.12", "file"),
     }
     assert hosts["fs01"]["shares"] == ["Departments", "Home$"]

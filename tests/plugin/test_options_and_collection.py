@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from smbtests.checks.registry import build_plan
+from smbtests.config import load
+from smbtests.dates import utc_today
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytest_plugins = ["pytester"]
@@ -46,16 +50,16 @@ def test_collect_ids_read_like_the_policy(pytester: pytest.Pytester, env_file: P
     assert "plugins/live.py::test_policy[reach:guest1/fs1:445]" in "\n".join(ids)
     assert any(i.endswith("[signing:print1]") for i in ids)
     assert any(i.endswith("[exception:EXC-0001]") for i in ids)
-    assert len(ids) == 66
+    assert len(ids) == len(build_plan(load(env_file), utc_today()))
     assert result.ret == 0
 
 
 def test_k_and_m_select_like_users_expect(pytester: pytest.Pytester, env_file: Path) -> None:
     result = pytester.runpytest_subprocess(
-        f"--env={env_file}", "--collect-only", "-q", "-k", "guest1 and fs1"
+        f"--env={env_file}", "--collect-only", "-q", "-k", "guest1/fs1:445"
     )
     ids = [line for line in result.stdout.lines if "test_policy[" in line]
-    assert [i.split("[")[1] for i in ids] == ["reach:guest1/fs1:445]"]
+    assert [i.split("[", 1)[1] for i in ids] == ["reach:guest1/fs1:445]"]
     marked = pytester.runpytest_subprocess(
         f"--env={env_file}", "--collect-only", "-q", "-m", "smb_exceptions"
     )
@@ -117,8 +121,27 @@ def test_header_names_environment_policy_hash_and_probes(
     result.stdout.fnmatch_lines(
         [
             "smbtests: environment lab (*lab.yaml), policy lab-policy.yaml sha256 *",
-            "smbtests: 6 probes, 66 planned checks, connect timeout 1.5 s, as of *",
+            "smbtests: 6 probes, * planned checks, connect timeout 1.5 s, as of *",
         ]
     )
     output = result.stdout.str() + result.stderr.str()
     assert "canary-pw-7731" not in output and "canary-win-8842" not in output
+
+
+def test_an_unwritable_output_stops_the_run_before_any_probe(
+    pytester: pytest.Pytester, env_file: Path
+) -> None:
+    blocker = pytester.path / "not-a-folder"
+    blocker.write_text("")
+    result = pytester.runpytest_subprocess(f"--env={env_file}", f"--smb-results={blocker}/r.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*cannot write output*not-a-folder/r.json*is not a folder*"])
+    assert "passed" not in result.stdout.str() and "error" not in result.stdout.str().lower()
+
+
+def test_a_policy_warning_shows_in_the_header(pytester: pytest.Pytester, env_file: Path) -> None:
+    policy = pytester.path / "lab-policy.yaml"
+    text = policy.read_text().replace("created: 2026-09-01", "created: 2020-01-01")
+    policy.write_text(text.replace("expires: 2027-08-31", "expires: 2020-02-01"))
+    result = pytester.runpytest_subprocess(f"--env={env_file}", "--collect-only")
+    result.stdout.fnmatch_lines(["smbtests: WARNING: *EXC-0001 expired on 2020-02-01*"])

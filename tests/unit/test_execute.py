@@ -1,10 +1,12 @@
-"""The executor hands each check its own result as soon as the probe has it, and turns every
-failure of a batch into errors of exactly that batch's checks."""
+"""The executor releases a scan's checks once the probe's whole answer is verified (while other
+batches run on), and turns every failure of a batch into errors of exactly that batch's
+checks, those whose records had already arrived too."""
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -13,9 +15,10 @@ import pytest
 from smbtests.checks.base import Check
 from smbtests.checks.registry import build_plan
 from smbtests.config import load
-from smbtests.errors import ProbeError
+from smbtests.errors import BadOutputError, ProbeError
 from smbtests.execute import Executor
 from smbtests.observations import ConnectResult, ConnectState, OnResult, ReachObservation, Target
+from smbtests.probes._records import ScanReader
 
 CONFIG = load(Path(__file__).resolve().parents[2] / "environments" / "lab.yaml")
 PLAN = {c.id: c for c in build_plan(CONFIG, date(2026, 11, 26))}
@@ -24,12 +27,12 @@ WAIT = 10.0  # bounds every wait in these tests
 
 
 class SlowTailProbe:
-    """Answers the control and fs1 at once, the rest only when `release` is set."""
+    """Streams the control and fs1 at once, the rest only when `release` is set."""
 
-    name = "guest1"
-
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.release = threading.Event()
+        self.streamed = threading.Event()
 
     def scan(
         self,
@@ -43,6 +46,7 @@ class SlowTailProbe:
         for result in results.values():
             assert on_result is not None
             on_result(result)
+        self.streamed.set()
         assert self.release.wait(WAIT)
         for target in targets:
             if target not in results:
@@ -59,20 +63,107 @@ def guest_checks() -> list[Check]:
     return [c for c in PLAN.values() if c.probe == "guest1"]
 
 
-def test_a_check_waits_only_for_its_own_target() -> None:
-    probe = SlowTailProbe()
-    executor = Executor(CONFIG, guest_checks(), lambda name: probe, None)
+def test_a_scan_check_waits_for_its_verified_batch_while_other_batches_settle() -> None:
+    """Streamed records are provisional: fs1's record is in, but its check is only released
+    once the whole scan passed the protocol checks; another probe's batch settles meanwhile."""
+    probes = {name: SlowTailProbe(name) for name in ("guest1", "corp1")}
+    checks = [c for c in PLAN.values() if c.probe in probes]
+    executor = Executor(CONFIG, checks, probes.__getitem__, None)
+    observed: list[object] = []
+    waiter = threading.Thread(
+        target=lambda: observed.append(executor.observe(PLAN["reach:guest1/fs1:445"]))
+    )
+    try:
+        waiter.start()
+        assert probes["guest1"].streamed.wait(WAIT)
+        probes["corp1"].release.set()
+        corp = executor.observe(PLAN["reach:corp1/dc1:445"])
+        assert isinstance(corp, ReachObservation)
+        assert not observed  # guest1's batch is not verified yet: nothing released
+        probes["guest1"].release.set()
+        waiter.join(WAIT)
+        (observation,) = observed
+        assert isinstance(observation, ReachObservation) and observation.result is not None
+        assert observation.result.state is ConnectState.FILTERED
+    finally:
+        for probe in probes.values():
+            probe.release.set()
+        executor.close()
+
+
+class ScriptedProbe:
+    """A scanner that writes the given lines and exits with `code`, read through the real
+    protocol reader (the ssh probe's), so each breach is the one a lying scanner commits."""
+
+    name = "guest1"
+
+    def __init__(self, lines: Callable[[Sequence[Target]], list[str]], code: int = 0) -> None:
+        self._lines = lines
+        self._code = code
+
+    def scan(
+        self,
+        targets: Sequence[Target],
+        timeout: float,
+        concurrency: int,
+        on_result: OnResult | None = None,
+    ) -> list[ConnectResult]:
+        reader = ScanReader(self.name, targets, on_result)
+        for line in self._lines(targets):
+            reader.line(line)
+        return reader.finish(self._code, "scanner: something went wrong")
+
+    def close(self) -> None:
+        pass
+
+
+def record(index: int, state: str) -> str:
+    return json.dumps({"i": index, "state": state, "errno": None, "ms": 1.0, "detail": ""})
+
+
+def honest(targets: Sequence[Target]) -> list[str]:
+    """Every target refused except the control: streamed first, so a check could settle."""
+    lines = [record(i, "open" if t == CONTROL else "refused") for i, t in enumerate(targets)]
+    return [*lines, json.dumps({"done": len(targets)})]
+
+
+def duplicated(targets: Sequence[Target]) -> list[str]:
+    fs1 = targets.index(Target("10.45.10.11", 445))
+    return [*honest(targets)[:-1], record(fs1, "open"), json.dumps({"done": len(targets)})]
+
+
+BREACHES = {
+    "exit status": (honest, 3, "scanner exited 3"),
+    "end marker lost": (lambda t: honest(t)[:-1], 0, "end marker missing"),
+    "end marker wrong": (lambda t: [*honest(t)[:-1], '{"done": 1}'], 0, "end marker 1"),
+    "contradicting record": (duplicated, 0, "answered target .* twice"),
+    "record after the end": (lambda t: [*honest(t), record(0, "open")], 0, "after its end"),
+    "target out of range": (lambda t: [*honest(t)[:-1], record(-1, "open")], 0, "malformed"),
+    "a line not JSON": (lambda t: [*honest(t)[:-1], "PASS"], 0, "not JSON"),
+}
+
+
+@pytest.mark.parametrize("breach", sorted(BREACHES))
+def test_a_protocol_breach_errors_every_check_of_the_batch_even_streamed_ones(
+    breach: str,
+) -> None:
+    lines, code, message = BREACHES[breach]
+    executor = Executor(CONFIG, guest_checks(), lambda name: ScriptedProbe(lines, code), None)
+    try:
+        for check in guest_checks():  # fs1's "refused" streamed before the breach: no PASS
+            with pytest.raises(BadOutputError, match=message):
+                executor.observe(check)
+    finally:
+        executor.close()
+
+
+def test_an_honest_scanner_settles_every_check() -> None:
+    executor = Executor(CONFIG, guest_checks(), lambda name: ScriptedProbe(honest), None)
     try:
         observation = executor.observe(PLAN["reach:guest1/fs1:445"])
-        assert isinstance(observation, ReachObservation)
-        assert observation.result is not None
-        assert observation.result.state is ConnectState.FILTERED
-        assert not probe.release.is_set()  # dc1's answer has not even been produced yet
-        probe.release.set()
-        slow = executor.observe(PLAN["reach:guest1/dc1:445"])
-        assert isinstance(slow, ReachObservation) and slow.result is not None
+        assert isinstance(observation, ReachObservation) and observation.result is not None
+        assert observation.result.state is ConnectState.REFUSED
     finally:
-        probe.release.set()
         executor.close()
 
 

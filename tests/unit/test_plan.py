@@ -102,9 +102,10 @@ def test_every_approved_port_is_tested_from_every_probe(tmp_path: Path) -> None:
     for name in ("lab.yaml", "lab-policy.yaml"):
         shutil.copy(ENVIRONMENTS / name, tmp_path / name)
     policy = yaml.safe_load((tmp_path / "lab-policy.yaml").read_text())
-    policy["approved_paths"][0]["ports"] = [445, 139]
+    policy["approved_paths"][0]["ports"] = [445, 8445]
     (tmp_path / "lab-policy.yaml").write_text(yaml.safe_dump(policy))
     checks = {c.id: c for c in build_plan(load(tmp_path / "lab.yaml"), TODAY)}
-    assert checks["reach:corp1/fs1:139"].expect is Expect.OPEN
-    assert checks["reach:guest1/fs1:139"].expect is Expect.CLOSED
-    assert checks["reach:mgmt/fs1:139"].expect is Expect.CLOSED  # mgmt's path approves 445 only
+    assert checks["reach:corp1/fs1:8445"].expect is Expect.OPEN
+    assert checks["reach:guest1/fs1:8445"].expect is Expect.CLOSED
+    assert checks["reach:mgmt/fs1:8445"].expect is Expect.CLOSED  # mgmt's path: 445, 139 only
+    assert checks["reach:mgmt/fs1:139"].expect is Expect.OPEN

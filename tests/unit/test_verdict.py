@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from smbtests.checks.base import Check, Outcome, Verdict
 from smbtests.checks.registry import build_plan, judge
 from smbtests.config import load
+from smbtests.dates import utc_today
 from smbtests.observations import (
     ConnectResult,
     ConnectState,
@@ -236,3 +238,17 @@ def test_exception_expiring_soon_passes_with_warning() -> None:
     verdict = judge(check, obs, soon, TODAY)
     assert verdict.outcome is Outcome.PASSED
     assert verdict.warning is not None and "expires in 9 days" in verdict.warning
+
+
+def test_exception_dates_are_judged_in_utc_whatever_the_runners_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Kiribati's and Baker Island's local dates differ by a day at every instant."""
+    seen = set()
+    for zone in ("Etc/GMT-14", "Etc/GMT+12"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        seen.add(utc_today())
+    monkeypatch.delenv("TZ")
+    time.tzset()
+    assert len(seen) == 1
