@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,9 @@ class LocalProbe:
         scanner.scan([(t.host, t.port) for t in targets], timeout, concurrency, emit)
         records.append({"done": len(targets)})
         return results_from_records(self.name, targets, records)
+
+    def dial(self, host: str, port: int, timeout: float) -> socket.socket:
+        return socket.create_connection((host, port), timeout=timeout)
 
     def close(self) -> None:
         """Nothing to release: the local probe holds no connection."""
