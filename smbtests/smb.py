@@ -273,6 +273,7 @@ def open_session(
     try:
         # impacket talks over the connection we opened, so the vantage is whoever dialled it
         session = nmb.NetBIOSTCPSession("", host, host, nmb.TYPE_SERVER, port, timeout, sock=sock)
+        answer = _multi_protocol_negotiate(session, timeout)
         conn = SMBConnection(
             host,
             host,
@@ -287,6 +288,7 @@ def open_session(
                 timeout,
                 preferredDialect=preferred,
                 session=session,
+                negSessionResponse=answer,
             ),
         )
     except (SessionError, smb3.SessionError) as exc:
@@ -312,6 +314,27 @@ def open_session(
         # closing a dead session must not hide the verdict
         with contextlib.suppress(Exception):
             conn.close()
+
+
+def _multi_protocol_negotiate(session: Any, timeout: float) -> Any:
+    """The first exchange of a client that lets the server choose (as impacket's own connect
+    does): an SMB1 negotiate offering "SMB 2.???"; to a server answering SMB2, impacket then
+    offers the preferred dialect (or all). Samba hangs up on impacket's SMB2 negotiate sent as
+    the first message of a connection we opened (measured in the lab)."""
+    packet = smb.NewSMBPacket()
+    packet["Flags2"] = (
+        smb.SMB.FLAGS2_EXTENDED_SECURITY | smb.SMB.FLAGS2_NT_STATUS | smb.SMB.FLAGS2_UNICODE
+    )
+    command = smb.SMBCommand(smb.SMB.SMB_COM_NEGOTIATE)
+    command["Data"] = b"\x02NT LM 0.12\x00\x02SMB 2.002\x00\x02SMB 2.???\x00"
+    packet.addCommand(command)
+    session.send_packet(packet.getData())
+    answer = session.recv_packet(timeout).get_trailer()
+    if answer[:4] != b"\xfeSMB":
+        raise OSError(
+            f"the server did not answer SMB2 to a multi-protocol negotiate: {answer[:8]!r}"
+        )
+    return smb3structs.SMB2Packet(answer)
 
 
 SILENT = (OSError, TimeoutError, nmb.NetBIOSError, nmb.NetBIOSTimeout, struct.error)
