@@ -17,7 +17,7 @@ from smbtests import smb
 from smbtests.checks.base import Outcome
 from smbtests.checks.registry import build_plan, judge
 from smbtests.config import load
-from smbtests.errors import SmbSilentError
+from smbtests.errors import PolicyError, SmbSilentError
 from smbtests.execute import Executor
 from smbtests.observations import (
     ConnectResult,
@@ -214,3 +214,30 @@ def test_executor_asks_the_follow_up_from_the_same_probe() -> None:
         probe.server.close()
     assert Target("10.45.10.11", 445) in probe.dialled
     assert CONTROL not in probe.dialled  # only denied targets found open are asked
+
+
+def test_hardening_runs_from_the_probe_the_environment_names(lab_files: Path) -> None:
+    env = lab_files / "lab.yaml"
+    env.write_text(
+        env.read_text().replace(
+            "    password_env: SMBTESTS_LAB_SMB_PASSWORD\n",
+            "    password_env: SMBTESTS_LAB_SMB_PASSWORD\n  host_vantage: {dc1: corp1}\n",
+            1,
+        )
+    )
+    plan = {c.id: c for c in build_plan(load(env), TODAY)}
+    assert str(plan["smb1:dc1"].batch) == "smb:dc1@corp1"
+    assert str(plan["smb1:fs1"].batch) == "smb:fs1"
+
+
+def test_host_vantage_must_be_a_probe_that_can_dial(lab_files: Path) -> None:
+    env = lab_files / "lab.yaml"
+    env.write_text(
+        env.read_text().replace(
+            "    password_env: SMBTESTS_LAB_SMB_PASSWORD\n",
+            "    password_env: SMBTESTS_LAB_SMB_PASSWORD\n  host_vantage: {dc1: win1}\n",
+            1,
+        )
+    )
+    with pytest.raises(PolicyError, match="unknown local or ssh probe `win1`"):
+        load(env)
