@@ -46,6 +46,17 @@ class BadOutputError(ProbeError):
     """The vantage answered with something that breaks the probe protocol."""
 
 
+class SmbSilentError(ProbeError):
+    """The TCP handshake completed but SMB did not answer, or broke, after it: a middlebox
+    (proxy, tarpit, IPS) or a dead service. Unprovable for hardening; for a path that must work,
+    or one that must be closed, it is evidence (`tcp-only`)."""
+
+
+class ForwardingRefusedError(ProbeError):
+    """The probe's sshd refused to open a TCP channel for us (`AllowTcpForwarding`,
+    `PermitOpen`): no SMB can be talked from that vantage, which says nothing about the host."""
+
+
 class LabError(SmbtestsError):
     """The lab could not be built, changed or torn down."""
 

@@ -3,11 +3,14 @@
 Checks that share a batch key run together: one probe's connect scan (control, reach,
 discovery, exception use: one remote invocation connecting to all its targets at once, the
 control always included, so a whole run costs about one connect timeout per probe), one host's
-SMB talk from the runner, one Windows host's readings over WinRM. Each check's kind says what it
-needs; a batch fetches the union once and every check is settled as soon as its own needs are
-known. A scan's checks are released only once the probe's whole answer passed the protocol
-checks (exit status, end marker, one record per target): a streamed record is provisional, and
-a breach found later errors every check of that scan, never leaving a pass behind.
+SMB talk from one vantage (the runner, or a probe: its SSH channels carry the SMB), one Windows
+host's readings over WinRM. Each check's kind says what it needs; a batch fetches the union once
+and every check is settled as soon as its own needs are known. A kind may ask for follow-ups
+once its needs are known (`followups`, e.g. an SMB negotiate to a target that must be closed but
+was open): the batch fetches them from the same vantage before settling that check. A scan's
+checks are released only once the probe's whole answer passed the protocol checks (exit status,
+end marker, one record per target): a streamed record is provisional, and a breach found later
+errors every check of that scan, never leaving a pass behind.
 """
 
 from __future__ import annotations
@@ -20,17 +23,27 @@ from functools import partial
 
 from smbtests import smb
 from smbtests.checks._paths import control_targets
-from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Need, SmbNeed
+from smbtests.checks.base import (
+    RUNNER,
+    BatchKey,
+    BatchKind,
+    Check,
+    Connect,
+    Facts,
+    FollowUps,
+    Need,
+    SmbAnswers,
+    SmbNeed,
+)
 from smbtests.checks.registry import kind_of
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import ConnectResult, HostQuery, Observation, Target
-from smbtests.probes.base import HostReader, Probe
+from smbtests.probes.base import Dialer, HostReader, Probe
 from smbtests.secrets import Credentials
 
 ProbeOpener = Callable[[str], Probe]
 ReaderOpener = Callable[[str], HostReader]
-RUNNER = "runner"  # the vantage of SMB talk: the process running smbtests
 GUEST = Credentials("guest", "", "")
 
 
@@ -139,10 +152,23 @@ class Executor:
             results = probe.scan(
                 unique, timing.connect_timeout, timing.concurrency, settler.connected
             )
+            for result in results:  # the checked, complete answer settles what streaming missed
+                settler.connected(result)
+            for need in settler.follow_ups():
+                settler.known(need, self._fetch_from_probe(need, probe))
         finally:
             probe.close()
-        for result in results:  # the checked, complete answer settles whatever streaming missed
-            settler.connected(result)
+
+    def _fetch_from_probe(self, need: Need, probe: Probe) -> object:
+        if not isinstance(need, SmbAnswers):
+            return ProbeError(probe.name, f"a scan cannot fetch {need}")
+        if not isinstance(probe, Dialer):
+            return ProbeError(probe.name, "this probe cannot talk SMB from its position")
+        timeout = self._config.environment.timing.smb_timeout
+        target = need.target
+        return _attempt(
+            probe.name, partial(smb.smb_answers, target.host, target.port, timeout, probe.dial)
+        )
 
     def _smb(
         self,
@@ -151,11 +177,20 @@ class Executor:
         needs: Mapping[str, tuple[Need, ...]],
         settler: _Settler,
     ) -> None:
-        target = checks[0].target
+        target = checks[0].target  # one host at one port per batch
         assert target is not None
-        shares = self._config.policy.smb_hosts[key.name or ""].shares
-        for need in _union(needs):
-            settler.known(need, self._fetch_smb(need, target, shares))
+        if key.vantage == RUNNER:
+            for need in _union(needs):
+                settler.known(need, self._fetch_smb(need, key, target, smb.direct))
+            return
+        probe = self._open_probe(key.vantage)
+        try:
+            if not isinstance(probe, Dialer):
+                raise ProbeError(key.vantage, "this probe cannot talk SMB from its position")
+            for need in _union(needs):
+                settler.known(need, self._fetch_smb(need, key, target, probe.dial))
+        finally:
+            probe.close()
 
     def _windows(
         self,
@@ -178,13 +213,16 @@ class Executor:
         target = next((c.target for c in checks if c.target is not None), None)
         for need in wanted:
             if isinstance(need, SmbNeed) and target is not None:
-                settler.known(need, self._fetch_smb(need, target, ()))
+                settler.known(need, self._fetch_smb(need, key, target, smb.direct))
 
-    def _fetch_smb(self, need: Need, target: Target, shares: tuple[str, ...]) -> object:
-        """One SMB conversation from the runner; a failure is held as the ProbeError."""
+    def _fetch_smb(self, need: Need, key: BatchKey, target: Target, dial: smb.Dial) -> object:
+        """One SMB conversation from the batch's vantage; a failure is held as the ProbeError."""
         host, port = target.host, target.port
         timeout = self._config.environment.timing.smb_timeout
         plain = smb.UNSIGNED_PROBE_DIALECT
+        smb_host = self._config.policy.smb_hosts.get(key.name or "")
+        shares = () if smb_host is None or key.kind is not BatchKind.SMB else smb_host.shares
+        sysvol = None if smb_host is None or smb_host.role != "dc" else sysvol_share(shares)
 
         def account() -> Credentials:
             if self._account is None:
@@ -193,19 +231,19 @@ class Executor:
                 )
             return self._account
 
+        session = partial(smb.open_session, host, port, timeout, dial=dial)
         fetch: dict[Need, Callable[[], object]] = {
-            SmbNeed.SMB1: lambda: smb.negotiate_smb1(host, port, timeout),
+            SmbNeed.SMB1: lambda: smb.negotiate_smb1(host, port, timeout, dial),
             SmbNeed.NEGOTIATIONS: lambda: tuple(
-                smb.negotiate_smb2(host, port, d, timeout) for d in DIALECTS
+                smb.negotiate_smb2(host, port, d, timeout, dial) for d in DIALECTS
             ),
-            SmbNeed.ANONYMOUS: lambda: smb.open_session(host, port, timeout, None, plain, shares),
-            SmbNeed.GUEST: lambda: smb.open_session(host, port, timeout, GUEST, plain, shares),
-            SmbNeed.ACCOUNT: lambda: smb.open_session(host, port, timeout, account(), None, shares),
-            SmbNeed.ACCOUNT_UNENCRYPTED: lambda: smb.open_session(
-                host, port, timeout, account(), plain, shares
-            ),
+            SmbNeed.ANONYMOUS: lambda: session(None, plain, shares),
+            SmbNeed.GUEST: lambda: session(GUEST, plain, shares),
+            SmbNeed.ACCOUNT: lambda: session(account(), None, shares),
+            SmbNeed.ACCOUNT_UNENCRYPTED: lambda: session(account(), plain, shares),
+            SmbNeed.PATH: lambda: session(account(), None, shares, sysvol=sysvol),
         }
-        return _attempt(RUNNER, fetch[need])
+        return _attempt(key.vantage, fetch[need])
 
 
 class _Settler:
@@ -240,6 +278,8 @@ class _Settler:
                 self._waiting.setdefault(need, set()).add(check_id)
         # a scan settles nothing before every control of the probe has answered
         self._controls: dict[Target, ConnectResult | None] = {}
+        self._extra: dict[str, tuple[Need, ...]] = {}  # follow-ups asked, per check
+        self._follow_ups: list[Need] = []  # asked and not fetched yet
 
     def expect_controls(self, targets: list[Target]) -> None:
         self._controls = dict.fromkeys(targets)
@@ -266,6 +306,12 @@ class _Settler:
         for check_id in list(self._checks):
             self._settle(check_id, Facts(probe=None))
 
+    def follow_ups(self) -> list[Need]:
+        """The follow-ups asked so far and not known yet (each once); fetching them may not
+        ask for more: follow-ups are one step deep."""
+        asked, self._follow_ups = self._follow_ups, []
+        return [need for need in dict.fromkeys(asked) if need not in self._known]
+
     def fail(self, error: ProbeError) -> None:
         """Error every check not released yet (unsettled or held)."""
         for check_id in [*self._checks, *self._held]:
@@ -287,9 +333,28 @@ class _Settler:
         wanted = self._needs[check_id]
         if any(need not in self._known for need in wanted):
             return
+        ask: FollowUps | None = getattr(kind_of(self._checks[check_id]), "followups", None)
+        if ask is not None and check_id not in self._extra:
+            try:
+                extra = tuple(ask(self._checks[check_id], self._facts(wanted)))
+            except Exception as exc:  # a bug in the kind: the item errors, the batch goes on
+                self._outcomes[check_id].set_exception(exc)
+                del self._checks[check_id]
+                return
+            self._extra[check_id] = extra
+            for need in extra:
+                if need not in self._known:
+                    self._waiting.setdefault(need, set()).add(check_id)
+                    self._follow_ups.append(need)
+        wanted = (*wanted, *self._extra.get(check_id, ()))
+        if any(need not in self._known for need in wanted):
+            return
+        self._settle(check_id, self._facts(wanted))
+
+    def _facts(self, wanted: tuple[Need, ...]) -> Facts:
         values = {need: self._known[need] for need in wanted}
         controls = {t: r for t, r in self._controls.items() if r is not None}
-        self._settle(check_id, Facts(values, self._probe, controls, self._account))
+        return Facts(values, self._probe, controls, self._account)
 
     def _settle(self, check_id: str, facts: Facts) -> None:
         check = self._checks.pop(check_id)
@@ -311,6 +376,11 @@ def _resolve(future: Future[Observation], outcome: Observation | Exception) -> N
         future.set_result(outcome)
 
 
+def sysvol_share(shares: tuple[str, ...]) -> str:
+    """The declared share a DC serves group policy from (SYSVOL, whatever its case)."""
+    return next((share for share in shares if share.lower() == "sysvol"), "SYSVOL")
+
+
 def _union(needs: Mapping[str, tuple[Need, ...]]) -> list[Need]:
     return list(dict.fromkeys(n for wanted in needs.values() for n in wanted))
 
@@ -319,7 +389,18 @@ def _attempt(vantage: str, fetch: Callable[[], object]) -> object:
     try:
         return fetch()
     except Exception as exc:
-        return as_probe_error(vantage, exc)
+        return _relabel(as_probe_error(vantage, exc), vantage)
+
+
+def _relabel(error: ProbeError, vantage: str) -> ProbeError:
+    """smb.py names the runner; SMB talked from a probe is that probe's (same class)."""
+    if error.probe != RUNNER or vantage == RUNNER:
+        return error
+    moved = type(error).__new__(type(error))  # same class, whatever its __init__ takes
+    moved.__dict__.update(error.__dict__)
+    moved.probe = vantage
+    moved.args = (str(error).replace(f"probe {RUNNER}:", f"probe {vantage}:", 1),)
+    return moved
 
 
 def as_probe_error(vantage: str, exc: Exception) -> ProbeError:

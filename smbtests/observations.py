@@ -92,6 +92,7 @@ class SessionResult:
     status: str
     opened_shares: tuple[str, ...] = ()
     failed_shares: tuple[tuple[str, str], ...] = ()
+    sysvol_file: str | None = None  # the policy file read, or "refused: WHY"; None: not tried
 
 
 # ---------------------------------------------------------------- per-check observations
@@ -104,6 +105,10 @@ class ReachObservation:
     result: ConnectResult | None  # None: no probe could test this (an exception's source)
     control: ConnectResult | None
     probe: str | None
+    # a denied path found open: did SMB answer (the negotiate) or only TCP (tcp_only)?
+    smb: NegotiateResult | None = None
+    smb_note: str | None = None  # why there is no SMB answer: silence, or the probe's failure
+    tcp_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,16 @@ class SessionObservation:
 
 
 @dataclass(frozen=True)
+class SmbPathObservation:
+    """The approved account's SMB from a probe's position; `session` None: the handshake
+    completed but SMB stayed silent or broke (`silence` says how)."""
+
+    session: SessionResult | None
+    silence: str | None
+    as_user: str
+
+
+@dataclass(frozen=True)
 class EncryptionObservation:
     """The same account twice: over 3.x (can encrypt) and over 2.1 (cannot)."""
 
@@ -157,6 +172,7 @@ Observation = (
     | Smb1Observation
     | NegotiationObservation
     | SessionObservation
+    | SmbPathObservation
     | EncryptionObservation
     | WindowsObservation
 )

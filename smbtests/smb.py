@@ -14,12 +14,14 @@ import socket
 import string
 import struct
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from impacket import smb, smb3structs
+from impacket import nmb, nt_errors, smb, smb3, smb3structs
 from impacket.smbconnection import SessionError, SMBConnection
 
-from smbtests.errors import ProbeError
+from smbtests.errors import ProbeError, SmbSilentError
 from smbtests.observations import NegotiateResult, SessionResult, Smb1Result
 from smbtests.secrets import Credentials
 
@@ -43,17 +45,38 @@ DIALECT_NAMES = {code: name for name, code in DIALECT_CODES.items()}
 UNSIGNED_PROBE_DIALECT = "2.1"
 VANTAGE = "runner"
 
+Dial = Callable[[str, int, float], socket.socket]
+"""Opens a TCP connection to (host, port) from some vantage, within a timeout: the runner's own
+stack (`direct`) or a probe's (an SSH `direct-tcpip` channel bridged to a socket). It raises
+OSError/TimeoutError for the network's answer and ProbeError for a failure of the vantage."""
+
+
+def direct(host: str, port: int, timeout: float) -> socket.socket:
+    return socket.create_connection((host, port), timeout=timeout)
+
 
 class SmbUnreachableError(ProbeError):
-    """The runner could not hold an SMB conversation with the host: nothing is proven."""
+    """The vantage could not hold an SMB conversation with the host: nothing is proven."""
 
-    def __init__(self, host: str, message: str) -> None:
-        super().__init__(VANTAGE, f"SMB to {host}: {message}")
+    def __init__(self, host: str, message: str, vantage: str = VANTAGE) -> None:
+        super().__init__(vantage, f"SMB to {host}: {message}")
 
 
-def _connect(host: str, port: int, timeout: float) -> socket.socket:
+def silent(host: str, message: str) -> SmbSilentError:
+    return SmbSilentError(VANTAGE, f"SMB to {host}: {message}")
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as the user reads it: its class and its text (never the class alone)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
+
+
+def _connect(host: str, port: int, timeout: float, dial: Dial) -> socket.socket:
     try:
-        return socket.create_connection((host, port), timeout=timeout)
+        return dial(host, port, timeout)
+    except ProbeError:
+        raise
     except TimeoutError:
         raise SmbUnreachableError(host, f"TCP {port} timed out after {timeout:g} s") from None
     except OSError as exc:
@@ -97,10 +120,11 @@ def _read_exact(sock: socket.socket, count: int, deadline: float) -> bytes | Non
     return bytes(data)
 
 
-def negotiate_smb1(host: str, port: int, timeout: float) -> Smb1Result:
-    """Offer only NT LM 0.12 (SMB1). A server that answers "no common dialect" or hangs up
-    after the request refused it at the protocol level; one we cannot connect to is unprovable."""
-    sock = _connect(host, port, timeout)
+def negotiate_smb1(host: str, port: int, timeout: float, dial: Dial = direct) -> Smb1Result:
+    """Offer only NT LM 0.12 (SMB1). Only a server's answer refuses it: "no common dialect", an
+    SMB2 answer, or an NTSTATUS. A hang-up or reset with nothing read proves nothing (an IPS, a
+    connection limit, a dead service may do it): SmbSilentError, like no connection at all."""
+    sock = _connect(host, port, timeout, dial)
     packet = smb.NewSMBPacket()
     packet["Flags1"] = smb.SMB.FLAGS1_PATHCASELESS | smb.SMB.FLAGS1_CANONICALIZED_PATHS
     packet["Flags2"] = (
@@ -112,17 +136,28 @@ def negotiate_smb1(host: str, port: int, timeout: float) -> Smb1Result:
     try:
         answer = _exchange(sock, packet.getData(), timeout)
     except TimeoutError:
-        raise SmbUnreachableError(host, "no answer to an SMB1 negotiate (timed out)") from None
+        raise silent(host, "no answer to an SMB1 negotiate (timed out)") from None
     except OSError as exc:
-        raise SmbUnreachableError(host, f"SMB1 negotiate failed: {exc.strerror or exc}") from None
+        raise silent(host, f"SMB1 negotiate failed: {exc.strerror or exc}") from None
     finally:
         sock.close()
+    return smb1_verdict(host, answer)
+
+
+def smb1_verdict(host: str, answer: bytes | None) -> Smb1Result:
+    """What the server's answer to an SMB1-only negotiate says (pure; one branch per answer)."""
     if answer is None:
-        return Smb1Result(False, "server closed the connection after an SMB1-only negotiate")
+        raise silent(
+            host, "connection closed after an SMB1-only negotiate with nothing read: unprovable"
+        )
     if answer[:4] == b"\xfeSMB":
         return Smb1Result(False, "server answered an SMB1-only negotiate with SMB2")
+    if answer[:4] == b"\xffSMB" and len(answer) >= 9:
+        status = struct.unpack("<I", answer[5:9])[0]
+        if status:
+            return Smb1Result(False, f"server answered the SMB1 negotiate with 0x{status:08x}")
     if answer[:4] != b"\xffSMB" or len(answer) < 37:
-        raise SmbUnreachableError(host, f"not an SMB answer to negotiate: {answer[:8]!r}")
+        raise silent(host, f"not an SMB answer to negotiate: {answer[:8]!r}")
     word_count = answer[32]
     dialect_index = struct.unpack("<H", answer[33:35])[0] if word_count >= 1 else None  # len>=37
     if dialect_index in (None, SMB1_NO_COMMON_DIALECT):
@@ -170,23 +205,25 @@ def _negotiate_request(dialect: str) -> bytes:
     return data
 
 
-def negotiate_smb2(host: str, port: int, dialect: str, timeout: float) -> NegotiateResult:
+def negotiate_smb2(
+    host: str, port: int, dialect: str, timeout: float, dial: Dial = direct
+) -> NegotiateResult:
     """Offer exactly one SMB2/3 dialect and read the server's own answer to it."""
-    sock = _connect(host, port, timeout)
+    sock = _connect(host, port, timeout, dial)
     try:
         answer = _exchange(sock, _negotiate_request(dialect), timeout)
     except TimeoutError:
-        raise SmbUnreachableError(host, f"no answer to an SMB {dialect} negotiate") from None
+        raise silent(host, f"no answer to an SMB {dialect} negotiate") from None
     except OSError as exc:
-        raise SmbUnreachableError(host, f"SMB {dialect} negotiate: {exc.strerror or exc}") from None
+        raise silent(host, f"SMB {dialect} negotiate: {exc.strerror or exc}") from None
     finally:
         sock.close()
     # Only the status MS-SMB2 prescribes for "no common dialect" is a refusal; a hang-up or any
     # other answer (connection limits, an IPS, a crash) proves nothing about the dialect.
     if answer is None:
-        raise SmbUnreachableError(host, f"server hung up on an SMB {dialect} negotiate")
+        raise silent(host, f"server hung up on an SMB {dialect} negotiate")
     if answer[:4] != b"\xfeSMB":
-        raise SmbUnreachableError(host, f"not an SMB2 answer to negotiate: {answer[:8]!r}")
+        raise silent(host, f"not an SMB2 answer to negotiate: {answer[:8]!r}")
     try:
         response = smb3structs.SMB2Packet(answer)
         status = int(response["Status"])
@@ -207,12 +244,10 @@ def negotiate_smb2(host: str, port: int, dialect: str, timeout: float) -> Negoti
     )
 
 
-def _status_name(exc: SessionError) -> str:
-    code = exc.getErrorCode()
-    try:
-        return str(exc.getErrorString()[0])
-    except (KeyError, IndexError, TypeError):
-        return f"0x{code:08x}"
+def _status_name(exc: SessionError | smb3.SessionError) -> str:
+    code = int(exc.getErrorCode() if isinstance(exc, SessionError) else exc.get_error_code())
+    known = nt_errors.ERROR_MESSAGES.get(code)
+    return str(known[0]) if known else f"0x{code:08x}"
 
 
 def open_session(
@@ -222,35 +257,139 @@ def open_session(
     credentials: Credentials | None,
     dialect: str | None,
     shares_to_open: tuple[str, ...] = (),
+    dial: Dial = direct,
+    sysvol: str | None = None,
 ) -> SessionResult:
-    """Log in (anonymous when credentials is None), list shares and try to open some.
+    """Log in (anonymous when credentials is None), list shares and try to open some; with
+    `sysvol`, also read a file of that share (what GPO processing reads).
 
     A server's refusal (an NTSTATUS answer) is a fact in the result. Anything else - no TCP, a
-    reset, an impacket failure - raises SmbUnreachableError: "could not list" is never taken for
-    "refused". Credentials never reach a traceback: impacket's exceptions are caught here and
-    re-raised without their frames.
+    reset, an impacket failure - raises SmbUnreachableError (SmbSilentError once the handshake
+    completed): "could not list" is never taken for "refused". Credentials never reach a
+    traceback: impacket's exceptions are caught here and re-raised without their frames.
     """
+    sock = _connect(host, port, timeout, dial)
     preferred = DIALECT_CODES[dialect] if dialect else None
     try:
+        # impacket talks over the connection we opened, so the vantage is whoever dialled it
+        session = nmb.NetBIOSTCPSession("", host, host, nmb.TYPE_SERVER, port, timeout, sock=sock)
+        answer = _multi_protocol_negotiate(session, timeout)
         conn = SMBConnection(
-            host, host, sess_port=port, timeout=timeout, preferredDialect=preferred
+            host,
+            host,
+            sess_port=port,
+            timeout=timeout,
+            existingConnection=smb3.SMB3(
+                host,
+                host,
+                None,
+                nmb.TYPE_SERVER,
+                port,
+                timeout,
+                preferredDialect=preferred,
+                session=session,
+                negSessionResponse=answer,
+            ),
         )
-    except SessionError as exc:
+    except (SessionError, smb3.SessionError) as exc:
+        sock.close()
         raise SmbUnreachableError(
             host, f"SMB {dialect or 'negotiate'} refused: {_status_name(exc)}"
         ) from None
     except Exception as exc:
-        raise SmbUnreachableError(host, f"SMB connect failed: {type(exc).__name__}") from None
+        sock.close()
+        raise _failure(
+            exc, host, f"SMB {dialect} negotiate" if dialect else "SMB negotiate"
+        ) from None
     raw_dialect = conn.getDialect()
     chosen = (
         DIALECT_NAMES.get(raw_dialect, str(raw_dialect)) if isinstance(raw_dialect, int) else "1"
     )
     try:
-        return _session(conn, host, chosen, credentials, shares_to_open)
+        result = _session(conn, host, chosen, credentials, shares_to_open)
+        if sysvol is not None and result.logged_in:
+            return replace(result, sysvol_file=_read_policy_file(conn, host, sysvol))
+        return result
     finally:
         # closing a dead session must not hide the verdict
         with contextlib.suppress(Exception):
             conn.close()
+
+
+def _multi_protocol_negotiate(session: Any, timeout: float) -> Any:
+    """The first exchange of a client that lets the server choose (as impacket's own connect
+    does): an SMB1 negotiate offering "SMB 2.???"; to a server answering SMB2, impacket then
+    offers the preferred dialect (or all). Samba hangs up on impacket's SMB2 negotiate sent as
+    the first message of a connection we opened (measured in the lab)."""
+    packet = smb.NewSMBPacket()
+    packet["Flags2"] = (
+        smb.SMB.FLAGS2_EXTENDED_SECURITY | smb.SMB.FLAGS2_NT_STATUS | smb.SMB.FLAGS2_UNICODE
+    )
+    command = smb.SMBCommand(smb.SMB.SMB_COM_NEGOTIATE)
+    command["Data"] = b"\x02NT LM 0.12\x00\x02SMB 2.002\x00\x02SMB 2.???\x00"
+    packet.addCommand(command)
+    session.send_packet(packet.getData())
+    answer = session.recv_packet(timeout).get_trailer()
+    if answer[:4] != b"\xfeSMB":
+        raise OSError(
+            f"the server did not answer SMB2 to a multi-protocol negotiate: {answer[:8]!r}"
+        )
+    return smb3structs.SMB2Packet(answer)
+
+
+SILENT = (OSError, TimeoutError, nmb.NetBIOSError, nmb.NetBIOSTimeout, struct.error)
+
+
+def _failure(exc: Exception, host: str, step: str) -> ProbeError:
+    """A failure that is no server answer: after the handshake, the network or the peer broke
+    SMB (silent), or impacket itself failed (unreachable, an error)."""
+    if isinstance(exc, SILENT):
+        return silent(host, f"{step} failed after the handshake: {describe(exc)}")
+    return SmbUnreachableError(host, f"{step} failed: {describe(exc)}")
+
+
+POLICY_FILE = "gpt.ini"
+MAX_SYSVOL_ENTRIES = 200  # directory entries walked while looking for a policy file
+
+
+def _read_policy_file(conn: Any, host: str, share: str) -> str:
+    """Find a group policy's gpt.ini in the share (breadth first, bounded) and read it whole,
+    as a client processing GPOs does; its path, or a refusal status prefixed with "refused:"."""
+    queue, walked = [""], 0
+    try:
+        tree = conn.connectTree(share)
+    except Exception as exc:
+        return f"refused: {_refusal(exc, host, f'tree connect to {share}')}"
+    with contextlib.suppress(Exception):
+        conn.disconnectTree(tree)
+    while queue and walked < MAX_SYSVOL_ENTRIES:
+        directory = queue.pop(0)
+        try:
+            entries = conn.listPath(share, f"{directory}*")
+        except Exception as exc:
+            return f"refused: {_refusal(exc, host, f'listing {share}/{directory}')}"
+        for entry in entries:
+            walked += 1
+            name = str(entry.get_longname())
+            if name in (".", ".."):
+                continue
+            path = f"{directory}{name}"
+            if entry.is_directory():
+                queue.append(f"{path}\\")
+            elif name.lower() == POLICY_FILE:
+                chunks: list[bytes] = []
+                try:
+                    conn.getFile(share, path, chunks.append)
+                except Exception as exc:
+                    return f"refused: {_refusal(exc, host, f'reading {share}/{path}')}"
+                return f"{share}\\{path} ({sum(map(len, chunks))} bytes)"
+    return f"refused: no {POLICY_FILE} in the first {MAX_SYSVOL_ENTRIES} entries of {share}"
+
+
+def smb_answers(host: str, port: int, timeout: float, dial: Dial = direct) -> NegotiateResult:
+    """Whether SMB itself answers at host:port (any SMB2 answer does, a refusal included), or
+    SmbSilentError when only TCP does: one negotiate offering 3.1.1."""
+    return negotiate_smb2(host, port, "3.1.1", timeout, dial)
 
 
 # NTSTATUS answers that are the server saying "no" (a fact); any other status, or no answer,
@@ -266,6 +405,9 @@ REFUSALS = frozenset(
         "STATUS_LOGON_TYPE_NOT_GRANTED",
         "STATUS_NETWORK_ACCESS_DENIED",
         "STATUS_BAD_NETWORK_NAME",
+        "STATUS_OBJECT_NAME_NOT_FOUND",
+        "STATUS_OBJECT_PATH_NOT_FOUND",
+        "STATUS_NO_SUCH_FILE",
     }
 )
 
@@ -277,7 +419,7 @@ def _refusal(exc: Exception, host: str, step: str) -> str:
         if status in REFUSALS:
             return status
         raise SmbUnreachableError(host, f"{step}: unexpected answer {status}") from None
-    raise SmbUnreachableError(host, f"{step} failed: {type(exc).__name__}") from None
+    raise _failure(exc, host, step) from None
 
 
 def _session(

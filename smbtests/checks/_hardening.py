@@ -1,5 +1,6 @@
 """What the per-host SMB kinds share: one check per SMB host, batched per host, talking SMB
-from the runner to the host's port 445."""
+to the host's port 445 from the runner, or from the probe the environment names for that host
+(`smb.host_vantage`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from smbtests.checks.base import BatchKey, BatchKind, Check, Facts, Need, SmbNeed
+from smbtests.checks.base import RUNNER, BatchKey, BatchKind, Check, Facts, Need, SmbNeed
 from smbtests.config import Hardening, LoadedConfig, SmbHost
 from smbtests.observations import NegotiateResult, Observation, Target
 
@@ -63,7 +64,11 @@ def _checks(
                 feature=feature,
                 story=host_name,
                 severity=severity,
-                batch=BatchKey(BatchKind.SMB, host_name),
+                batch=BatchKey(
+                    BatchKind.SMB,
+                    host_name,
+                    vantage=config.environment.smb.host_vantage.get(host_name, RUNNER),
+                ),
                 marker=marker,
                 host=host_name,
                 target=Target(str(host.address), SMB_PORT),

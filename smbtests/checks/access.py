@@ -53,12 +53,11 @@ def observe(check: Check, facts: Facts) -> Observation:
 def judge(check: Check, obs: SessionObservation, judging: Judging) -> Verdict:
     session = obs.session
     who = f"{check.host} as {obs.as_user} over SMB {session.dialect}"
-    if not session.logged_in:
+    if not session.logged_in:  # the server answered "no": that is the shares not working
         return Verdict(
-            Outcome.ERROR,
-            f"{who}: {session.status}; the approved account cannot log in, so "
-            f"{check.kind} cannot be judged (check the credential)",
-            "error",
+            Outcome.FAILED,
+            f"{who}: {session.status}; the shares do not work for the approved account",
+            "refused",
         )
     if session.failed_shares or not session.listed:
         failures = ", ".join(f"{s}: {why}" for s, why in session.failed_shares)

@@ -36,21 +36,30 @@ class Expect(StrEnum):
 
 
 class BatchKind(StrEnum):
-    """How a batch runs: one probe's connect scan, one host's SMB talk from the runner, one
-    Windows host's configuration readings over WinRM."""
+    """How a batch runs: one probe's connect scan, one host's SMB talk from one vantage (the
+    runner or a probe), one Windows host's configuration readings over WinRM."""
 
     SCAN = "probe"
     SMB = "smb"
     WINDOWS = "win"
 
 
+RUNNER = "runner"  # the vantage of SMB talk from the process running smbtests
+
+
 @dataclass(frozen=True, order=True)
 class BatchKey:
     kind: BatchKind
     name: str | None  # the probe, SMB host or Windows host; None: no probe can run it
+    vantage: str = RUNNER  # SMB batches: where the SMB is talked from (a probe's name)
+    port: int = 445  # SMB batches: the host's port
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.name}"
+        if self.kind is not BatchKind.SMB:
+            return f"{self.kind}:{self.name}"
+        port = "" if self.port == 445 else f":{self.port}"
+        vantage = "" if self.vantage == RUNNER else f"@{self.vantage}"
+        return f"{self.kind}:{self.name}{port}{vantage}"
 
 
 class Family(StrEnum):
@@ -90,7 +99,7 @@ class Check:
 
 
 class SmbNeed(StrEnum):
-    """An SMB conversation from the runner with a check's host; fetched once per host."""
+    """An SMB conversation with a check's host from its batch's vantage; fetched once per batch."""
 
     SMB1 = "smb1 negotiate"
     NEGOTIATIONS = "one negotiate per SMB2/3 dialect"
@@ -98,6 +107,7 @@ class SmbNeed(StrEnum):
     GUEST = "guest session over SMB 2.1"
     ACCOUNT = "approved-account session"
     ACCOUNT_UNENCRYPTED = "approved-account session over SMB 2.1"
+    PATH = "approved-account session, declared shares and for DCs a SYSVOL policy file"
 
 
 @dataclass(frozen=True, order=True)
@@ -107,7 +117,15 @@ class Connect:
     target: Target
 
 
-Need = Connect | SmbNeed | HostQuery
+@dataclass(frozen=True, order=True)
+class SmbAnswers:
+    """Whether SMB itself answers at a target from the batch's probe (one negotiate), asked as
+    a follow-up once a connect showed the target open."""
+
+    target: Target
+
+
+Need = Connect | SmbNeed | HostQuery | SmbAnswers
 
 
 @dataclass(frozen=True)
@@ -188,3 +206,11 @@ class CheckKind(Protocol):
     def observe(self, check: Check, facts: Facts) -> Observation: ...
 
     def judge(self, check: Check, observation: Any, judging: Judging) -> Verdict: ...
+
+
+class FollowUps(Protocol):
+    """An optional member of a kind module: once a check's `needs` are known, what more it needs
+    given what they showed (e.g. a negotiate to a target found open). The batch fetches them
+    from the same vantage before the check is settled; `()` settles it at once."""
+
+    def __call__(self, check: Check, facts: Facts) -> Sequence[Need]: ...

@@ -9,6 +9,7 @@ that it is an error, never a pass.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 
 from smbtests.checks._connect import blind, reach_observation, seen, target_needs
@@ -23,11 +24,18 @@ from smbtests.checks.base import (
     Judging,
     Need,
     Outcome,
+    SmbAnswers,
     Verdict,
     policy_says,
 )
 from smbtests.config import LoadedConfig, ProbeConfig
-from smbtests.observations import ConnectState, Observation, ReachObservation
+from smbtests.errors import SmbSilentError
+from smbtests.observations import (
+    ConnectState,
+    NegotiateResult,
+    Observation,
+    ReachObservation,
+)
 
 NAME = "reach"
 FAMILY = Family.REACH
@@ -120,8 +128,36 @@ def needs(check: Check, config: LoadedConfig) -> Sequence[Need]:
     return target_needs(check)
 
 
+def followups(check: Check, facts: Facts) -> Sequence[Need]:
+    """A target that must be closed but is open: ask whether SMB itself answers there."""
+    if check.expect is not Expect.CLOSED or check.target is None:
+        return ()
+    result = facts.connect(check.target)
+    opened = result is not None and result.state is ConnectState.OPEN
+    return (SmbAnswers(check.target),) if opened else ()
+
+
 def observe(check: Check, facts: Facts) -> Observation:
-    return reach_observation(check, facts)
+    obs = reach_observation(check, facts)
+    assert check.target is not None
+    answer = facts.values.get(SmbAnswers(check.target))
+    if isinstance(answer, NegotiateResult):
+        return replace(obs, smb=answer)
+    if isinstance(answer, SmbSilentError):
+        return replace(obs, smb_note=str(answer), tcp_only=True)
+    return obs if answer is None else replace(obs, smb_note=str(answer))
+
+
+def _smb_seen(obs: ReachObservation) -> str:
+    if obs.smb is not None:
+        signing = {True: "required", False: "not required", None: "unknown"}
+        return (
+            f"; SMB ANSWERED ({obs.smb.detail}; signing {signing[obs.smb.signing_required]}): "
+            "a real SMB exposure"
+        )
+    if obs.tcp_only:
+        return f"; only TCP answered, SMB stayed silent ({obs.smb_note}): a proxy or tarpit"
+    return "" if obs.smb_note is None else f"; whether SMB answers is unknown ({obs.smb_note})"
 
 
 def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
@@ -141,7 +177,8 @@ def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
             )
         return Verdict(Outcome.FAILED, f"{seen_text}; {rule}", result.state.value)
     if result.state is ConnectState.OPEN:
-        return Verdict(Outcome.FAILED, f"{seen_text}; {rule}", "open")
+        observed = "tcp-only" if obs.tcp_only else "open"
+        return Verdict(Outcome.FAILED, f"{seen_text}{_smb_seen(obs)}; {rule}", observed)
     if control.state is not ConnectState.OPEN:
         return Verdict(
             Outcome.ERROR, f"{seen_text} but {blind(obs.probe, control)}", result.state.value

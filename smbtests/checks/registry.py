@@ -24,6 +24,7 @@ from smbtests.checks import (
     reach,
     signing,
     smb1,
+    smb_path,
     sweep,
     win_445_rules,
     win_encryption,
@@ -51,6 +52,7 @@ _MODULES: tuple[CheckKind, ...] = (
     anonymous,
     guest,
     access,
+    smb_path,
     win_smb1,
     win_signing,
     win_encryption,
@@ -86,7 +88,7 @@ def build_plan(config: LoadedConfig, today: date) -> list[Check]:
 
 def uses_account(checks: Iterable[Check], config: LoadedConfig) -> bool:
     """Whether any check logs in with the environment's approved account."""
-    account = (SmbNeed.ACCOUNT, SmbNeed.ACCOUNT_UNENCRYPTED)
+    account = (SmbNeed.ACCOUNT, SmbNeed.ACCOUNT_UNENCRYPTED, SmbNeed.PATH)
     return any(need in account for c in checks for need in kind_of(c).needs(c, config))
 
 

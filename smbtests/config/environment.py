@@ -88,6 +88,9 @@ class Timing(ConfigModel):
 
 class SmbVantage(ConfigModel):
     credential: Credential | None = None
+    # SMB host -> the probe its hardening checks talk SMB from (some servers answer differently
+    # per interface); a host not named here is checked from the runner
+    host_vantage: dict[str, Name] = {}
 
 
 class EnvDiscovery(ConfigModel):

@@ -132,6 +132,11 @@ def resolve_environment(env: Environment, policy: Policy, doc: SourceDocument) -
         check_reference(doc, ("discovery", "probe"), env.discovery.probe, env.probes, "probe")
     for host_name in env.host_rings:
         check_reference(doc, ("host_rings", host_name), host_name, policy.smb_hosts, "SMB host")
+    dialing = [n for n, p in env.probes.items() if p.transport in ("local", "ssh")]
+    for host_name, probe_name in env.smb.host_vantage.items():
+        where = ("smb", "host_vantage", host_name)
+        check_reference(doc, where, host_name, policy.smb_hosts, "SMB host")
+        check_reference(doc, where, probe_name, dialing, "local or ssh probe")
     winrm_probes = [n for n, p in env.probes.items() if p.transport == "winrm"]
     for name, windows in env.windows_hosts.items():
         _windows_host(policy, doc, ("windows_hosts", name), windows, winrm_probes)

@@ -20,6 +20,9 @@ class Share:
     name: str
     read_only: bool
     guest_ok: bool = False
+    hosts_allow: str = ""  # empty: whoever the global setting admits
+    # (relative path, content) files the share serves, e.g. a group policy's GPT.INI in SYSVOL
+    files: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,13 +37,22 @@ class SambaSettings:
     map_to_guest: str = "never"
     # addresses the instance also listens on (a second interface), each with its prefix length
     extra_interfaces: tuple[str, ...] = ()
+    hosts_allow: str = "ALL"
 
+
+# The Default Domain Policy as a Windows DC's SYSVOL holds it: what a client reads to process GPOs.
+GPO = (
+    (
+        "smblab.example/Policies/{31B2F340-016D-11D2-945F-00C04FB984F9}/GPT.INI",
+        "[General]\r\nVersion=1\r\ndisplayName=Default Domain Policy\r\n",
+    ),
+)
 
 COMPLIANT: dict[str, SambaSettings] = {
     "fs1": SambaSettings(encrypt="required", shares=(Share("data", read_only=False),)),
     "dc1": SambaSettings(
         encrypt="desired",
-        shares=(Share("netlogon", read_only=True), Share("sysvol", read_only=True)),
+        shares=(Share("netlogon", read_only=True), Share("sysvol", read_only=True, files=GPO)),
     ),
     "print1": SambaSettings(encrypt="desired", shares=(Share("scans", read_only=False),)),
 }
@@ -64,6 +76,8 @@ def _render_share(host: Host, share: Share) -> str:
         f"\tpath = {share_path(host, share)}",
         f"\tread only = {'yes' if share.read_only else 'no'}",
     ]
+    if share.hosts_allow:
+        lines.append(f"\thosts allow = {share.hosts_allow}")
     if share.guest_ok:
         lines.append("\tguest ok = yes")
     else:
@@ -92,6 +106,7 @@ def render(service_name: str, host: Host, settings: SambaSettings) -> str:
         encrypt=settings.encrypt,
         restrict_anonymous=settings.restrict_anonymous,
         map_to_guest=settings.map_to_guest,
+        hosts_allow=settings.hosts_allow,
         shares=shares,
     )
 
@@ -110,8 +125,20 @@ def write_config(service_name: str, host: Host, settings: SambaSettings) -> bool
         # Read-only shares still get the lab user as owner: the setting, not the file mode, is
         # what a scenario or a test checks.
         directory.chmod(0o755 if share.guest_ok else 0o700)
+        for relative, content in share.files:
+            _write_owned(directory, relative, content, uid, gid)
     path.write_text(text)
     return True
+
+
+def _write_owned(top: Path, relative: str, content: str, uid: int, gid: int) -> None:
+    path = top / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    for part in [path, *path.parents]:
+        if part == top:
+            break
+        os.chown(part, uid, gid)
 
 
 def prepare_instance(service_name: str, host: Host, settings: SambaSettings) -> None:

@@ -39,6 +39,10 @@ EXPIRED_DAYS_AGO = 30
 
 BLIND_PROBE = host("guest1")
 BLIND_TABLE = "smblab_blind"
+# An IPS in front of the router's own rules: its drop is final whatever the router accepts, and
+# unlike chain `scenario` it sees established flows (the router accepts those first).
+IPS_TABLE = "smblab_ips"
+MGMT_ONLY = "10.45.0.0/24"
 DOWN_PROBE = services.ALL_SERVICES["guest1/sshd"]
 
 
@@ -161,6 +165,28 @@ def _probe_blind(_: LabState) -> None:
     )
 
 
+def _ips_drops_payload(_: LabState) -> None:
+    # A handshake carries no payload (SYN/ACK of at most 60 bytes); the SMB negotiate does.
+    netns.nft(
+        ROUTER_NAMESPACE,
+        f"table inet {IPS_TABLE} {{\n"
+        "\tchain forward {\n"
+        "\t\ttype filter hook forward priority filter - 1; policy accept;\n"
+        "\t\tip saddr 10.45.20.0/24 ip daddr 10.45.10.11 tcp dport 445 ip length > 100 drop"
+        ' comment "scenario approved-path-broken"\n'
+        "\t}\n"
+        "}\n",
+    )
+
+
+def _sysvol_mgmt_only(state: LabState) -> None:
+    dc1 = samba.COMPLIANT["dc1"]
+    shares = tuple(
+        replace(s, hosts_allow=MGMT_ONLY) if s.name == "sysvol" else s for s in dc1.shares
+    )
+    _samba_change("dc1", shares=shares)(state)
+
+
 def expired_overlay(today: datetime.date) -> str:
     expired = today - datetime.timedelta(days=EXPIRED_DAYS_AGO)
     return f"exceptions:\n  - id: {EXPIRED_EXCEPTION}\n    expires: {expired.isoformat()}\n"
@@ -228,6 +254,21 @@ SCENARIOS: dict[str, Scenario] = {
             _router_rule(
                 "approved-path-blocked", "ip saddr @corp ip daddr 10.45.10.11 tcp dport 445 drop"
             ),
+        ),
+        Scenario(
+            "approved-path-broken",
+            "an IPS drops corp -> fs1:445 packets carrying payload: handshakes work, SMB dies",
+            _ips_drops_payload,
+        ),
+        Scenario(
+            "fs1-refuses-corp",
+            f"fs1 admits SMB clients from mgmt only (hosts allow = {MGMT_ONLY})",
+            _samba_change("fs1", hosts_allow=MGMT_ONLY),
+        ),
+        Scenario(
+            "sysvol-unreadable-from-corp",
+            f"dc1's sysvol share admits mgmt only (hosts allow = {MGMT_ONLY})",
+            _sysvol_mgmt_only,
         ),
         Scenario(
             "smb1-enabled",
@@ -313,11 +354,14 @@ SCENARIOS: dict[str, Scenario] = {
 def restore_compliant(state: LabState) -> None:
     """Undo every scenario, whichever is recorded: each step is a no-op where nothing changed."""
     netns.nft(ROUTER_NAMESPACE, "flush chain inet smblab scenario\n")
-    tables = netns.nft_list(BLIND_PROBE.namespace, "list", "tables").split()
-    if BLIND_TABLE in tables:
-        netns.nft(BLIND_PROBE.namespace, f"delete table inet {BLIND_TABLE}\n")
-    if NAT_TABLE in netns.nft_list(ROUTER_NAMESPACE, "list", "tables").split():
-        netns.nft(ROUTER_NAMESPACE, f"delete table ip {NAT_TABLE}\n")
+    scenario_tables = (
+        (BLIND_PROBE.namespace, "inet", BLIND_TABLE),
+        (ROUTER_NAMESPACE, "inet", IPS_TABLE),
+        (ROUTER_NAMESPACE, "ip", NAT_TABLE),
+    )
+    for namespace, family, table in scenario_tables:
+        if table in netns.nft_list(namespace, "list", "tables").split():
+            netns.nft(namespace, f"delete table {family} {table}\n")
     paths.POLICY_OVERLAY.unlink(missing_ok=True)
     for double in doubles.DOUBLES.values():
         write_state(double.state_file, double.compliant())

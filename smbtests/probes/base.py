@@ -3,6 +3,7 @@ smbtests.observations: the plan names targets before any probe exists)."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -45,3 +46,17 @@ class HostReader(Protocol):
     def run_json(self, kind: str) -> object: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Dialer(Protocol):
+    """A probe that can open a TCP connection from its own position (`local`: the runner's
+    stack; `ssh`: a `direct-tcpip` channel), so SMB is talked from where the probe stands.
+
+    `dial` returns a connected socket, raises OSError/TimeoutError for what the network answered
+    (refused, no route, no answer) and ProbeError for a failure of the probe itself.
+    """
+
+    name: str
+
+    def dial(self, host: str, port: int, timeout: float) -> socket.socket: ...

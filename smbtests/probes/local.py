@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +35,9 @@ class LocalProbe:
         scanner.scan(request, timeout, concurrency, emit, self._rate)
         records.append({"done": len(targets)})
         return results_from_records(self.name, targets, records)
+
+    def dial(self, host: str, port: int, timeout: float) -> socket.socket:
+        return socket.create_connection((host, port), timeout=timeout)
 
     def close(self) -> None:
         """Nothing to release: the local probe holds no connection."""

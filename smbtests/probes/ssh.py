@@ -22,6 +22,7 @@ from testinfra.backend.paramiko import ParamikoBackend
 
 from smbtests.errors import (
     BadOutputError,
+    ForwardingRefusedError,
     HostKeyError,
     ProbeAuthError,
     ProbeError,
@@ -30,6 +31,7 @@ from smbtests.errors import (
 )
 from smbtests.observations import ConnectResult, OnResult, Target
 from smbtests.probes._records import ScanReader, scan_request
+from smbtests.probes._tunnel import bridge
 
 # paramiko logs its transport thread's tracebacks (e.g. a stopped sshd's missing banner); the
 # user gets the typed ProbeError below instead, so its log never reaches a terminal or report
@@ -184,13 +186,44 @@ class SshProbe:
             address, port, user, key, known_hosts, timeout=min(channel_timeout, 15.0)
         )
 
+    def _transport(self) -> paramiko.Transport:
+        try:
+            transport = self._backend.client.get_transport()
+        except Exception as exc:  # connecting maps here, like a scan's failures
+            raise _probe_error(self.name, exc) from None
+        if transport is None or not transport.is_active():
+            raise ProbeUnreachableError(self.name, "SSH transport closed")
+        return transport
+
+    def dial(self, host: str, port: int, timeout: float) -> socket.socket:
+        """A TCP connection from the probe to host:port through an SSH `direct-tcpip` channel,
+        bridged to a socket: the probe's sshd makes the connect, so nothing runs on the probe."""
+        transport = self._transport()
+        try:
+            channel = transport.open_channel(
+                "direct-tcpip", (host, port), ("127.0.0.1", 0), timeout=timeout
+            )
+        except paramiko.ChannelException as exc:
+            if exc.code == paramiko.common.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED:
+                raise ForwardingRefusedError(
+                    self.name,
+                    f"sshd refused to forward to {host}:{port} (administratively prohibited): set "
+                    f"`AllowTcpForwarding local` and allow {host}:{port} in `PermitOpen` in the "
+                    "probe's sshd_config (docs/policy.md, probe requirements)",
+                ) from None
+            # sshd tried and the network answered: refused, no route, timed out
+            raise OSError(f"from the probe: {exc.text or 'connect failed'}") from None
+        except paramiko.SSHException as exc:
+            if "timeout" in str(exc).lower():
+                raise TimeoutError from None
+            raise _probe_error(self.name, exc) from None
+        return bridge(channel)
+
     def _run(self, command: str, stdin: bytes, on_line: Callable[[str], None]) -> tuple[int, str]:
         """Run command with stdin; hand each stdout line to on_line as it arrives. The whole
         call is bounded by one deadline, whatever the probe prints (a drip of blank lines
         resets no timer)."""
-        transport = self._backend.client.get_transport()
-        if transport is None or not transport.is_active():
-            raise ProbeUnreachableError(self.name, "SSH transport closed")
+        transport = self._transport()
         deadline = _Deadline(
             self.name, self._channel_timeout, time.monotonic() + self._channel_timeout
         )

@@ -67,7 +67,16 @@ EXPECTED: dict[str, dict[str, str]] = {
         "reach:inet1/print1:445": "failed",
     },
     # win1 sits in corp too: the Windows vantage sees the same broken path
-    "approved-path-blocked": {"reach:corp1/fs1:445": "failed", "reach:win1/fs1:445": "failed"},
+    # smb-path cannot even connect there: unprovable (reach already fails the path)
+    "approved-path-blocked": {
+        "reach:corp1/fs1:445": "failed",
+        "reach:win1/fs1:445": "failed",
+        "smb-path:corp1/fs1": "error",
+    },
+    # handshakes complete (reach passes), SMB does not: only the end-to-end check sees it
+    "approved-path-broken": {"smb-path:corp1/fs1": "failed"},
+    "fs1-refuses-corp": {"smb-path:corp1/fs1": "failed"},
+    "sysvol-unreadable-from-corp": {"smb-path:corp1/dc1": "failed"},
     # the wire accepts SMB1 while dc1's own configuration says it is off: drift
     "smb1-enabled": {"smb1:dc1": "failed", "drift:dc1": "failed"},
     "signing-optional": {"signing:print1": "failed"},
@@ -155,7 +164,8 @@ def test_scenario_caught_by_exactly_the_right_checks(
     with lab.scenario(scenario):
         done, document = run_suite(lab, tmp_path / "results.json")
     seen = outcomes(document)
-    assert len(seen) == PLANNED
+    # an expired exception's path is no longer approved: no smb-path:iot1/print1 is planned
+    assert len(seen) == PLANNED - (scenario == "exception-expired")
     not_passed = {k: v for k, v in seen.items() if v != "passed"}
     assert not_passed == EXPECTED[scenario], done.stdout[-4000:]
     assert done.returncode == (0 if scenario == "compliant" else 1)

@@ -1,0 +1,243 @@
+"""SMB from the vantage: the SMB1 refusal needs a server answer, smb-path verdicts, the reach
+follow-up negotiate for denied paths found open, and the executor's follow-up mechanism."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from smbtests import smb
+from smbtests.checks.base import Outcome
+from smbtests.checks.registry import build_plan, judge
+from smbtests.config import load
+from smbtests.errors import PolicyError, SmbSilentError
+from smbtests.execute import Executor
+from smbtests.observations import (
+    ConnectResult,
+    ConnectState,
+    NegotiateResult,
+    OnResult,
+    ReachObservation,
+    SessionObservation,
+    SessionResult,
+    SmbPathObservation,
+    Target,
+)
+
+TODAY = date(2026, 11, 26)
+CONFIG = load(Path(__file__).resolve().parents[2] / "environments" / "lab.yaml")
+PLAN = {c.id: c for c in build_plan(CONFIG, TODAY)}
+CONTROL = Target("10.45.10.10", 8000)
+
+
+def smb1_answer(status: int = 0, word_count: int = 1, index: int = 0) -> bytes:
+    header = b"\xffSMB" + b"\x72" + struct.pack("<I", status) + b"\x00" * 23
+    return header + bytes([word_count]) + struct.pack("<H", index) + b"\x00\x00"
+
+
+# ------------------------------------------------------------------ smb1: one test per branch
+
+
+def test_smb1_hang_up_with_nothing_read_is_unprovable() -> None:
+    with pytest.raises(SmbSilentError, match="nothing read: unprovable"):
+        smb.smb1_verdict("h", None)
+
+
+def test_smb1_smb2_answer_is_a_refusal() -> None:
+    result = smb.smb1_verdict("h", b"\xfeSMB" + b"\x00" * 60)
+    assert not result.accepted and "SMB2" in result.detail
+
+
+def test_smb1_ntstatus_answer_is_a_refusal() -> None:
+    result = smb.smb1_verdict("h", smb1_answer(status=0xC0000002, word_count=0))
+    assert not result.accepted and "0xc0000002" in result.detail
+
+
+def test_smb1_no_common_dialect_is_a_refusal() -> None:
+    result = smb.smb1_verdict("h", smb1_answer(index=0xFFFF))
+    assert not result.accepted and "no common dialect" in result.detail
+
+
+def test_smb1_dialect_chosen_is_accepted() -> None:
+    assert smb.smb1_verdict("h", smb1_answer(index=0)).accepted
+
+
+def test_smb1_garbage_is_unprovable() -> None:
+    with pytest.raises(SmbSilentError, match="not an SMB answer"):
+        smb.smb1_verdict("h", b"HTTP/1.1 400")
+
+
+def test_smb1_against_a_service_that_reads_and_hangs_up_errors() -> None:
+    """The fault of the issue: accept, read, close. Bounded: one connection, one thread."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        conn.recv(4096)
+        conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(SmbSilentError):
+            smb.negotiate_smb1("127.0.0.1", port, 2.0)
+    finally:
+        thread.join(5)
+        server.close()
+
+
+def test_failures_name_the_exception_class_and_its_text() -> None:
+    assert smb.describe(ConnectionResetError("peer reset")) == "ConnectionResetError: peer reset"
+    assert smb.describe(RuntimeError()) == "RuntimeError"
+
+
+# ------------------------------------------------------------------ smb-path and access
+
+
+def session(
+    logged_in: bool = True, failed: tuple[tuple[str, str], ...] = (), sysvol: str | None = None
+) -> SessionResult:
+    status = "listed 2 shares" if logged_in else "login refused: STATUS_ACCESS_DENIED"
+    return SessionResult("3.1.1", logged_in, logged_in, (), None, status, ("data",), failed, sysvol)
+
+
+def path_verdict(check_id: str, obs: SmbPathObservation) -> tuple[Outcome, str, str]:
+    verdict = judge(PLAN[check_id], obs, CONFIG.policy, TODAY)
+    return verdict.outcome, verdict.observed, verdict.message
+
+
+def test_smb_path_is_planned_per_approved_probe_and_host() -> None:
+    paths = sorted(c for c in PLAN if c.startswith("smb-path:"))
+    assert paths == [
+        *(f"smb-path:corp1/{h}" for h in ("dc1", "fs1", "print1")),
+        "smb-path:iot1/print1",
+        *(f"smb-path:mgmt/{h}" for h in ("dc1", "fs1", "print1")),
+    ]
+    check = PLAN["smb-path:corp1/fs1"]
+    assert str(check.batch) == "smb:fs1@corp1"
+
+
+def test_smb_path_verdicts() -> None:
+    ok = path_verdict("smb-path:corp1/fs1", SmbPathObservation(session(), None, "smblab"))
+    assert ok[:2] == (Outcome.PASSED, "works")
+    silent = path_verdict("smb-path:corp1/fs1", SmbPathObservation(None, "timed out", "smblab"))
+    assert silent[:2] == (Outcome.FAILED, "tcp-only")
+    assert "reachable but unusable: SMB" in silent[2] and "after the handshake" in silent[2]
+    refused = path_verdict("smb-path:corp1/fs1", SmbPathObservation(session(False), None, "u"))
+    assert refused[:2] == (Outcome.FAILED, "refused")
+    assert "the shares do not work for the approved account" in refused[2]
+    broken = SmbPathObservation(session(failed=(("data", "STATUS_ACCESS_DENIED"),)), None, "u")
+    assert path_verdict("smb-path:corp1/fs1", broken)[:2] == (Outcome.FAILED, "broken")
+    no_sysvol = SmbPathObservation(session(sysvol="refused: STATUS_ACCESS_DENIED"), None, "u")
+    outcome, observed, message = path_verdict("smb-path:corp1/dc1", no_sysvol)
+    assert (outcome, observed) == (Outcome.FAILED, "no-sysvol") and "group policy" in message
+
+
+def test_access_login_refused_is_a_failure_not_an_error() -> None:
+    obs = SessionObservation(session(False), "smblab")
+    verdict = judge(PLAN["access:fs1"], obs, CONFIG.policy, TODAY)
+    assert verdict.outcome is Outcome.FAILED
+    assert "the shares do not work for the approved account" in verdict.message
+
+
+# ------------------------------------------------------------------ reach follow-up
+
+
+def open_denied(**smb_fields: object) -> tuple[Outcome, str, str]:
+    check = PLAN["reach:guest1/fs1:445"]
+    assert check.target is not None
+    result = ConnectResult(check.target, ConnectState.OPEN, None, 1.0, "")
+    control = ConnectResult(CONTROL, ConnectState.OPEN, None, 1.0, "")
+    obs = ReachObservation(result, control, "guest1", **smb_fields)  # type: ignore[arg-type]
+    verdict = judge(check, obs, CONFIG.policy, TODAY)
+    return verdict.outcome, verdict.observed, verdict.message
+
+
+def test_denied_path_open_says_whether_smb_answered() -> None:
+    answered = NegotiateResult("3.1.1", True, "3.1.1", 3, "server chose 3.1.1, SecurityMode 0x3")
+    outcome, observed, message = open_denied(smb=answered)
+    assert (outcome, observed) == (Outcome.FAILED, "open")
+    assert "SMB ANSWERED" in message and "signing required" in message
+    outcome, observed, message = open_denied(smb_note="no answer", tcp_only=True)
+    assert (outcome, observed) == (Outcome.FAILED, "tcp-only")
+    assert "only TCP answered" in message and "proxy or tarpit" in message
+
+
+class OpenEverywhere:
+    """A probe whose every connect completes and whose dial hands over a socket that a
+    tarpit holds: accepted, never a byte."""
+
+    name = "guest1"
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.dialled: list[Target] = []
+
+    def scan(
+        self,
+        targets: Sequence[Target],
+        timeout: float,
+        concurrency: int,
+        on_result: OnResult | None = None,
+    ) -> list[ConnectResult]:
+        return [ConnectResult(t, ConnectState.OPEN, None, 1.0, "") for t in targets]
+
+    def dial(self, host: str, port: int, timeout: float) -> socket.socket:
+        self.dialled.append(Target(host, port))
+        return socket.create_connection(self.server.getsockname(), timeout=timeout)
+
+    def close(self) -> None:
+        pass
+
+
+def test_executor_asks_the_follow_up_from_the_same_probe() -> None:
+    probe = OpenEverywhere()
+    checks = [c for c in PLAN.values() if c.probe == "guest1" and c.kind in ("reach", "control")]
+    timing = CONFIG.environment.timing.model_copy(update={"smb_timeout": 0.3})
+    fast = replace(CONFIG, environment=CONFIG.environment.model_copy(update={"timing": timing}))
+    executor = Executor(fast, checks, lambda name: probe, None)
+    try:
+        obs = executor.observe(PLAN["reach:guest1/fs1:445"])
+        assert isinstance(obs, ReachObservation) and obs.tcp_only
+        control = executor.observe(PLAN["control:guest1"])
+        assert isinstance(control, ReachObservation) and control.smb_note is None
+    finally:
+        executor.close()
+        probe.server.close()
+    assert Target("10.45.10.11", 445) in probe.dialled
+    assert CONTROL not in probe.dialled  # only denied targets found open are asked
+
+
+def test_hardening_runs_from_the_probe_the_environment_names(lab_files: Path) -> None:
+    env = lab_files / "lab.yaml"
+    env.write_text(
+        env.read_text().replace(
+            "    password_env: SMBTESTS_LAB_SMB_PASSWORD\n",
+            "    password_env: SMBTESTS_LAB_SMB_PASSWORD\n  host_vantage: {dc1: corp1}\n",
+            1,
+        )
+    )
+    plan = {c.id: c for c in build_plan(load(env), TODAY)}
+    assert str(plan["smb1:dc1"].batch) == "smb:dc1@corp1"
+    assert str(plan["smb1:fs1"].batch) == "smb:fs1"
+
+
+def test_host_vantage_must_be_a_probe_that_can_dial(lab_files: Path) -> None:
+    env = lab_files / "lab.yaml"
+    env.write_text(
+        env.read_text().replace(
+            "    password_env: SMBTESTS_LAB_SMB_PASSWORD\n",
+            "    password_env: SMBTESTS_LAB_SMB_PASSWORD\n  host_vantage: {dc1: win1}\n",
+            1,
+        )
+    )
+    with pytest.raises(PolicyError, match="unknown local or ssh probe `win1`"):
+        load(env)
