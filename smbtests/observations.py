@@ -51,6 +51,11 @@ class HostQuery(StrEnum):
     FIREWALL_PROFILES = "firewall-profiles"
     FIREWALL_RULES_445 = "firewall-rules-445"
     SMB_CERTIFICATE_MAPPING = "smb-certificate-mapping"
+    SMB_SERVER_LIMITS = "smb-server-limits"  # dialect floor/ceiling, auth rate limiter (2025+)
+    SMB_CLIENT_CONFIGURATION = "smb-client-configuration"
+    SMB_CLIENT_ACCESS = "smb-client-access"  # SMB over QUIC client access control
+    NETWORK_PROFILES = "network-profiles"
+    FIREWALL_OUTBOUND_445 = "firewall-outbound-445"
 
 
 @dataclass(frozen=True)

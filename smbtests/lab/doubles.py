@@ -30,6 +30,7 @@ def dc1_smb_rule() -> dict[str, Any]:
     return {
         "Name": "FPS-SMB-In-TCP",
         "DisplayName": "File and Printer Sharing (SMB-In)",
+        "DisplayGroup": "File and Printer Sharing",
         "Direction": "Inbound",
         "Action": "Allow",
         "Enabled": "True",
