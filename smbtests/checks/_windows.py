@@ -99,11 +99,15 @@ def fail(check: Check, problems: list[str], observed: str) -> Verdict:
     )
 
 
-def judged(check: Check, problems: list[str], word: str, ok_text: str) -> Verdict:
-    """Failed with every problem found, or passed with what was confirmed."""
+def judged(
+    check: Check, problems: list[str], word: str, ok_text: str, *, wanted: str = "on"
+) -> Verdict:
+    """Failed with every problem found, or passed with what was confirmed. The observed word
+    is `WORD-WANTED` when it passes (`smb1-off`, `signing-on`) and the opposite when it fails."""
+    unwanted = "off" if wanted == "on" else "on"
     if problems:
-        return fail(check, problems, f"{word}-off")
-    return Verdict(Outcome.PASSED, f"{check.host}: {ok_text}", f"{word}-on")
+        return fail(check, problems, f"{word}-{unwanted}")
+    return Verdict(Outcome.PASSED, f"{check.host}: {ok_text}", f"{word}-{wanted}")
 
 
 def observe_readings(facts: Facts) -> WindowsObservation:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -10,11 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
+from smbtests import records
 from smbtests.checks.base import Check, Outcome, Verdict
 from smbtests.checks.registry import build_plan, judge, kind_of
 from smbtests.config import load
 from smbtests.lab.wsman.state import SCENARIOS, default_state
 from smbtests.observations import NegotiateResult, Smb1Result, WindowsObservation
+from smbtests.reports import evidence
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 26)
@@ -203,3 +206,40 @@ def test_windows_host_needs_exactly_one_connection(windows_env: Path, tmp_path: 
     broken.write_text(yaml.safe_dump(data))
     with pytest.raises(PolicyError, match=r"windows_hosts\.win1: give exactly one of"):
         load(broken)
+
+
+@pytest.mark.parametrize(
+    ("change", "outcome", "observed"),
+    [(None, "passed", "smb1-off"), (SCENARIOS["win-smb1-enabled"], "failed", "smb1-on")],
+)
+def test_smb1_word_in_the_bundle_records(
+    plan: tuple[Any, dict[str, Check]],
+    tmp_path: Path,
+    change: Callable[[dict[str, Any]], dict[str, Any]] | None,
+    outcome: str,
+    observed: str,
+) -> None:
+    """The word says what the host does: SMB1 off passes as `smb1-off`, read back from the
+    evidence bundle's records.csv as an auditor would."""
+    config, checks = plan
+    check = checks["win-smb1:win1"]
+    state = default_state() if change is None else change(default_state())
+    observation = WindowsObservation(readings(state))
+    entry = records.record(
+        check, judge(check, observation, config.policy, TODAY), observation, None
+    )
+    document = records.document(
+        config,
+        {check.id: entry},
+        as_of=TODAY.isoformat(),
+        started="2026-11-26T10:00:00",
+        finished="2026-11-26T10:00:01",
+        exit_status=0,
+        versions={},
+    )
+    results = tmp_path / "results.json"
+    records.write(results, document)
+    evidence.build_bundle(records.load_results(results), tmp_path / "bundle")
+    with (tmp_path / "bundle" / "records.csv").open(newline="") as stream:
+        (row,) = csv.DictReader(stream)
+    assert (row["id"], row["outcome"], row["observed"]) == ("win-smb1:win1", outcome, observed)
