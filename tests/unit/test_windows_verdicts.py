@@ -40,7 +40,11 @@ def windows_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "control": {"address": "10.45.10.10", "port": 8000},
     }
     data["windows_hosts"] = {
-        "win1": {"probe": "win1", "role": "endpoint"},
+        "win1": {
+            "probe": "win1",
+            "role": "endpoint",
+            "hardening": {"min_dialect": "3.0", "block_ntlm": True},
+        },
         "fs1-windows": {
             "winrm": {
                 "address": "10.45.10.11",
@@ -70,6 +74,9 @@ def readings(state: dict[str, Any]) -> dict[str, object]:
         "firewall-profiles": state["firewall_profiles"],
         "firewall-rules-445": [r for r in state["firewall_rules"] if "445" in r["LocalPort"]],
         "smb-certificate-mapping": state["smb_certificate_mapping"],
+        "smb-server-limits": state["smb_server_limits"],
+        "smb-client-configuration": state["smb_client_configuration"],
+        "network-profiles": state["network_profiles"],
     }
 
 
@@ -94,15 +101,32 @@ def verdicts(
 def test_plan_has_windows_checks_per_role(plan: tuple[Any, dict[str, Check]]) -> None:
     config, checks = plan
     win1 = sorted(c.kind for c in checks.values() if c.host == "win1")
-    assert win1 == ["win-445-rules", "win-firewall", "win-firewall-log", "win-signing", "win-smb1"]
+    assert win1 == [
+        "win-445-rules",
+        "win-auth-limiter",
+        "win-dialect",
+        "win-firewall",
+        "win-firewall-log",
+        "win-guest-logons",
+        "win-ntlm",
+        "win-profile",
+        "win-restrictive",
+        "win-signing",
+        "win-smb1",
+    ]
     fs1 = sorted(c.kind for c in checks.values() if c.host == "fs1-windows")
     assert fs1 == [
         "drift",
         "win-445-rules",
+        "win-auth-limiter",
+        "win-dialect",
         "win-encryption",
         "win-firewall",
         "win-firewall-log",
+        "win-guest-logons",
+        "win-profile",
         "win-quic",
+        "win-restrictive",
         "win-signing",
         "win-smb1",
     ]
@@ -122,6 +146,12 @@ def test_compliant_endpoint_passes(plan: tuple[Any, dict[str, Check]]) -> None:
         ("win-signing-off", {"win-signing"}),
         ("win-firewall-logging-off", {"win-firewall-log"}),
         ("win-445-allow-any", {"win-445-rules"}),
+        ("win-dialect-floor-lowered", {"win-dialect"}),
+        ("win-rate-limiter-off", {"win-auth-limiter"}),
+        ("win-ntlm-allowed", {"win-ntlm"}),
+        ("win-restrictive-open", {"win-restrictive"}),
+        # the corp rule now applies in Public too: a static endpoint finding and a live one
+        ("win-public-profile-445", {"win-profile", "win-445-rules"}),
     ],
 )
 def test_each_win_scenario_fails_exactly_its_check(
@@ -130,6 +160,30 @@ def test_each_win_scenario_fails_exactly_its_check(
     seen = verdicts(plan, "win1", SCENARIOS[scenario])
     assert {k for k, v in seen.items() if v is Outcome.FAILED} == failing
     assert {k for k, v in seen.items() if v is not Outcome.FAILED} == set(seen) - failing
+
+
+def test_builds_without_the_2025_settings(plan: tuple[Any, dict[str, Check]]) -> None:
+    """Server 2016-2022 lack the floor, the limiter and BlockNTLM: reported null, judged."""
+
+    def older(state: dict[str, Any]) -> dict[str, Any]:
+        state["smb_server_limits"] = dict.fromkeys(state["smb_server_limits"])
+        state["smb_client_configuration"]["BlockNTLM"] = None
+        return state
+
+    seen = verdicts(plan, "win1", older)
+    assert seen["win-dialect"] is Outcome.FAILED  # no floor of its own, the policy wants 3.0
+    assert seen["win-auth-limiter"] is Outcome.FAILED
+    assert seen["win-ntlm"] is Outcome.FAILED
+    assert verdicts(plan, "fs1-windows", older)["win-dialect"] is Outcome.PASSED  # 2.0.2 asked
+
+
+def test_signing_message_names_the_server_2025_default(plan: tuple[Any, dict[str, Check]]) -> None:
+    config, checks = plan
+    state = SCENARIOS["win-signing-off"](default_state())
+    verdict = judge(
+        checks["win-signing:win1"], WindowsObservation(readings(state)), config.policy, TODAY
+    )
+    assert "Windows Server 2025 requires signing by default only outbound" in verdict.message
 
 
 def test_smb1_audit_switch_counts_where_it_exists(plan: tuple[Any, dict[str, Check]]) -> None:
