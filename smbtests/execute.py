@@ -134,6 +134,15 @@ class Executor:
             results = probe.scan(
                 unique, timing.connect_timeout, timing.concurrency, settler.connected
             )
+            # a Windows vantage's own readings (its outbound rules), over the same shell
+            for query in sorted(n for n in _union(needs) if isinstance(n, HostQuery)):
+                run_json = getattr(probe, "run_json", None)
+                reading = (
+                    _attempt(key.name, partial(run_json, query))
+                    if run_json is not None
+                    else ProbeError(key.name, f"probe {key.name} cannot read {query}")
+                )
+                settler.known(query, reading)
         finally:
             probe.close()
         for result in results:  # the checked, complete answer settles whatever streaming missed

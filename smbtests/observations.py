@@ -103,6 +103,7 @@ class ReachObservation:
     result: ConnectResult | None  # None: no probe could test this (an exception's source)
     control: ConnectResult | None
     probe: str | None
+    vantage_outbound: object | None = None  # a Windows vantage's firewall-outbound-445 reading
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ that it is an error, never a pass.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date
 
 from smbtests.checks._connect import blind, reach_observation, seen, target_needs
+from smbtests.checks._outbound import OUTBOUND, outbound_block, vantage_needs
 from smbtests.checks.base import (
     BatchKey,
     BatchKind,
@@ -162,11 +164,22 @@ def plan(config: LoadedConfig, today: date) -> list[Check]:
 
 
 def needs(check: Check, config: LoadedConfig) -> Sequence[Need]:
-    return target_needs(check)
+    return (*target_needs(check), *vantage_needs(check, config))
 
 
 def observe(check: Check, facts: Facts) -> Observation:
-    return reach_observation(check, facts)
+    obs = reach_observation(check, facts)
+    if OUTBOUND in facts.values:
+        return dataclasses.replace(obs, vantage_outbound=facts.get(OUTBOUND))
+    return obs
+
+
+def _own_block(obs: ReachObservation, target: Target) -> str | None:
+    """A closed result the vantage's own outbound rule explains proves nothing of the network."""
+    if not isinstance(obs.vantage_outbound, dict):
+        return None
+    own = outbound_block(obs.vantage_outbound, target)
+    return None if own is None else f"the vantage {obs.probe} proves nothing: {own}"
 
 
 def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
@@ -177,6 +190,7 @@ def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
     if result.state is ConnectState.ERROR:
         return Verdict(Outcome.ERROR, f"{seen_text}: the probe's own stack failed", "error")
     rule = policy_says(check)
+    own = _own_block(obs, result.target)
     if check.expect is Expect.OPEN:
         if result.state is ConnectState.OPEN:
             return Verdict(Outcome.PASSED, f"{seen_text}; {rule}", "open")
@@ -184,6 +198,8 @@ def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
             return Verdict(
                 Outcome.ERROR, f"{seen_text}; {blind(obs.probe, control)}", result.state.value
             )
+        if own is not None:
+            return Verdict(Outcome.ERROR, f"{seen_text} but {own}", result.state.value)
         return Verdict(Outcome.FAILED, f"{seen_text}; {rule}", result.state.value)
     if result.state is ConnectState.OPEN:
         return Verdict(Outcome.FAILED, f"{seen_text}; {rule}", "open")
@@ -191,4 +207,6 @@ def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
         return Verdict(
             Outcome.ERROR, f"{seen_text} but {blind(obs.probe, control)}", result.state.value
         )
+    if own is not None:
+        return Verdict(Outcome.ERROR, f"{seen_text} but {own}", result.state.value)
     return Verdict(Outcome.PASSED, f"{seen_text}; {rule}", result.state.value)

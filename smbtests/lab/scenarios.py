@@ -24,7 +24,7 @@ from smbtests.errors import LabError
 from smbtests.lab import doubles, netns, paths, samba, services
 from smbtests.lab.state import LabState
 from smbtests.lab.topology import ROUTER_NAMESPACE, host
-from smbtests.lab.wsman import scenario_state, write_state
+from smbtests.lab.wsman import current, scenario_state, write_state
 
 COMPLIANT = "compliant"
 EXPIRED_EXCEPTION = "EXC-0001"
@@ -108,6 +108,10 @@ def expired_overlay(today: datetime.date) -> str:
 def _exception_expired(_: LabState) -> None:
     paths.POLICY_OVERLAY.write_text(expired_overlay(datetime.date.today()))
     paths.POLICY_OVERLAY.chmod(0o644)
+
+
+def first_line(text: str | None) -> str:
+    return " ".join((text or "").split()).rstrip(".")
 
 
 def _win_state(name: str) -> Callable[[LabState], None]:
@@ -204,6 +208,10 @@ SCENARIOS: dict[str, Scenario] = {
             "win-auth-broken",
             "win1 refuses every WinRM logon (HTTP 401)",
             _win_state("win-auth-broken"),
+        ),
+        *(
+            Scenario(name, f"win1: {first_line(change.__doc__)}", _win_state(name))
+            for name, change in current.SCENARIOS.items()
         ),
     )
 }

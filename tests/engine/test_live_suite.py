@@ -54,6 +54,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     "win-signing-off": {"win-signing:win1": "failed"},
     "win-firewall-logging-off": {"win-firewall-log:win1": "failed"},
     "win-445-allow-any": {"win-445-rules:win1": "failed"},
+    "win-dialect-floor-lowered": {"win-dialect:win1": "failed"},
+    "win-rate-limiter-off": {"win-auth-limiter:win1": "failed"},
+    "win-ntlm-allowed": {"win-ntlm:win1": "failed"},
+    "win-restrictive-open": {"win-restrictive:win1": "failed"},
+    # the corp rule now applies in Public too: the static endpoint rule and the live profile
+    "win-public-profile-445": {"win-profile:win1": "failed", "win-445-rules:win1": "failed"},
+    # win1's own outbound block explains any closed result: only the closed path is judged
+    # closed there (the double's real connects still cross), and it errors instead of passing
+    "win-outbound-445-blocked": {"reach:win1/inet-smb:445": "error"},
     # WinRM itself fails: every check that needs win1 is unprovable, none passes or fails
     "win-auth-broken": {
         **{
@@ -65,6 +74,12 @@ EXPECTED: dict[str, dict[str, str]] = {
                 "win-firewall",
                 "win-firewall-log",
                 "win-445-rules",
+                "win-dialect",
+                "win-auth-limiter",
+                "win-guest-logons",
+                "win-ntlm",
+                "win-restrictive",
+                "win-profile",
             )
         },
         **{f"reach:win1/{host}:445": "error" for host in ("fs1", "dc1", "print1", "inet-smb")},
@@ -103,7 +118,7 @@ def test_scenario_caught_by_exactly_the_right_checks(
     with lab.scenario(scenario):
         done, document = run_suite(lab, tmp_path / "results.json")
     seen = outcomes(document)
-    assert len(seen) == 66
+    assert len(seen) == 77
     not_passed = {k: v for k, v in seen.items() if v != "passed"}
     assert not_passed == EXPECTED[scenario], done.stdout[-4000:]
     assert done.returncode == (0 if scenario == "compliant" else 1)

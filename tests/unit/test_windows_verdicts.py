@@ -16,7 +16,7 @@ from smbtests.checks.base import Check, Outcome, Verdict
 from smbtests.checks.registry import build_plan, judge, kind_of
 from smbtests.config import load
 from smbtests.lab.wsman.state import SCENARIOS, default_state
-from smbtests.observations import NegotiateResult, Smb1Result, WindowsObservation
+from smbtests.observations import HostQuery, NegotiateResult, Smb1Result, WindowsObservation
 from smbtests.reports import evidence
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -297,3 +297,33 @@ def test_smb1_word_in_the_bundle_records(
     with (tmp_path / "bundle" / "records.csv").open(newline="") as stream:
         (row,) = csv.DictReader(stream)
     assert (row["id"], row["outcome"], row["observed"]) == ("win-smb1:win1", outcome, observed)
+
+
+def test_an_outbound_445_block_on_the_windows_vantage_makes_closed_an_error() -> None:
+    """Closes the positive control's known limit: the vantage's own rule, not the network."""
+    import dataclasses
+
+    from smbtests.checks import reach
+    from smbtests.checks.base import Judging
+    from smbtests.lab.wsman.current import SCENARIOS as CURRENT
+    from smbtests.observations import ConnectResult, ConnectState, ReachObservation, Target
+
+    config = load(ROOT / "environments" / "lab.yaml")
+    check = next(c for c in build_plan(config, TODAY) if c.id == "reach:win1/inet-smb:445")
+    assert HostQuery.FIREWALL_OUTBOUND_445 in reach.needs(check, config)
+    assert check.target is not None
+    control = ConnectResult(Target("10.45.10.10", 8000), ConnectState.OPEN, None, 1.0, "")
+    dropped = ConnectResult(check.target, ConnectState.FILTERED, None, 1500.0, "")
+    clean = ReachObservation(dropped, control, "win1", default_state()["firewall_outbound"])
+    judging = Judging(config.policy, TODAY)
+    assert reach.judge(check, clean, judging).outcome is Outcome.PASSED
+    blocked = CURRENT["win-outbound-445-blocked"](default_state())["firewall_outbound"]
+    verdict = reach.judge(check, dataclasses.replace(clean, vantage_outbound=blocked), judging)
+    assert verdict.outcome is Outcome.ERROR
+    assert "'Block outbound SMB' blocks TCP 445" in verdict.message
+    default_block = default_state()["firewall_outbound"]
+    default_block["Profiles"][0]["DefaultOutboundAction"] = "Block"
+    obs = dataclasses.replace(clean, vantage_outbound=default_block)
+    assert reach.judge(check, obs, judging).outcome is Outcome.ERROR
+    ssh_check = next(c for c in build_plan(config, TODAY) if c.id == "reach:corp1/fs1:445")
+    assert HostQuery.FIREWALL_OUTBOUND_445 not in reach.needs(ssh_check, config)
