@@ -45,6 +45,7 @@ from smbtests.secrets import Credentials
 ProbeOpener = Callable[[str], Probe]
 ReaderOpener = Callable[[str], HostReader]
 GUEST = Credentials("guest", "", "")
+SMB_DIRECT = 445
 
 
 class Executor:
@@ -154,6 +155,16 @@ class Executor:
             )
             for result in results:  # the checked, complete answer settles what streaming missed
                 settler.connected(result)
+            # a Windows vantage's own readings (its outbound rules), over the same shell
+            for query in sorted(n for n in _union(needs) if isinstance(n, HostQuery)):
+                run_json = getattr(probe, "run_json", None)
+                reading = (
+                    _attempt(key.name, partial(run_json, query))
+                    if run_json is not None
+                    else ProbeError(key.name, f"probe {key.name} cannot read {query}")
+                )
+                settler.known(query, reading)
+            # asked once a check's own needs were known (the readings above included)
             for need in settler.follow_ups():
                 settler.known(need, self._fetch_from_probe(need, probe))
         finally:
@@ -222,7 +233,11 @@ class Executor:
         plain = smb.UNSIGNED_PROBE_DIALECT
         smb_host = self._config.policy.smb_hosts.get(key.name or "")
         shares = () if smb_host is None or key.kind is not BatchKind.SMB else smb_host.shares
-        sysvol = None if smb_host is None or smb_host.role != "dc" else sysvol_share(shares)
+        # GPO processing reads SYSVOL over SMB direct; over the NetBIOS session service
+        # (139) impacket's file read is answered STATUS_INVALID_PARAMETER by Samba (measured),
+        # so there the path proves share access only
+        reads_sysvol = smb_host is not None and smb_host.role == "dc" and port == SMB_DIRECT
+        sysvol = sysvol_share(shares) if reads_sysvol else None
 
         def account() -> Credentials:
             if self._account is None:

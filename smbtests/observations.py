@@ -57,6 +57,11 @@ class HostQuery(StrEnum):
     FIREWALL_PROFILES = "firewall-profiles"
     FIREWALL_RULES_445 = "firewall-rules-445"
     SMB_CERTIFICATE_MAPPING = "smb-certificate-mapping"
+    SMB_SERVER_LIMITS = "smb-server-limits"  # dialect floor/ceiling, auth rate limiter (2025+)
+    SMB_CLIENT_CONFIGURATION = "smb-client-configuration"
+    SMB_CLIENT_ACCESS = "smb-client-access"  # SMB over QUIC client access control
+    NETWORK_PROFILES = "network-profiles"
+    FIREWALL_OUTBOUND_445 = "firewall-outbound-445"
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ class ReachObservation:
     smb: NegotiateResult | None = None
     smb_note: str | None = None  # why there is no SMB answer: silence, or the probe's failure
     tcp_only: bool = False
+    vantage_outbound: object | None = None  # a Windows vantage's firewall-outbound-445 reading
 
 
 @dataclass(frozen=True)

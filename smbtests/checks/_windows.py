@@ -18,8 +18,8 @@ SMB_PORT = 445
 def baseline_of(config: LoadedConfig, windows: WindowsHost) -> Hardening:
     policy = config.policy
     if windows.smb_host is not None:
-        return policy.baseline_for(windows.smb_host)
-    return policy.hardening.over(BASELINE_DEFAULTS)
+        return windows.hardening.over(policy.baseline_for(windows.smb_host))
+    return windows.hardening.over(policy.hardening.over(BASELINE_DEFAULTS))
 
 
 def per_windows_host(
@@ -78,6 +78,7 @@ def _checks(
                 host=name,
                 target=target,
                 windows_role=windows.role,
+                baseline=baseline_of(config, windows),
                 rings=rings,
             )
         )
@@ -93,17 +94,32 @@ def reading(obs: WindowsObservation, query: HostQuery) -> Any:
     return obs.readings[str(query)]
 
 
+def allows_445_in(rule: dict[str, Any], profile: str) -> bool:
+    """An enabled inbound allow rule (from the firewall-rules-445 reading) in force in `profile`."""
+    profiles = str(rule["Profile"])
+    return (
+        true(rule["Enabled"])
+        and rule["Direction"] == "Inbound"
+        and rule["Action"] == "Allow"
+        and (profile in profiles or profiles == "Any")
+    )
+
+
 def fail(check: Check, problems: list[str], observed: str) -> Verdict:
     return Verdict(
         Outcome.FAILED, f"{check.host}: {'; '.join(problems)}; {policy_says(check)}", observed
     )
 
 
-def judged(check: Check, problems: list[str], word: str, ok_text: str) -> Verdict:
-    """Failed with every problem found, or passed with what was confirmed."""
+def judged(
+    check: Check, problems: list[str], word: str, ok_text: str, *, wanted: str = "on"
+) -> Verdict:
+    """Failed with every problem found, or passed with what was confirmed. The observed word
+    is `WORD-WANTED` when it passes (`smb1-off`, `signing-on`) and the opposite when it fails."""
+    unwanted = "off" if wanted == "on" else "on"
     if problems:
-        return fail(check, problems, f"{word}-off")
-    return Verdict(Outcome.PASSED, f"{check.host}: {ok_text}", f"{word}-on")
+        return fail(check, problems, f"{word}-{unwanted}")
+    return Verdict(Outcome.PASSED, f"{check.host}: {ok_text}", f"{word}-{wanted}")
 
 
 def observe_readings(facts: Facts) -> WindowsObservation:

@@ -15,7 +15,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol
 
-from smbtests.config import LoadedConfig, Policy
+from smbtests.config import Hardening, LoadedConfig, Policy
 from smbtests.errors import ProbeError
 from smbtests.observations import ConnectResult, HostQuery, Observation, Target
 
@@ -92,6 +92,7 @@ class Check:
     discovery_range: str | None = None
     windows_role: str | None = None
     rings: tuple[str, ...] = ()
+    baseline: Hardening | None = None  # Windows kinds: the hardening in force for this host
 
     def __repr__(self) -> str:
         # Short and stable: reports derive history ids and parameter values from it.

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import date
 
 from smbtests.checks._connect import blind, reach_observation, seen, target_needs
+from smbtests.checks._outbound import OUTBOUND, outbound_block, vantage_needs
 from smbtests.checks._paths import Source, address_label, expected, smb_ports, sources
 from smbtests.checks.base import (
     BatchKey,
@@ -35,6 +36,7 @@ from smbtests.observations import (
     NegotiateResult,
     Observation,
     ReachObservation,
+    Target,
 )
 
 NAME = "reach"
@@ -125,7 +127,7 @@ def _outbound(config: LoadedConfig, name: str, probe: ProbeConfig, source: Sourc
 
 
 def needs(check: Check, config: LoadedConfig) -> Sequence[Need]:
-    return target_needs(check)
+    return (*target_needs(check), *vantage_needs(check, config))
 
 
 def followups(check: Check, facts: Facts) -> Sequence[Need]:
@@ -140,12 +142,22 @@ def followups(check: Check, facts: Facts) -> Sequence[Need]:
 def observe(check: Check, facts: Facts) -> Observation:
     obs = reach_observation(check, facts)
     assert check.target is not None
+    if OUTBOUND in facts.values:
+        obs = replace(obs, vantage_outbound=facts.get(OUTBOUND))
     answer = facts.values.get(SmbAnswers(check.target))
     if isinstance(answer, NegotiateResult):
         return replace(obs, smb=answer)
     if isinstance(answer, SmbSilentError):
         return replace(obs, smb_note=str(answer), tcp_only=True)
     return obs if answer is None else replace(obs, smb_note=str(answer))
+
+
+def _own_block(obs: ReachObservation, target: Target) -> str | None:
+    """A closed result the vantage's own outbound rule explains proves nothing of the network."""
+    if not isinstance(obs.vantage_outbound, dict):
+        return None
+    own = outbound_block(obs.vantage_outbound, target)
+    return None if own is None else f"the vantage {obs.probe} proves nothing: {own}"
 
 
 def _smb_seen(obs: ReachObservation) -> str:
@@ -168,6 +180,7 @@ def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
     if result.state is ConnectState.ERROR:
         return Verdict(Outcome.ERROR, f"{seen_text}: the probe's own stack failed", "error")
     rule = policy_says(check)
+    own = _own_block(obs, result.target)
     if check.expect is Expect.OPEN:
         if result.state is ConnectState.OPEN:
             return Verdict(Outcome.PASSED, f"{seen_text}; {rule}", "open")
@@ -175,6 +188,8 @@ def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
             return Verdict(
                 Outcome.ERROR, f"{seen_text}; {blind(obs.probe, control)}", result.state.value
             )
+        if own is not None:
+            return Verdict(Outcome.ERROR, f"{seen_text} but {own}", result.state.value)
         return Verdict(Outcome.FAILED, f"{seen_text}; {rule}", result.state.value)
     if result.state is ConnectState.OPEN:
         observed = "tcp-only" if obs.tcp_only else "open"
@@ -183,4 +198,6 @@ def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
         return Verdict(
             Outcome.ERROR, f"{seen_text} but {blind(obs.probe, control)}", result.state.value
         )
+    if own is not None:
+        return Verdict(Outcome.ERROR, f"{seen_text} but {own}", result.state.value)
     return Verdict(Outcome.PASSED, f"{seen_text}; {rule}", result.state.value)

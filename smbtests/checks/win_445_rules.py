@@ -39,7 +39,7 @@ plan = per_windows_host(
 needs, observe = readings(HostQuery.FIREWALL_RULES_445)
 
 
-def _unnamed(address: str) -> bool:
+def unnamed(address: str) -> bool:
     text = address.strip().lower()
     return text in UNNAMED_REMOTES or text.endswith("/0") or text.endswith("/0.0.0.0")
 
@@ -66,7 +66,7 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
         exposed = (
             any(p in profile for p in ENDPOINT_EXPOSED_PROFILES)
             if endpoint
-            else any(_unnamed(address) for address in rule["RemoteAddress"])
+            else any(unnamed(address) for address in rule["RemoteAddress"])
         )
         if allows and exposed:
             offending.append(

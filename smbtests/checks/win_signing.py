@@ -30,4 +30,10 @@ needs, observe = readings(HostQuery.SMB_SERVER_CONFIGURATION)
 def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
     config = reading(obs, HostQuery.SMB_SERVER_CONFIGURATION)
     problems = [f"{key} is False" for key in SETTINGS if not true(config[key])]
+    if problems and not true(config["RequireSecuritySignature"]):
+        # Windows Server 2025 requires signing by default only on its outbound (client) side
+        problems.append(
+            "inbound sessions may be unsigned (Windows Server 2025 requires signing by default "
+            "only outbound; set RequireSecuritySignature on the server)"
+        )
     return judged(check, problems, "signing", " and ".join(SETTINGS) + " True")

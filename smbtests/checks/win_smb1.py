@@ -39,4 +39,4 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
     # older builds report null: the audit switch only counts where it exists
     if config.get("AuditSmb1Access") is not None and not true(config["AuditSmb1Access"]):
         problems.append("AuditSmb1Access is False (SMB1 attempts go unlogged)")
-    return judged(check, problems, "smb1", "SMB1 off and its feature disabled")
+    return judged(check, problems, "smb1", "SMB1 off and its feature disabled", wanted="off")

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from smbtests.config.policy import Hardening
 from smbtests.config.types import Address, ConfigModel, Name, Network, Port
 
 ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
@@ -125,6 +126,9 @@ class WindowsHost(ConfigModel):
     role: Literal["server", "endpoint"]
     smb_host: str | None = None
     remote_access: bool = False
+    # laid over the policy's baseline for this host (e.g. a Windows dialect floor above the
+    # SMB hosts' one); a field left out keeps the policy's value
+    hardening: Hardening = Hardening()
 
 
 class Environment(ConfigModel):

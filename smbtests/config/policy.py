@@ -34,6 +34,8 @@ class Hardening(ConfigModel):
     encryption: Literal["required", "optional"] | None = None
     anonymous: Literal["refused", "allowed"] | None = None
     guest: Literal["refused", "allowed"] | None = None
+    # Windows SMB clients (Server 2025 / 11 24H2): `Set-SmbClientConfiguration -BlockNTLM`
+    block_ntlm: bool | None = None
 
     def over(self, base: Hardening) -> Hardening:
         """This override laid over `base`: fields set here win."""

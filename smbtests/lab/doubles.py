@@ -30,6 +30,7 @@ def dc1_smb_rule() -> dict[str, Any]:
     return {
         "Name": "FPS-SMB-In-TCP",
         "DisplayName": "File and Printer Sharing (SMB-In)",
+        "DisplayGroup": "File and Printer Sharing",
         "Direction": "Inbound",
         "Action": "Allow",
         "Enabled": "True",
@@ -53,6 +54,8 @@ def dc1_state() -> State:
     smb["EnableSMB1Protocol"] = False
     smb["RequireSecuritySignature"] = True
     state["smb1_feature"] = {"FeatureName": "SMB1Protocol", "State": "Disabled"}
+    # dc1's smbd admits 2.0.2 (server min protocol = SMB2_02): its configuration says the same
+    state["smb_server_limits"]["Smb2DialectMin"] = "SMB202"
     for profile in state["firewall_profiles"]:
         profile.update(
             Enabled="True",

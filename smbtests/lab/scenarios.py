@@ -31,7 +31,7 @@ from smbtests.lab.topology import (
     ROUTER_NAMESPACE,
     host,
 )
-from smbtests.lab.wsman import scenario_state, write_state
+from smbtests.lab.wsman import current, scenario_state, write_state
 
 COMPLIANT = "compliant"
 EXPIRED_EXCEPTION = "EXC-0001"
@@ -197,6 +197,10 @@ def _exception_expired(_: LabState) -> None:
     paths.POLICY_OVERLAY.chmod(0o644)
 
 
+def first_line(text: str | None) -> str:
+    return " ".join((text or "").split()).rstrip(".")
+
+
 def _win_state(name: str) -> Callable[[LabState], None]:
     def apply(_: LabState) -> None:
         write_state(doubles.WIN1.state_file, scenario_state(name))
@@ -346,6 +350,10 @@ SCENARIOS: dict[str, Scenario] = {
             "win-auth-broken",
             "win1 refuses every WinRM logon (HTTP 401)",
             _win_state("win-auth-broken"),
+        ),
+        *(
+            Scenario(name, f"win1: {first_line(change.__doc__)}", _win_state(name))
+            for name, change in current.SCENARIOS.items()
         ),
     )
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import requests
@@ -118,6 +118,7 @@ _OPT_BOOL = (bool, type(None))
 _STR = (str,)
 _OPT_STR = (str, type(None))
 _INT = (int,)
+_OPT_INT = (int, type(None))
 _LIST = (list,)
 
 _SHAPES: dict[HostQuery, dict[str, tuple[type, ...]]] = {
@@ -144,6 +145,7 @@ _SHAPES: dict[HostQuery, dict[str, tuple[type, ...]]] = {
     HostQuery.FIREWALL_RULES_445: {
         "Name": _STR,
         "DisplayName": _STR,
+        "DisplayGroup": _OPT_STR,
         "Direction": _STR,
         "Action": _STR,
         "Enabled": _STR,
@@ -157,8 +159,30 @@ _SHAPES: dict[HostQuery, dict[str, tuple[type, ...]]] = {
         "EnableSMBQUIC": _OPT_BOOL,
         "Mappings": _LIST,
     },
+    HostQuery.SMB_SERVER_LIMITS: {
+        "Smb2DialectMin": _OPT_STR,
+        "Smb2DialectMax": _OPT_STR,
+        "InvalidAuthenticationDelayTimeInMs": _OPT_INT,
+    },
+    HostQuery.SMB_CLIENT_CONFIGURATION: {
+        "EnableInsecureGuestLogons": _BOOL,
+        "RequireSecuritySignature": _BOOL,
+        "BlockNTLM": _OPT_BOOL,
+    },
+    HostQuery.SMB_CLIENT_ACCESS: {"Supported": _BOOL, "Mappings": _LIST},
+    HostQuery.NETWORK_PROFILES: {
+        "InterfaceAlias": _STR,
+        "InterfaceIndex": _INT,
+        "Name": _STR,
+        "NetworkCategory": _STR,
+    },
+    HostQuery.FIREWALL_OUTBOUND_445: {"Profiles": _LIST, "Rules": _LIST},
 }
-_LIST_QUERIES = {HostQuery.FIREWALL_PROFILES, HostQuery.FIREWALL_RULES_445}
+_LIST_QUERIES = {
+    HostQuery.FIREWALL_PROFILES,
+    HostQuery.FIREWALL_RULES_445,
+    HostQuery.NETWORK_PROFILES,
+}
 _MAPPING_SHAPE = {
     "Name": _STR,
     "Subject": _OPT_STR,
@@ -166,6 +190,34 @@ _MAPPING_SHAPE = {
     "StoreName": _OPT_STR,
     "Type": _STR,
     "Flags": _STR,
+}
+# The rows nested in an object reading: (key, shape of each row)
+_NESTED: dict[HostQuery, tuple[tuple[str, dict[str, tuple[type, ...]]], ...]] = {
+    HostQuery.SMB_CERTIFICATE_MAPPING: (("Mappings", _MAPPING_SHAPE),),
+    HostQuery.SMB_CLIENT_ACCESS: (
+        ("Mappings", {"Name": _STR, "RequireClientAuthentication": _BOOL, "Entries": _LIST}),
+    ),
+    HostQuery.FIREWALL_OUTBOUND_445: (
+        ("Profiles", {"Name": _STR, "Enabled": _STR, "DefaultOutboundAction": _STR}),
+        (
+            "Rules",
+            {
+                "Name": _STR,
+                "DisplayName": _STR,
+                "Action": _STR,
+                "Enabled": _STR,
+                "Profile": _STR,
+                "Protocol": _STR,
+                "RemotePort": _LIST,
+                "RemoteAddress": _LIST,
+            },
+        ),
+    ),
+}
+_ACCESS_ENTRY_SHAPE: dict[str, tuple[type, ...]] = {
+    "IdentifierType": _STR,
+    "Identifier": _STR,
+    "Access": _STR,
 }
 
 
@@ -181,6 +233,13 @@ def _check_object(what: str, data: object, shape: dict[str, tuple[type, ...]]) -
             raise OutputError(f"{what}.{key} is {type(value).__name__}: {excerpt(repr(value), 60)}")
 
 
+def _check_strings(what: str, row: Mapping[str, object]) -> None:
+    for key in ("LocalPort", "RemotePort", "RemoteAddress"):
+        values = row.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise OutputError(f"{what}.{key} holds a non-string")
+
+
 def check_shape(query: HostQuery, data: object) -> object:
     shape = _SHAPES[query]
     if query in _LIST_QUERIES:
@@ -188,15 +247,19 @@ def check_shape(query: HostQuery, data: object) -> object:
             raise OutputError(f"{query} is {type(data).__name__}, expected a list")
         for number, row in enumerate(data):
             _check_object(f"{query}[{number}]", row, shape)
-            for key in ("LocalPort", "RemoteAddress"):
-                if key in shape and not all(isinstance(v, str) for v in row[key]):
-                    raise OutputError(f"{query}[{number}].{key} holds a non-string")
+            _check_strings(f"{query}[{number}]", row)
         return data
     _check_object(str(query), data, shape)
-    if query is HostQuery.SMB_CERTIFICATE_MAPPING:
-        assert isinstance(data, dict)
-        for number, mapping in enumerate(data["Mappings"]):
-            _check_object(f"{query}.Mappings[{number}]", mapping, _MAPPING_SHAPE)
+    assert isinstance(data, dict)
+    for key, row_shape in _NESTED.get(query, ()):
+        for number, row in enumerate(data[key]):
+            _check_object(f"{query}.{key}[{number}]", row, row_shape)
+            _check_strings(f"{query}.{key}[{number}]", row)
+            if query is HostQuery.SMB_CLIENT_ACCESS:
+                for index, entry in enumerate(row["Entries"]):
+                    _check_object(
+                        f"{query}.{key}[{number}].Entries[{index}]", entry, _ACCESS_ENTRY_SHAPE
+                    )
     return data
 
 

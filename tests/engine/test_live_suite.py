@@ -116,6 +116,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     "win-signing-off": {"win-signing:win1": "failed"},
     "win-firewall-logging-off": {"win-firewall-log:win1": "failed"},
     "win-445-allow-any": {"win-445-rules:win1": "failed"},
+    "win-dialect-floor-lowered": {"win-dialect:win1": "failed"},
+    "win-rate-limiter-off": {"win-auth-limiter:win1": "failed"},
+    "win-ntlm-allowed": {"win-ntlm:win1": "failed"},
+    "win-restrictive-open": {"win-restrictive:win1": "failed"},
+    # the corp rule now applies in Public too: the static endpoint rule and the live profile
+    "win-public-profile-445": {"win-profile:win1": "failed", "win-445-rules:win1": "failed"},
+    # win1's own outbound block explains any closed result: only the closed path is judged
+    # closed there (the double's real connects still cross), and it errors instead of passing
+    "win-outbound-445-blocked": {"reach:win1/inet-smb:445": "error"},
     # WinRM itself fails: every check that needs win1 is unprovable, none passes or fails
     "win-auth-broken": {
         **unprovable("win1"),
@@ -127,6 +136,12 @@ EXPECTED: dict[str, dict[str, str]] = {
                 "win-firewall",
                 "win-firewall-log",
                 "win-445-rules",
+                "win-dialect",
+                "win-auth-limiter",
+                "win-guest-logons",
+                "win-ntlm",
+                "win-restrictive",
+                "win-profile",
             )
         },
     },

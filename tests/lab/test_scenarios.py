@@ -12,10 +12,13 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+from smbtests.lab.wsman import current, default_state
 from tests.conftest import Lab
+from tests.lab.programs import win_facts
 
 pytestmark = pytest.mark.lab
 
@@ -38,6 +41,27 @@ ANY_SMB_RULE = "SMB-In (any): Inbound Allow enabled=True TCP 445 from Any profil
 def win1_refuses_logons(compliant: dict[str, str]) -> dict[str, str]:
     """Every reading of win1, over either port and client, ends in HTTP 401 (a ProbeError)."""
     return {key: "error: HTTP 401" for key in compliant if key.startswith(("win:", "winrm-reach:"))}
+
+
+def win1_current(name: str) -> Callable[[dict[str, str]], dict[str, str]]:
+    """What a 2025-era win1 scenario moves in the readings the probe brings back over HTTPS."""
+    return lambda _: _current_changes(name)
+
+
+def _current_changes(name: str) -> dict[str, str]:
+    before, after = default_state(), current.SCENARIOS[name](default_state())
+
+    def facts(state: dict[str, Any]) -> dict[str, str]:
+        found = {
+            f"win:{query}": win_facts.as_fact(current.ANSWERS[str(query)](state, b"", None))
+            for query in win_facts.CURRENT_QUERIES
+        }
+        rules = [r for r in state["firewall_rules"] if "445" in r["LocalPort"]]
+        found["win:rules-445"] = "; ".join(sorted(win_facts.rule_line(r) for r in rules))
+        return found
+
+    old, new = facts(before), facts(after)
+    return {key: value for key, value in new.items() if old[key] != value}
 
 
 # scenario -> (compliant snapshot -> {observation: value under the scenario}); every other
@@ -83,6 +107,7 @@ CHANGES: dict[str, Callable[[dict[str, str]], dict[str, str]]] = {
     },
     "win-445-allow-any": lambda _: {"win:rules-445": f"{ANY_SMB_RULE}; {CORP_SMB_RULE}"},
     "win-auth-broken": win1_refuses_logons,
+    **{name: win1_current(name) for name in current.SCENARIOS},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -10,11 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
+from smbtests import records
 from smbtests.checks.base import Check, Outcome, Verdict
 from smbtests.checks.registry import build_plan, judge, kind_of
 from smbtests.config import load
 from smbtests.lab.wsman.state import SCENARIOS, default_state
-from smbtests.observations import NegotiateResult, Smb1Result, WindowsObservation
+from smbtests.observations import HostQuery, NegotiateResult, Smb1Result, WindowsObservation
+from smbtests.reports import evidence
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 26)
@@ -37,7 +40,11 @@ def windows_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "control": {"address": "10.45.10.10", "port": 8000},
     }
     data["windows_hosts"] = {
-        "win1": {"probe": "win1", "role": "endpoint"},
+        "win1": {
+            "probe": "win1",
+            "role": "endpoint",
+            "hardening": {"min_dialect": "3.0", "block_ntlm": True},
+        },
         "fs1-windows": {
             "winrm": {
                 "address": "10.45.10.11",
@@ -67,6 +74,9 @@ def readings(state: dict[str, Any]) -> dict[str, object]:
         "firewall-profiles": state["firewall_profiles"],
         "firewall-rules-445": [r for r in state["firewall_rules"] if "445" in r["LocalPort"]],
         "smb-certificate-mapping": state["smb_certificate_mapping"],
+        "smb-server-limits": state["smb_server_limits"],
+        "smb-client-configuration": state["smb_client_configuration"],
+        "network-profiles": state["network_profiles"],
     }
 
 
@@ -91,15 +101,32 @@ def verdicts(
 def test_plan_has_windows_checks_per_role(plan: tuple[Any, dict[str, Check]]) -> None:
     config, checks = plan
     win1 = sorted(c.kind for c in checks.values() if c.host == "win1")
-    assert win1 == ["win-445-rules", "win-firewall", "win-firewall-log", "win-signing", "win-smb1"]
+    assert win1 == [
+        "win-445-rules",
+        "win-auth-limiter",
+        "win-dialect",
+        "win-firewall",
+        "win-firewall-log",
+        "win-guest-logons",
+        "win-ntlm",
+        "win-profile",
+        "win-restrictive",
+        "win-signing",
+        "win-smb1",
+    ]
     fs1 = sorted(c.kind for c in checks.values() if c.host == "fs1-windows")
     assert fs1 == [
         "drift",
         "win-445-rules",
+        "win-auth-limiter",
+        "win-dialect",
         "win-encryption",
         "win-firewall",
         "win-firewall-log",
+        "win-guest-logons",
+        "win-profile",
         "win-quic",
+        "win-restrictive",
         "win-signing",
         "win-smb1",
     ]
@@ -119,6 +146,12 @@ def test_compliant_endpoint_passes(plan: tuple[Any, dict[str, Check]]) -> None:
         ("win-signing-off", {"win-signing"}),
         ("win-firewall-logging-off", {"win-firewall-log"}),
         ("win-445-allow-any", {"win-445-rules"}),
+        ("win-dialect-floor-lowered", {"win-dialect"}),
+        ("win-rate-limiter-off", {"win-auth-limiter"}),
+        ("win-ntlm-allowed", {"win-ntlm"}),
+        ("win-restrictive-open", {"win-restrictive"}),
+        # the corp rule now applies in Public too: a static endpoint finding and a live one
+        ("win-public-profile-445", {"win-profile", "win-445-rules"}),
     ],
 )
 def test_each_win_scenario_fails_exactly_its_check(
@@ -127,6 +160,30 @@ def test_each_win_scenario_fails_exactly_its_check(
     seen = verdicts(plan, "win1", SCENARIOS[scenario])
     assert {k for k, v in seen.items() if v is Outcome.FAILED} == failing
     assert {k for k, v in seen.items() if v is not Outcome.FAILED} == set(seen) - failing
+
+
+def test_builds_without_the_2025_settings(plan: tuple[Any, dict[str, Check]]) -> None:
+    """Server 2016-2022 lack the floor, the limiter and BlockNTLM: reported null, judged."""
+
+    def older(state: dict[str, Any]) -> dict[str, Any]:
+        state["smb_server_limits"] = dict.fromkeys(state["smb_server_limits"])
+        state["smb_client_configuration"]["BlockNTLM"] = None
+        return state
+
+    seen = verdicts(plan, "win1", older)
+    assert seen["win-dialect"] is Outcome.FAILED  # no floor of its own, the policy wants 3.0
+    assert seen["win-auth-limiter"] is Outcome.FAILED
+    assert seen["win-ntlm"] is Outcome.FAILED
+    assert verdicts(plan, "fs1-windows", older)["win-dialect"] is Outcome.PASSED  # 2.0.2 asked
+
+
+def test_signing_message_names_the_server_2025_default(plan: tuple[Any, dict[str, Check]]) -> None:
+    config, checks = plan
+    state = SCENARIOS["win-signing-off"](default_state())
+    verdict = judge(
+        checks["win-signing:win1"], WindowsObservation(readings(state)), config.policy, TODAY
+    )
+    assert "Windows Server 2025 requires signing by default only outbound" in verdict.message
 
 
 def test_smb1_audit_switch_counts_where_it_exists(plan: tuple[Any, dict[str, Check]]) -> None:
@@ -203,3 +260,70 @@ def test_windows_host_needs_exactly_one_connection(windows_env: Path, tmp_path: 
     broken.write_text(yaml.safe_dump(data))
     with pytest.raises(PolicyError, match=r"windows_hosts\.win1: give exactly one of"):
         load(broken)
+
+
+@pytest.mark.parametrize(
+    ("change", "outcome", "observed"),
+    [(None, "passed", "smb1-off"), (SCENARIOS["win-smb1-enabled"], "failed", "smb1-on")],
+)
+def test_smb1_word_in_the_bundle_records(
+    plan: tuple[Any, dict[str, Check]],
+    tmp_path: Path,
+    change: Callable[[dict[str, Any]], dict[str, Any]] | None,
+    outcome: str,
+    observed: str,
+) -> None:
+    """The word says what the host does: SMB1 off passes as `smb1-off`, read back from the
+    evidence bundle's records.csv as an auditor would."""
+    config, checks = plan
+    check = checks["win-smb1:win1"]
+    state = default_state() if change is None else change(default_state())
+    observation = WindowsObservation(readings(state))
+    entry = records.record(
+        check, judge(check, observation, config.policy, TODAY), observation, None
+    )
+    document = records.document(
+        config,
+        {check.id: entry},
+        as_of=TODAY.isoformat(),
+        started="2026-11-26T10:00:00",
+        finished="2026-11-26T10:00:01",
+        exit_status=0,
+        versions={},
+    )
+    results = tmp_path / "results.json"
+    records.write(results, document)
+    evidence.build_bundle(records.load_results(results), tmp_path / "bundle")
+    with (tmp_path / "bundle" / "records.csv").open(newline="") as stream:
+        (row,) = csv.DictReader(stream)
+    assert (row["id"], row["outcome"], row["observed"]) == ("win-smb1:win1", outcome, observed)
+
+
+def test_an_outbound_445_block_on_the_windows_vantage_makes_closed_an_error() -> None:
+    """Closes the positive control's known limit: the vantage's own rule, not the network."""
+    import dataclasses
+
+    from smbtests.checks import reach
+    from smbtests.checks.base import Judging
+    from smbtests.lab.wsman.current import SCENARIOS as CURRENT
+    from smbtests.observations import ConnectResult, ConnectState, ReachObservation, Target
+
+    config = load(ROOT / "environments" / "lab.yaml")
+    check = next(c for c in build_plan(config, TODAY) if c.id == "reach:win1/inet-smb:445")
+    assert HostQuery.FIREWALL_OUTBOUND_445 in reach.needs(check, config)
+    assert check.target is not None
+    control = ConnectResult(Target("10.45.10.10", 8000), ConnectState.OPEN, None, 1.0, "")
+    dropped = ConnectResult(check.target, ConnectState.FILTERED, None, 1500.0, "")
+    clean = ReachObservation(dropped, control, "win1", default_state()["firewall_outbound"])
+    judging = Judging(config.policy, TODAY)
+    assert reach.judge(check, clean, judging).outcome is Outcome.PASSED
+    blocked = CURRENT["win-outbound-445-blocked"](default_state())["firewall_outbound"]
+    verdict = reach.judge(check, dataclasses.replace(clean, vantage_outbound=blocked), judging)
+    assert verdict.outcome is Outcome.ERROR
+    assert "'Block outbound SMB' blocks TCP 445" in verdict.message
+    default_block = default_state()["firewall_outbound"]
+    default_block["Profiles"][0]["DefaultOutboundAction"] = "Block"
+    obs = dataclasses.replace(clean, vantage_outbound=default_block)
+    assert reach.judge(check, obs, judging).outcome is Outcome.ERROR
+    ssh_check = next(c for c in build_plan(config, TODAY) if c.id == "reach:corp1/fs1:445")
+    assert HostQuery.FIREWALL_OUTBOUND_445 not in reach.needs(ssh_check, config)

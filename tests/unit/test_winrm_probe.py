@@ -1,8 +1,8 @@
 """The winrm probe without a host: the exact PowerShell it sends, and how each failure maps.
 
 A fake pywinrm Protocol records every call, so the transcript tests decode the
--EncodedCommand that would reach a real Windows host and hold it to the text below. A change to
-what runs on production hosts has to change this file too, in plain sight.
+-EncodedCommand that would reach a real Windows host and hold it to the packaged .ps1 file it
+came from (tests/unit/test_ps1_scripts.py parses those files with a PowerShell grammar).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from winrm.exceptions import (
     WSManFaultError,
 )
 
+import smbtests.probes
 from smbtests.config import Credential, ProbeConfig, Timing
 from smbtests.errors import PolicyError, ProbeError
 from smbtests.observations import ConnectState, Target
@@ -35,190 +36,17 @@ from smbtests.probes.winrm_scripts import CMD_LINE_LIMIT, command_line, query_sc
 
 PASSWORD = "Unit-canary-4c1d!"
 
-PRELUDE = "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'\n"
+PS1_DIR = Path(smbtests.probes.__file__).parent / "ps1"
 
-EXPECTED_QUERIES = {
-    HostQuery.SMB_SERVER_CONFIGURATION: "# smbtests:smb-server-configuration\n"
-    + PRELUDE
-    + """\
-Get-SmbServerConfiguration |
-    Select-Object EnableSMB1Protocol, EnableSMB2Protocol, RequireSecuritySignature,
-        EnableSecuritySignature, EncryptData, RejectUnencryptedAccess, AuditSmb1Access,
-        EnableSMBQUIC |
-    ConvertTo-Json -Depth 4 -Compress
-""",
-    HostQuery.SMB1_FEATURE: "# smbtests:smb1-feature\n"
-    + PRELUDE
-    + """\
-Get-WindowsOptionalFeature -Online -FeatureName SMB1Protocol |
-    Select-Object FeatureName, @{ Name = 'State'; Expression = { [string]$_.State } } |
-    ConvertTo-Json -Depth 4 -Compress
-""",
-    HostQuery.FIREWALL_PROFILES: "# smbtests:firewall-profiles\n"
-    + PRELUDE
-    + """\
-$rows = @(Get-NetFirewallProfile -PolicyStore ActiveStore |
-    Select-Object Name,
-        @{ Name = 'Enabled'; Expression = { [string]$_.Enabled } },
-        @{ Name = 'DefaultInboundAction'; Expression = { [string]$_.DefaultInboundAction } },
-        @{ Name = 'LogBlocked'; Expression = { [string]$_.LogBlocked } },
-        LogFileName, LogMaxSizeKilobytes)
-,$rows | ConvertTo-Json -Depth 4 -Compress
-""",
-    HostQuery.FIREWALL_RULES_445: "# smbtests:firewall-rules-445\n"
-    + PRELUDE
-    + r"""function Test-Covers445([string[]]$Ports) {
-    foreach ($p in $Ports) {
-        if ($p -eq 'Any' -or $p -eq '445') { return $true }
-        if ($p -match '^(\d+)-(\d+)$') {
-            if ([int]$Matches[1] -le 445 -and [int]$Matches[2] -ge 445) { return $true }
-        }
-    }
-    return $false
-}
-$ports = @{}
-foreach ($f in Get-NetFirewallPortFilter -All -PolicyStore ActiveStore) {
-    if (($f.Protocol -in @('TCP', '6', 'Any')) -and (Test-Covers445 $f.LocalPort)) {
-        $ports[$f.InstanceID] = $f
-    }
-}
-$addresses = @{}
-foreach ($f in Get-NetFirewallAddressFilter -All -PolicyStore ActiveStore) {
-    $addresses[$f.InstanceID] = $f
-}
-$rows = @(Get-NetFirewallRule -All -PolicyStore ActiveStore |
-    Where-Object { $ports.ContainsKey($_.InstanceID) } |
-    ForEach-Object {
-        [pscustomobject]@{
-            Name = $_.Name
-            DisplayName = $_.DisplayName
-            Direction = [string]$_.Direction
-            Action = [string]$_.Action
-            Enabled = [string]$_.Enabled
-            Profile = [string]$_.Profile
-            Protocol = [string]$ports[$_.InstanceID].Protocol
-            LocalPort = [string[]]@($ports[$_.InstanceID].LocalPort)
-            RemoteAddress = [string[]]@($addresses[$_.InstanceID].RemoteAddress)
-        }
-    })
-,$rows | ConvertTo-Json -Depth 4 -Compress
-""",
-    HostQuery.SMB_CERTIFICATE_MAPPING: "# smbtests:smb-certificate-mapping\n"
-    + PRELUDE
-    + """\
-$supported = [bool](Get-Command Get-SmbServerCertificateMapping -ErrorAction SilentlyContinue)
-$mappings = @()
-if ($supported) {
-    $mappings = @(Get-SmbServerCertificateMapping | ForEach-Object {
-        [pscustomobject]@{
-            Name = $_.Name
-            Subject = $_.Subject
-            Thumbprint = $_.Thumbprint
-            StoreName = $_.StoreName
-            Type = [string]$_.Type
-            Flags = [string]$_.Flags
-        }
-    })
-}
-[pscustomobject]@{
-    Supported = $supported
-    EnableSMBQUIC = (Get-SmbServerConfiguration).EnableSMBQUIC
-    Mappings = $mappings
-} | ConvertTo-Json -Depth 4 -Compress
-""",
-}
 
-EXPECTED_REACH = (
-    "# smbtests:reach\n"
-    + PRELUDE
-    + """\
-$request = (@($input) -join "`n") | ConvertFrom-Json
-$targets = @($request.targets)
-$n = $targets.Count
-$timeoutMs = [int]$request.timeout_ms
-$rows = New-Object 'object[]' $n
-$clients = New-Object 'object[]' $n
-$tasks = New-Object 'object[]' $n
-$start = New-Object 'double[]' $n
-$flight = New-Object 'Collections.Generic.List[int]'
-$clock = [Diagnostics.Stopwatch]::StartNew()
-$next = 0
-function Settle([int]$i, [string]$state, $code, [string]$detail) {
-    $rows[$i] = [pscustomobject]@{
-        i = $i; host = [string]$targets[$i].host; port = [int]$targets[$i].port
-        state = $state; errno = $code; detail = $detail
-        latency_ms = [Math]::Round($clock.Elapsed.TotalMilliseconds - $start[$i], 3)
-    }
-    $clients[$i].Close()
-    [void]$flight.Remove($i)
-}
-while ($next -lt $n -or $flight.Count) {
-    while ($next -lt $n -and $flight.Count -lt [int]$request.concurrency) {
-        $i = $next++
-        $clients[$i] = [Net.Sockets.TcpClient]::new()
-        $start[$i] = $clock.Elapsed.TotalMilliseconds
-        $flight.Add($i)
-        $t = $targets[$i]
-        try { $tasks[$i] = $clients[$i].ConnectAsync([string]$t.host, [int]$t.port) }
-        catch { Settle $i 'error' $null $_.Exception.GetBaseException().Message }
-    }
-    if (-not $flight.Count) { continue }
-    $wait = [Math]::Ceiling($start[$flight[0]] + $timeoutMs - $clock.Elapsed.TotalMilliseconds)
-    $pending = [Threading.Tasks.Task[]]@($flight | ForEach-Object { $tasks[$_] })
-    $k = [Threading.Tasks.Task]::WaitAny($pending, [int][Math]::Max(0, $wait))
-    if ($k -lt 0) {
-        $now = $clock.Elapsed.TotalMilliseconds
-        foreach ($i in @($flight)) {
-            if ($start[$i] + $timeoutMs -le $now) {
-                Settle $i 'filtered' $null "no answer within $timeoutMs ms"
-            }
-        }
-        continue
-    }
-    $i = $flight[$k]
-    $task = $tasks[$i]
-    if ($task.Status -eq 'RanToCompletion') { Settle $i 'open' $null 'connected'; continue }
-    $e = $task.Exception
-    if ($e) { $e = $e.GetBaseException() }
-    if ($e -isnot [Net.Sockets.SocketException]) {
-        Settle $i 'error' $null "$($task.Status): $($e.Message)"
-        continue
-    }
-    $name = [string]$e.SocketErrorCode
-    $state = switch ($name) {
-        'ConnectionRefused' { 'refused' }
-        'TimedOut' { 'filtered' }
-        { $_ -in 'HostUnreachable', 'NetworkUnreachable', 'HostDown' } { 'unreachable' }
-        default { 'error' }
-    }
-    Settle $i $state $e.ErrorCode $name
-}
-,$rows | ConvertTo-Json -Depth 4 -Compress
-"""
-)
+def packaged(kind: str) -> str:
+    """The script file as it sits in the package: what must reach the host, byte for byte."""
+    return (PS1_DIR / f"{kind}.ps1").read_text(encoding="utf-8")
 
-EXPECTED_REACH_TNC = (
-    "# smbtests:reach-tnc\n"
-    + PRELUDE
-    + """\
-$request = (@($input) -join "`n") | ConvertFrom-Json
-$targets = @($request.targets)
-$rows = @(for ($i = 0; $i -lt $targets.Count; $i++) {
-    $t = $targets[$i]
-    $clock = [Diagnostics.Stopwatch]::StartNew()
-    $r = Test-NetConnection -ComputerName ([string]$t.host) -Port ([int]$t.port) `
-        -WarningAction SilentlyContinue
-    [pscustomobject]@{
-        i = $i; host = [string]$t.host; port = [int]$t.port
-        TcpTestSucceeded = [bool]$r.TcpTestSucceeded
-        latency_ms = [Math]::Round($clock.Elapsed.TotalMilliseconds, 3)
-    }
-})
-,$rows | ConvertTo-Json -Depth 4 -Compress
-"""
-)
 
-# What a compliant host prints for each query (shapes as the real cmdlets produce them).
+# What a compliant host prints for each query: the property names, types and enum spellings of
+# the real cmdlets as Microsoft documents them (learn.microsoft.com/powershell/module/smbshare,
+# .../netsecurity, .../netconnection, .../dism), after the scripts' [string] casts.
 ANSWERS: dict[str, Any] = {
     "smb-server-configuration": {
         "EnableSMB1Protocol": False,
@@ -245,6 +73,7 @@ ANSWERS: dict[str, Any] = {
         {
             "Name": "FPS-SMB-In-TCP",
             "DisplayName": "File and Printer Sharing (SMB-In)",
+            "DisplayGroup": "File and Printer Sharing",
             "Direction": "Inbound",
             "Action": "Allow",
             "Enabled": "False",
@@ -265,6 +94,55 @@ ANSWERS: dict[str, Any] = {
                 "StoreName": "My",
                 "Type": "QUIC",
                 "Flags": "None",
+            }
+        ],
+    },
+    # Set-SmbServerConfiguration -Smb2DialectMin SMB300 (Windows Server 2025); 2000 ms default
+    "smb-server-limits": {
+        "Smb2DialectMin": "SMB300",
+        "Smb2DialectMax": "None",
+        "InvalidAuthenticationDelayTimeInMs": 2000,
+    },
+    "smb-client-configuration": {
+        "EnableInsecureGuestLogons": False,
+        "RequireSecuritySignature": True,
+        "BlockNTLM": True,
+    },
+    # Grant-SmbClientAccessToServer -Name fs1.corp.example -IdentifierType ISSUER -Identifier ...
+    "smb-client-access": {
+        "Supported": True,
+        "Mappings": [
+            {
+                "Name": "fs1.corp.example",
+                "RequireClientAuthentication": True,
+                "Entries": [
+                    {"IdentifierType": "ISSUER", "Identifier": "CN=Corp Issuing CA 1"}
+                    | {"Access": "Allow"}
+                ],
+            }
+        ],
+    },
+    # NetworkCategory: Public, Private, DomainAuthenticated
+    "network-profiles": [
+        {
+            "InterfaceAlias": "Ethernet",
+            "InterfaceIndex": 4,
+            "Name": "corp.example",
+            "NetworkCategory": "DomainAuthenticated",
+        }
+    ],
+    "firewall-outbound-445": {
+        "Profiles": [{"Name": "Domain", "Enabled": "True", "DefaultOutboundAction": "Allow"}],
+        "Rules": [
+            {
+                "Name": "{0d6c6c1e-7b5c-4f55-9f1a-3f0c4a445b10}",
+                "DisplayName": "Block SMB to the internet",
+                "Action": "Block",
+                "Enabled": "True",
+                "Profile": "Any",
+                "Protocol": "TCP",
+                "RemotePort": ["445"],
+                "RemoteAddress": ["Internet"],
             }
         ],
     },
@@ -389,7 +267,7 @@ def test_each_query_sends_exactly_this_powershell(
         "powershell.exe",
         ("-NoProfile", "-NonInteractive", "-EncodedCommand"),
     )
-    assert host.scripts == [EXPECTED_QUERIES[query]]
+    assert host.scripts == [packaged(query.value)]
     assert console_stdin is True
     assert not [c for c in host.calls if c[0] == "send"]
 
@@ -399,7 +277,7 @@ def test_scan_sends_the_tcpclient_script_and_targets_on_stdin(
 ) -> None:
     targets = [Target("10.45.10.11", 445), Target("10.45.10.10", 8000)]
     results = probe.scan(targets, 1.5, 64)
-    assert host.scripts == [EXPECTED_REACH]
+    assert host.scripts == [packaged("reach")]
     assert host.stdin == (
         b'{"targets":[{"host":"10.45.10.11","port":445},{"host":"10.45.10.10","port":8000}],'
         b'"timeout_ms":1500,"concurrency":64}\r\n'
@@ -426,7 +304,7 @@ def test_test_netconnection_mode_sends_test_netconnection(host: FakeHost) -> Non
     probe = WinRMProbe("win1", settings(test_netconnection=True), PASSWORD)
     targets = [Target("10.45.10.11", 445), Target("10.45.30.31", 445)]
     opened, silent = probe.scan(targets, 1.5, 64)
-    assert host.scripts == [EXPECTED_REACH_TNC]
+    assert host.scripts == [packaged("reach-tnc")]
     assert json.loads(host.stdin)["targets"] == [{"host": t.host, "port": t.port} for t in targets]
     assert (opened.state, silent.state) == (ConnectState.OPEN, ConnectState.FILTERED)
     assert silent.detail == (
@@ -713,6 +591,23 @@ def answering(host: FakeHost, text: bytes) -> None:
             HostQuery.SMB_CERTIFICATE_MAPPING,
             b'{"Supported":true,"EnableSMBQUIC":true,"Mappings":[{"Name":"x"}]}',
             "Mappings[0] lacks Subject",
+        ),
+        (
+            HostQuery.FIREWALL_OUTBOUND_445,
+            json.dumps({"Profiles": [], "Rules": [{"Name": "x"}]}).encode(),
+            "Rules[0] lacks DisplayName",
+        ),
+        (
+            HostQuery.SMB_CLIENT_ACCESS,
+            b'{"Supported":true,"Mappings":[{"Name":"m","RequireClientAuthentication":true,'
+            b'"Entries":[{"IdentifierType":"ISSUER","Identifier":"CN=x"}]}]}',
+            "Entries[0] lacks Access",
+        ),
+        (
+            HostQuery.SMB_SERVER_LIMITS,
+            b'{"Smb2DialectMin":"SMB300","Smb2DialectMax":null,'
+            b'"InvalidAuthenticationDelayTimeInMs":"2000"}',
+            "InvalidAuthenticationDelayTimeInMs is str",
         ),
     ],
 )

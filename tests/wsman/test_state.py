@@ -55,6 +55,12 @@ def test_every_scenario_declares_its_fields() -> None:
         "win-firewall-logging-off",
         "win-445-allow-any",
         "win-auth-broken",
+        "win-dialect-floor-lowered",
+        "win-rate-limiter-off",
+        "win-ntlm-allowed",
+        "win-restrictive-open",
+        "win-public-profile-445",
+        "win-outbound-445-blocked",
     }
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from smbtests.lab.wsman import current
 from smbtests.lab.wsman.state import State, read_state
 
 CMD_LINE_LIMIT = 8191
@@ -48,6 +49,7 @@ REQUIRED_NAMES: dict[str, tuple[str, ...]] = {
     "smb-certificate-mapping": ("Get-SmbServerCertificateMapping", "ConvertTo-Json"),
     "reach": ("Net.Sockets.TcpClient", "ConnectAsync", "WaitAny", "ConvertTo-Json"),
     "reach-tnc": ("Test-NetConnection", "ConvertTo-Json"),
+    **current.REQUIRED_NAMES,
 }
 STDIN_KINDS = frozenset({"reach", "reach-tnc"})
 
@@ -332,4 +334,5 @@ ANSWERS: dict[str, Callable[[State, bytes, Io], object]] = {
     "smb-certificate-mapping": _smb_certificate_mapping,
     "reach": _reach,
     "reach-tnc": _reach_tnc,
+    **current.ANSWERS,
 }

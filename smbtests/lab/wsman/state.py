@@ -21,10 +21,13 @@ Schema (version 1):
                                      LogBlocked, LogFileName, LogMaxSizeKilobytes
   firewall_rules              list   Get-NetFirewallRule joined with its port and address
                                      filters: Name, DisplayName, Direction, Action, Enabled,
-                                     Profile, Protocol, LocalPort[], RemoteAddress[]
+                                     Profile, Protocol, LocalPort[], RemoteAddress[],
+                                     DisplayGroup (null outside a group)
   smb_certificate_mapping     obj    Supported (the cmdlet exists), Mappings[] of
                                      Get-SmbServerCertificateMapping: Name, Subject, Thumbprint,
                                      StoreName, Type, Flags
+  smb_server_limits, smb_client_configuration, smb_client_access, network_profiles,
+  firewall_outbound                  the 2025-era readings: smbtests/lab/wsman/current.py
   tnc_connect_timeout         float  seconds Test-NetConnection waits on a silent port
   lab_faults                  obj    failure injection for the project's own tests:
                                      stall: [kind] never finish; stdout: {kind: text} replaces
@@ -41,6 +44,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from smbtests.lab.wsman import current
+
 State = dict[str, Any]
 
 SCHEMA = 1
@@ -55,10 +60,12 @@ def _rule(
     remote: str,
     profile: str,
     enabled: str = "True",
+    display_group: str | None = None,
 ) -> dict[str, Any]:
     return {
         "Name": name,
         "DisplayName": display_name,
+        "DisplayGroup": display_group,
         "Direction": "Inbound",
         "Action": "Allow",
         "Enabled": enabled,
@@ -122,6 +129,7 @@ def default_state() -> State:
             ),
         ],
         "smb_certificate_mapping": {"Supported": True, "Mappings": []},
+        **current.defaults(),
         "tnc_connect_timeout": 21.0,
         "lab_faults": {"stall": [], "stdout": {}},
     }
@@ -167,6 +175,7 @@ def win_auth_broken(state: State) -> State:
 
 
 SCENARIOS: dict[str, Callable[[State], State]] = {
+    **current.SCENARIOS,
     "win-smb1-enabled": win_smb1_enabled,
     "win-signing-off": win_signing_off,
     "win-firewall-logging-off": win_firewall_logging_off,
@@ -176,6 +185,7 @@ SCENARIOS: dict[str, Callable[[State], State]] = {
 
 # The state paths each scenario changes; `*` is every element of a list.
 SCENARIO_FIELDS: dict[str, frozenset[str]] = {
+    **current.SCENARIO_FIELDS,
     "win-smb1-enabled": frozenset(
         {"smb_server_configuration.EnableSMB1Protocol", "smb1_feature.State"}
     ),

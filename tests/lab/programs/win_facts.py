@@ -54,12 +54,26 @@ REACH = {
 HTTP_KEY = "win:http/RequireSecuritySignature"
 
 
+# the 2025-era readings, each as one compact JSON value
+CURRENT_QUERIES = (
+    HostQuery.SMB_SERVER_LIMITS,
+    HostQuery.SMB_CLIENT_CONFIGURATION,
+    HostQuery.NETWORK_PROFILES,
+    HostQuery.FIREWALL_OUTBOUND_445,
+)
+
+
+def as_fact(reading: object) -> str:
+    return json.dumps(reading, sort_keys=True, separators=(",", ":"))
+
+
 def configuration_keys(prefix: str) -> tuple[str, ...]:
     return (
         *(f"{prefix}:smb/{field}" for field in SMB_FIELDS),
         f"{prefix}:smb1-feature",
         *(f"{prefix}:firewall/{p}/{field}" for p in PROFILES for field in PROFILE_FIELDS),
         f"{prefix}:rules-445",
+        *(f"{prefix}:{query}" for query in CURRENT_QUERIES),
     )
 
 
@@ -109,6 +123,8 @@ def read_configuration(probe: WinRMProbe, prefix: str) -> dict[str, str]:
             found[f"{prefix}:firewall/{name}/{field}"] = str(profiles[name][field])
     rules: Any = probe.run_json(HostQuery.FIREWALL_RULES_445)
     found[f"{prefix}:rules-445"] = "; ".join(sorted(rule_line(rule) for rule in rules))
+    for query in CURRENT_QUERIES:
+        found[f"{prefix}:{query}"] = as_fact(probe.run_json(query))
     return found
 
 
@@ -170,4 +186,5 @@ def main() -> None:
         print(json.dumps(facts))
 
 
-main()
+if __name__ == "__main__":  # also imported by tests/lab/test_scenarios.py for its helpers
+    main()
