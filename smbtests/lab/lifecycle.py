@@ -22,7 +22,7 @@ from smbtests.lab import (
     services,
     state,
 )
-from smbtests.lab.topology import hosts_with_role
+from smbtests.lab.topology import ROUTER_NAMESPACE, hosts_with_role
 
 # Program -> Debian package that ships it.
 REQUIRED_PROGRAMS = {
@@ -103,7 +103,7 @@ def _start_deny_log(lab: state.LabState) -> None:
         sys.executable, "-m", "smbtests.lab.nflog",
         str(paths.ROUTER_NFLOG_GROUP), str(paths.ROUTER_DENY_LOG),
     ]  # fmt: skip
-    lab.processes["router/nflog"] = procs.spawn(network.ROUTER_NAMESPACE, argv, log)
+    lab.processes["router/nflog"] = procs.spawn(ROUTER_NAMESPACE, argv, log)
     lab.save()
     deadline = time.monotonic() + DENY_LOG_WAIT
     while time.monotonic() < deadline:  # bounded: the reader writes its marker once bound
