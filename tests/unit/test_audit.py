@@ -23,7 +23,9 @@ DENY = {
 }
 
 
-def _document(tmp_path: Path, after: list[dict[str, object]], before: list | None = None):
+def _document(
+    tmp_path: Path, after: list[dict[str, object]], before: list[dict[str, object]] | None = None
+) -> audit.AuditDocument:
     results = load_results(write(tmp_path / "after.json", after))
     previous = None if before is None else load_results(write(tmp_path / "before.json", before))
     return audit.build(CONFIG, results, previous, META, HASHES, NOW)
