@@ -143,8 +143,40 @@ def matching(
     ]
 
 
+OTHERS_KEPT = 20
+
+
+def tried_by_others(records: Iterable[DenyRecord], source: str, target: str) -> list[DenyRecord]:
+    """Denials of the same destination and port from other sources, at any time in the logs
+    read: someone besides the probe tried this path (seed step 6)."""
+    host, _, port = target.rpartition(":")
+    destination = _address(host.strip("[]"))
+    return [
+        r
+        for r in records
+        if r.destination == destination and str(r.port) == port and r.source != source
+    ]
+
+
+def _plain(record: DenyRecord) -> dict[str, Any]:
+    return {
+        "log": record.log,
+        "time": record.time.isoformat(),
+        "source": record.source,
+        "destination": record.destination,
+        "port": record.port,
+        "protocol": record.protocol,
+        "action": record.action,
+        "line": record.line,
+    }
+
+
 def field_for(
-    found: list[DenyRecord], window: Window, logs_read: list[str], unreadable: dict[str, str]
+    found: list[DenyRecord],
+    window: Window,
+    logs_read: list[str],
+    unreadable: dict[str, str],
+    others: list[DenyRecord] | None = None,
 ) -> dict[str, Any]:
     """One closed path's `deny_records` entry (shape in records.py)."""
     if found:
@@ -158,18 +190,9 @@ def field_for(
         "logs_read": sorted(logs_read),
         "unreadable": dict(sorted(unreadable.items())),
         "window": [window.start.isoformat(), window.end.isoformat()],
-        "records": [
-            {
-                "log": r.log,
-                "time": r.time.isoformat(),
-                "source": r.source,
-                "destination": r.destination,
-                "port": r.port,
-                "protocol": r.protocol,
-                "action": r.action,
-                "line": r.line,
-            }
-            for r in sorted(found, key=lambda r: (r.time, r.log))
+        "records": [_plain(r) for r in sorted(found, key=lambda r: (r.time, r.log))],
+        "tried_by_others": [
+            _plain(r) for r in sorted(others or [], key=lambda r: r.time)[-OTHERS_KEPT:]
         ],
     }
 
@@ -187,7 +210,10 @@ def attach(
     for key, entry in entries.items():
         source = probe_addresses.get(str(entry.get("probe")))
         if is_closed_path(entry) and source is not None and entry.get("target"):
-            found = matching(records, source, str(entry["target"]), window)
-            entry = {**entry, "deny_records": field_for(found, window, logs_read, dict(unreadable))}
+            target = str(entry["target"])
+            found = matching(records, source, target, window)
+            others = tried_by_others(records, source, target)
+            field = field_for(found, window, logs_read, dict(unreadable), others)
+            entry = {**entry, "deny_records": field}
         attached[key] = entry
     return attached

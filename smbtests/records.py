@@ -9,7 +9,9 @@ and proved a closed path; added after the run by `denylog.attach`): `status` ("m
 deny record": dropped somewhere other than the firewalls whose logs were read, or "log
 unreadable"), `logs_read`, `unreadable` (log name -> reason), `window` ([start, end] UTC, the
 time the records had to fall in) and `records` (log, time, source, destination, port, protocol,
-action, line: each firewall log line that matched source, destination and port).
+action, line: each firewall log line that matched source, destination and port) and
+`tried_by_others` (the same shape: denials of that destination and port from other sources, at
+any time in the logs read; the last 20).
 """
 
 from __future__ import annotations

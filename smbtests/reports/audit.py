@@ -69,6 +69,7 @@ class Flow:
     rule: str
     deny_status: str  # "-" where no deny log applies
     deny_lines: tuple[str, ...]
+    tried_by_others: tuple[str, ...]  # "source at time" of denials from anyone but the probe
 
 
 @dataclass(frozen=True)
@@ -154,12 +155,15 @@ def _port(record: CheckRecord) -> int:
     return int(str(record.raw.get("target") or ":0").rpartition(":")[2])
 
 
-def _deny(record: CheckRecord) -> tuple[str, tuple[str, ...]]:
+def _deny(record: CheckRecord) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     field = record.raw.get("deny_records")
     if not isinstance(field, dict):
-        return "-", ()
+        return "-", (), ()
     lines = tuple(str(r.get("line", "")) for r in field.get("records", []))
-    return str(field.get("status", "-")), lines
+    others = tuple(
+        f"{r.get('source')} at {r.get('time')}" for r in field.get("tried_by_others", [])
+    )
+    return str(field.get("status", "-")), lines, others
 
 
 def _flows(config: LoadedConfig, results: RunResults) -> tuple[Flow, ...]:
@@ -169,7 +173,7 @@ def _flows(config: LoadedConfig, results: RunResults) -> tuple[Flow, ...]:
         probe = probes.get(str(record.raw.get("probe")))
         if record.kind != "reach" or probe is None:
             continue
-        status, lines = _deny(record)
+        status, lines, others = _deny(record)
         flows.append(
             Flow(
                 check_id=record.id,
@@ -186,6 +190,7 @@ def _flows(config: LoadedConfig, results: RunResults) -> tuple[Flow, ...]:
                 rule=record.rule,
                 deny_status=status,
                 deny_lines=lines,
+                tried_by_others=others,
             )
         )
     return tuple(flows)
@@ -280,17 +285,19 @@ def _proposals(
                 )
             )
     for flow in flows:
-        if flow.deny_status == "matched":
+        if flow.tried_by_others:
+            shown = ", ".join(flow.tried_by_others[:3])
             found.append(
                 Proposal(
                     "denied path someone tried",
-                    f"{flow.segment} ({flow.source}) -> {flow.host}:{flow.port}",
-                    f"{len(flow.deny_lines)} deny record(s) in the probe's window; outside the "
-                    "probe's own packets, look for other sources in the same log",
-                    "keep it denied; find who else tries it before any allow-list change",
+                    f"-> {flow.host}:{flow.port} (tested from {flow.segment})",
+                    f"{len(flow.tried_by_others)} denial(s) from other sources: {shown}",
+                    "keep it denied unless a business need is shown; then add an approved path "
+                    "or a time-limited exception with an owner",
                 )
             )
-    return tuple(found)
+    # several probes test one destination; one proposal per destination and kind is enough
+    return tuple({(p.what, p.subject.partition(" (")[0]): p for p in found}.values())
 
 
 def build(

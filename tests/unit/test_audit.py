@@ -20,6 +20,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DENY = {
     "status": "matched",
     "records": [{"line": "2026-11-26T10:00:01+00:00 r smblab-deny guest SRC=10.45.30.31"}],
+    "tried_by_others": [{"source": "10.45.30.77", "time": "2026-11-25T22:00:00+00:00"}],
 }
 
 
@@ -61,8 +62,8 @@ def test_flows_hardening_references_and_proposals(tmp_path: Path) -> None:
     signing = next(h for h in document.hardening if h.kind == "signing")
     assert any(r.item.startswith("WN19-SO-000190") and r.verified for r in signing.references)
     assert any(r.item == "2.3.9.2" for r in signing.references)
-    kinds = {p.what for p in document.proposals}
-    assert "denied path someone tried" in kinds
+    tried = [p for p in document.proposals if p.what == "denied path someone tried"]
+    assert len(tried) == 1 and "10.45.30.77" in tried[0].evidence
     # the lab policy approves mgmt -> *; nothing from mgmt answered in this run
     assert any(p.what == "unused approved path" and "mgmt" in p.subject for p in document.proposals)
     assert {m.kind for m in document.methods} == {"reach", "signing", "exception"}
@@ -110,6 +111,7 @@ NETFILTER = """# smbtests nflog reader listening on group 1
 SRC=10.45.30.31 DST=10.45.10.11 PROTO=TCP SPT=50000 DPT=445
 2026-11-26T10:00:01+00:00 smblab-router smblab-deny guest SRC=10.45.30.31 DST=10.45.10.12 DPT=445
 2026-11-26T11:30:00+00:00 smblab-router smblab-deny guest SRC=10.45.30.31 DST=10.45.10.11 DPT=445
+2026-11-20T08:00:00+00:00 smblab-router smblab-deny guest SRC=10.45.30.77 DST=10.45.10.11 DPT=445
 garbage SRC=1.2.3.4
 """
 PFIREWALL = """#Version: 1.5
@@ -126,7 +128,7 @@ def test_deny_records_match_source_destination_port_and_window() -> None:
     found = denylog.parse_netfilter("router", NETFILTER) + denylog.parse_pfirewall(
         "win", PFIREWALL, "Europe/Berlin"
     )
-    assert len(found) == 4  # comment, garbage and ALLOW lines are not records
+    assert len(found) == 5  # comment, garbage and ALLOW lines are not records
     window = denylog.Window.of_run("2026-11-26T10:00:00+00:00", "2026-11-26T10:00:05+00:00")
     matched = denylog.matching(found, "10.45.30.31", "10.45.10.11:445", window)
     # the Berlin-local 11:00:02 is 10:00:02 UTC; the 11:30 UTC line is outside the window
@@ -147,6 +149,8 @@ def test_deny_records_match_source_destination_port_and_window() -> None:
     }
     attached = denylog.attach(entries, {"guest1": "10.45.30.31"}, found, {}, ["router"], window)
     assert attached["a"]["deny_records"]["status"] == "matched"
+    others = attached["a"]["deny_records"]["tried_by_others"]
+    assert [o["source"] for o in others] == ["10.45.30.77"]
     assert attached["b"]["deny_records"]["status"] == "no deny record"  # marked, still passed
     assert attached["b"]["outcome"] == "passed"
     assert "deny_records" not in attached["c"]
