@@ -270,7 +270,7 @@ def _proposals(
                 Proposal(
                     "unused approved path",
                     subject,
-                    "no SMB answered on this path from any probe in its source segments",
+                    "no probe in its source segments completed a handshake on this path",
                     "confirm it is still needed; narrow or remove it in the policy",
                 )
             )
