@@ -15,7 +15,8 @@ from smbtests.errors import SmbtestsError
 
 CHROMIUM_TIMEOUT = 120.0
 INSTALL_HINT = "install it with `bash scripts/install-report-tools.sh`"
-_FLAGS = (
+# The offline flags the report tests use too (tests/report/helpers.py): no network features.
+CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -24,8 +25,8 @@ _FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--no-pdf-header-footer",
 )
+_PRINT_FLAGS = ("--no-pdf-header-footer",)
 
 
 def chromium() -> str:
@@ -39,7 +40,14 @@ def chromium() -> str:
 
 def _run(html: Path, output_flag: str, extra: tuple[str, ...] = ()) -> None:
     with tempfile.TemporaryDirectory(prefix="smbtests-chromium-") as profile:
-        argv = [chromium(), *_FLAGS, *extra, f"--user-data-dir={profile}", output_flag]
+        argv = [
+            chromium(),
+            *CHROMIUM_FLAGS,
+            *_PRINT_FLAGS,
+            *extra,
+            f"--user-data-dir={profile}",
+            output_flag,
+        ]
         argv.append(html.resolve().as_uri())
         try:
             done = subprocess.run(
