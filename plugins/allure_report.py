@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import socket
+import uuid
 from collections.abc import Generator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,6 +177,9 @@ class AllureMapper:
             "".join(f"{k} = {v}\n" for k, v in properties.items()),
         )
         write_text_atomically(directory / "categories.json", json.dumps(CATEGORIES, indent=2))
+        writer = session.config.pluginmanager.get_plugin("smbtests-results")
+        if writer is not None:
+            _attach_deny_records(directory, writer.with_deny_records())
         write_text_atomically(
             directory / "executor.json",
             json.dumps(
@@ -187,6 +191,23 @@ class AllureMapper:
                 indent=2,
             ),
         )
+
+
+def _attach_deny_records(directory: Path, records: dict[str, dict[str, Any]]) -> None:
+    """Deny records are read after the last check ran, when each test's Allure result is
+    already written: add them to those results as one more attachment."""
+    deny = {key: r["deny_records"] for key, r in records.items() if "deny_records" in r}
+    for path in sorted(directory.glob("*-result.json")) if deny else ():
+        result = json.loads(path.read_text())
+        params = {p.get("name"): str(p.get("value", "")).strip("'") for p in result["parameters"]}
+        found = deny.get(params.get("smb_check", ""))
+        if found is None:
+            continue
+        source = f"{uuid.uuid4()}-attachment.json"
+        (directory / source).write_text(json.dumps(found, indent=2))
+        attachment = {"name": f"deny records: {found['status']}", "source": source}
+        result.setdefault("attachments", []).append(attachment | {"type": "application/json"})
+        path.write_text(json.dumps(result))
 
 
 def pytest_smbtests_output_paths(config: pytest.Config) -> list[Path]:

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from _pytest.junitxml import xml_key  # the LogXML instance; no public handle exists
 
-from smbtests import __version__, records
+from smbtests import __version__, denylog, records
 from smbtests.atomic import unwritable
+from smbtests.probes import denylogs
 from smbtests.records import RunResults, record_from_dict
 from smbtests.reports.evidence import coverage
 
@@ -28,21 +29,36 @@ class ResultsWriter:
         self.path = path
         self.records: dict[str, dict[str, Any]] = {}
         self.started = datetime.now(UTC).isoformat(timespec="seconds")
+        self.finished: str | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = getattr(report, "smb_record", None)
         if isinstance(record, dict):
             self.records[str(record["id"])] = record
 
+    def with_deny_records(self) -> dict[str, dict[str, Any]]:
+        """The records with each closed path's deny records (once: Allure asks for them too)."""
+        if self.finished is None:
+            self.finished = datetime.now(UTC).isoformat(timespec="seconds")
+            env = self.run.config.environment
+            if env.deny_logs:
+                found, unreadable, read = denylogs.read_all(env)
+                window = denylog.Window.of_run(self.started, self.finished)
+                addresses = {name: str(p.own_address) for name, p in env.probes.items()}
+                self.records = denylog.attach(
+                    self.records, addresses, found, unreadable, read, window
+                )
+        return self.records
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         state = session.config.stash.get(completeness_key, None)
         content = records.document(
             self.run.config,
-            self.records,
+            self.with_deny_records(),
             as_of=self.run.options.as_of.isoformat(),
             started=self.started,
-            finished=datetime.now(UTC).isoformat(timespec="seconds"),
+            finished=str(self.finished),
             exit_status=int(exitstatus),
             versions={
                 "smbtests": __version__,

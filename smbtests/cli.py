@@ -131,7 +131,10 @@ def _cmd_evidence(args: argparse.Namespace) -> int:
     allure = Path(args.allure_results) if args.allure_results else None
     if allure is not None and not allure.is_dir():
         raise SmbtestsError(f"--allure-results {allure}: no such folder")
-    manifest = evidence.build_bundle(load_results(Path(args.target[0])), Path(args.output), allure)
+    from smbtests.reports.cli import audit_meta
+
+    results = load_results(Path(args.target[0]))
+    manifest = evidence.build_bundle(results, Path(args.output), allure, meta=audit_meta())
     digest = evidence.sha256_of(manifest)
     print(f"bundle written: {manifest.parent}")
     print(f"manifest SHA-256 (record it with the audit): {digest}")

@@ -3,6 +3,15 @@
 A live run turns each judged check into a record (`record`), collects the records into one
 document (`document`), and writes it atomically (`write`); diffs, registers, evidence bundles
 and exports read it back with `load_results`.
+
+`deny_records` (only when the environment names `deny_logs`, only on reach checks that expected
+and proved a closed path; added after the run by `denylog.attach`): `status` ("matched", "no
+deny record": dropped somewhere other than the firewalls whose logs were read, or "log
+unreadable"), `logs_read`, `unreadable` (log name -> reason), `window` ([start, end] UTC, the
+time the records had to fall in) and `records` (log, time, source, destination, port, protocol,
+action, line: each firewall log line that matched source, destination and port) and
+`tried_by_others` (the same shape: denials of that destination and port from other sources, at
+any time in the logs read; the last 20).
 """
 
 from __future__ import annotations

@@ -131,6 +131,22 @@ class WindowsHost(ConfigModel):
     hardening: Hardening = Hardening()
 
 
+class DenyLog(ConfigModel):
+    """Where one firewall writes the packets it denies (seed step 6: review the denials).
+
+    `netfilter`: kernel / ulogd2 log lines (`SRC= DST= DPT=`) with an RFC 3339 time first;
+    `pfirewall`: the Windows Firewall log (columns from its `#Fields:` line). Read on the
+    runner, or over the ssh probe `via`.
+    """
+
+    format: Literal["netfilter", "pfirewall"]
+    path: str = Field(min_length=1)
+    via: str | None = None
+    # the zone of times written without an offset (pfirewall.log writes the host's local time)
+    timezone: str = "UTC"
+    description: str = ""
+
+
 class Environment(ConfigModel):
     name: Name
     description: str = ""
@@ -143,6 +159,7 @@ class Environment(ConfigModel):
     discovery: EnvDiscovery = EnvDiscovery()
     host_rings: dict[str, tuple[Name, ...]] = {}
     windows_hosts: dict[Name, WindowsHost] = {}
+    deny_logs: dict[Name, DenyLog] = {}
 
     @field_validator("scope")
     @classmethod

@@ -7,6 +7,7 @@ Each rule is a small function that raises one located PolicyError with the fix.
 from __future__ import annotations
 
 import ipaddress
+import zoneinfo
 from collections.abc import Iterable
 
 from smbtests.config.environment import Environment, ProbeConfig, WindowsHost
@@ -140,6 +141,18 @@ def resolve_environment(env: Environment, policy: Policy, doc: SourceDocument) -
     winrm_probes = [n for n, p in env.probes.items() if p.transport == "winrm"]
     for name, windows in env.windows_hosts.items():
         _windows_host(policy, doc, ("windows_hosts", name), windows, winrm_probes)
+    ssh_probes = [n for n, p in env.probes.items() if p.transport == "ssh"]
+    for name, deny in env.deny_logs.items():
+        if not deny.path.startswith("/") and not deny.path[1:3] == ":\\":
+            raise located(doc, ("deny_logs", name, "path"), "give the log's absolute path")
+        try:
+            zoneinfo.ZoneInfo(deny.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise located(
+                doc, ("deny_logs", name, "timezone"), "not an IANA time zone (e.g. Europe/Berlin)"
+            ) from None
+        if deny.via is not None:
+            check_reference(doc, ("deny_logs", name, "via"), deny.via, ssh_probes, "ssh probe")
 
 
 def _in_scope(env: Environment, address: Address) -> bool:

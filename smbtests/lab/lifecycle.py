@@ -5,11 +5,24 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
+import time
 from pathlib import Path
 
 from smbtests.errors import LabError
-from smbtests.lab import accounts, doubles, netns, network, paths, procs, scenarios, services, state
-from smbtests.lab.topology import hosts_with_role
+from smbtests.lab import (
+    accounts,
+    doubles,
+    netns,
+    network,
+    nflog,
+    paths,
+    procs,
+    scenarios,
+    services,
+    state,
+)
+from smbtests.lab.topology import ROUTER_NAMESPACE, hosts_with_role
 
 # Program -> Debian package that ships it.
 REQUIRED_PROGRAMS = {
@@ -80,6 +93,28 @@ def _sshd_running() -> bool:
     return False
 
 
+DENY_LOG_WAIT = 5.0
+
+
+def _start_deny_log(lab: state.LabState) -> None:
+    """The router's NFLOG reader, bound before any probe sends (nflog.py)."""
+    log = paths.SERVICES_DIR / "router-nflog.log"
+    argv = [
+        sys.executable, "-m", "smbtests.lab.nflog",
+        str(paths.ROUTER_NFLOG_GROUP), str(paths.ROUTER_DENY_LOG),
+    ]  # fmt: skip
+    lab.processes["router/nflog"] = procs.spawn(ROUTER_NAMESPACE, argv, log)
+    lab.save()
+    deadline = time.monotonic() + DENY_LOG_WAIT
+    while time.monotonic() < deadline:  # bounded: the reader writes its marker once bound
+        if paths.ROUTER_DENY_LOG.is_file() and nflog.READY in paths.ROUTER_DENY_LOG.read_text():
+            return
+        if not procs.is_running(lab.processes["router/nflog"]):
+            break
+        time.sleep(0.05)
+    raise LabError(f"the router's deny-log reader did not bind NFLOG; see {log}")
+
+
 def up(scenario: str | None = None) -> state.LabState:
     """Tear down whatever a previous lab left, then build and start everything, then wait."""
     require_root()
@@ -97,6 +132,7 @@ def up(scenario: str | None = None) -> state.LabState:
         accounts.create_win_password()
         accounts.create_ssh_keys(hosts_with_role("probe"))
         network.build()
+        _start_deny_log(lab)
         for service in services.COMPLIANT_SERVICES:
             services.prepare(service)
             services.start(service, lab)

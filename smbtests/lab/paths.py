@@ -19,6 +19,10 @@ KNOWN_HOSTS = SSH_DIR / "known_hosts"
 AUTHORIZED_KEYS = SSH_DIR / "authorized_keys"
 HOST_KEYS_DIR = SSH_DIR / "host-keys"
 
+# The router's deny records (NFLOG group 1, written by smbtests/lab/nflog.py in its namespace).
+ROUTER_DENY_LOG = STATE_DIR / "router-deny.log"
+ROUTER_NFLOG_GROUP = 1
+
 SERVICES_DIR = STATE_DIR / "services"  # one directory per service: config, state, logs
 SHARES_DIR = STATE_DIR / "shares"
 

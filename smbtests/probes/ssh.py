@@ -267,6 +267,26 @@ class SshProbe:
             )
         return reader.finish(code, err)
 
+    def read_tail(self, path: str, limit: int) -> str:
+        """The last `limit` bytes of a text file on the probe (a firewall's deny log); the path
+        travels on stdin, never in the command line."""
+        script = (
+            "import os,sys;p=sys.stdin.read();f=open(p,'rb');f.seek(0,2);n=f.tell();"
+            f"f.seek(max(0,n-{int(limit)}));sys.stdout.write(f.read().decode('utf-8','replace'))"
+        )
+        lines: list[str] = []
+        try:
+            command = f"{shlex.quote(self._python)} -c {shlex.quote(script)}"
+            code, err = self._run(command, path.encode(), lines.append)
+        except ProbeError:
+            raise
+        except Exception as exc:
+            raise _probe_error(self.name, exc) from None
+        if code != 0:
+            tail = err.strip().splitlines()[-1:] or ["no stderr"]
+            raise BadOutputError(self.name, f"reading {path} exited {code}: {tail[0][:160]}")
+        return "".join(lines)
+
     def close(self) -> None:
         if "client" in self._backend.__dict__:
             self._backend.client.close()

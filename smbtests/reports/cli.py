@@ -1,4 +1,5 @@
-"""`smbtests export RESULTS --format prometheus|nagios [-o FILE]`: results for monitoring.
+"""`smbtests export RESULTS --format prometheus|nagios [-o FILE]`: results for monitoring;
+`smbtests audit RESULTS [--previous RESULTS] -o DIR`: the audit document in an evidence bundle.
 
 Prometheus: exit 0 once the file is written (the run's outcome is in the series, and a failing
 exporter would hide it); an unreadable results file exits 2. Nagios: the exit code is the
@@ -19,6 +20,8 @@ from typing import Any
 from smbtests.errors import SmbtestsError
 from smbtests.records import load_results
 from smbtests.reports import export
+from smbtests.reports.audit import Meta
+from smbtests.reports.evidence import AUDIT_DIR, build_bundle, sha256_of
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -73,7 +76,59 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+AUDIT_VARIABLES = {
+    "tester": "SMBTESTS_AUDIT_TESTER",
+    "organisation": "SMBTESTS_AUDIT_ORGANISATION",
+    "independence": "SMBTESTS_AUDIT_INDEPENDENCE",
+    "change": "SMBTESTS_AUDIT_CHANGE",
+}
+
+
+def audit_meta(args: argparse.Namespace | None = None) -> Meta:
+    """Tester, organisation, independence statement and change reference: an option wins over
+    its environment variable (AUDIT_VARIABLES)."""
+    found = {}
+    for key, variable in AUDIT_VARIABLES.items():
+        given = getattr(args, key, None) if args is not None else None
+        found[key] = given or os.environ.get(variable) or None
+    return Meta(**found)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    previous = load_results(Path(args.previous)) if args.previous else None
+    manifest = build_bundle(
+        load_results(Path(args.results)),
+        Path(args.output),
+        meta=audit_meta(args),
+        previous=previous,
+    )
+    folder = manifest.parent / AUDIT_DIR
+    print(f"audit document: {folder / 'audit.html'}")
+    print(f"audit PDF:      {folder / 'audit.pdf'}")
+    print(f"evidence manifest SHA-256 (record it with the audit): {sha256_of(manifest)}")
+    return 0
+
+
+def _register_audit(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "audit",
+        help="the segmentation test report for an assessor (HTML + PDF) in an evidence bundle",
+        description="Write an evidence bundle to DIR with the audit document (audit/audit.html, "
+        "audit/audit.pdf) built from the results file and the policy alone. Tester details come "
+        "from the options or the variables " + ", ".join(AUDIT_VARIABLES.values()) + ".",
+    )
+    parser.add_argument("results", metavar="RESULTS", help="the results file of the run")
+    parser.add_argument("--previous", metavar="RESULTS", help="an earlier run, for the changes")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="new bundle folder")
+    parser.add_argument("--tester", help="who ran the test (name, qualification)")
+    parser.add_argument("--organisation", help="the tester's organisation")
+    parser.add_argument("--independence", help="statement of the tester's independence")
+    parser.add_argument("--change", help="the change or ticket this test follows")
+    parser.set_defaults(func=_audit)
+
+
 def register(subparsers: Any) -> None:
+    _register_audit(subparsers)
     parser = subparsers.add_parser(
         "export",
         help="results for monitoring: Prometheus textfile metrics or a Nagios status line",

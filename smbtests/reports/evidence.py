@@ -1,5 +1,10 @@
 """Evidence bundles for auditors: what was tested, from where, how judged, with a SHA-256
-manifest that `smbtests evidence verify` checks for any changed, added or missing file."""
+manifest that `smbtests evidence verify` checks for any changed, added or missing file.
+
+The audit document (audit.py) sits in `audit/` beside the manifest it names: MANIFEST.sha256
+covers every file but `audit/`; `audit/AUDIT.sha256` covers the document's files, and
+`audit/audit.json` records the SHA-256 of the policy, environment, results and manifest that
+the document shows, which `verify` compares with the bundle's files."""
 
 from __future__ import annotations
 
@@ -12,16 +17,20 @@ import platform
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from smbtests.checks.base import STEP_TITLES
 from smbtests.config import LoadedConfig, load
-from smbtests.errors import SmbtestsError
+from smbtests.errors import InternalError, SmbtestsError
 from smbtests.records import RunResults, require_complete
+from smbtests.reports import audit, audit_html, audit_pdf
 from smbtests.reports.register import build_register, render_csv, render_markdown
 
 MANIFEST = "MANIFEST.sha256"
+AUDIT_DIR = "audit"
+AUDIT_MANIFEST = "AUDIT.sha256"
+AUDIT_FILES = ("audit.html", "audit.pdf", "audit.json")
 RECORD_COLUMNS = (
     "id",
     "kind",
@@ -165,11 +174,75 @@ def sha256_of(path: Path) -> str:
 
 def _files(bundle: Path) -> list[str]:
     return sorted(
-        str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_file() and p.name != MANIFEST
+        name
+        for p in bundle.rglob("*")
+        if p.is_file()
+        and p.name != MANIFEST
+        and not (name := str(p.relative_to(bundle))).startswith(f"{AUDIT_DIR}/")
     )
 
 
-def build_bundle(results: RunResults, out: Path, allure_results: Path | None = None) -> Path:
+def _write_audit(
+    out: Path,
+    config: LoadedConfig,
+    results: RunResults,
+    previous: RunResults | None,
+    meta: audit.Meta,
+) -> None:
+    hashes = audit.Hashes(
+        policy=sha256_of(out / "inputs" / config.policy_path.name),
+        environment=sha256_of(out / "inputs" / config.environment_path.name),
+        results=sha256_of(out / "results.json"),
+        manifest=sha256_of(out / MANIFEST),
+    )
+    document = audit.build(config, results, previous, meta, hashes, datetime.now(UTC))
+    folder = out / AUDIT_DIR
+    folder.mkdir()
+    (folder / "audit.json").write_text(audit.as_json(document))
+    (folder / "audit.html").write_text(audit_html.render(document))
+    outside = audit_html.outside_references(folder)
+    if outside:
+        raise InternalError(f"the audit document references outside addresses: {outside[:3]}")
+    audit_pdf.print_pdf(folder / "audit.html", folder / "audit.pdf")
+    (folder / AUDIT_MANIFEST).write_text(
+        "".join(f"{sha256_of(folder / name)}  {name}\n" for name in AUDIT_FILES)
+    )
+
+
+def _verify_audit(bundle: Path) -> tuple[list[str], list[str]]:
+    """(changed, missing) among the audit document's files and the hashes it shows."""
+    folder = bundle / AUDIT_DIR
+    if not (folder / AUDIT_MANIFEST).is_file():
+        return [], [f"{AUDIT_DIR}/{AUDIT_MANIFEST}"]
+    changed, missing = [], []
+    for line in (folder / AUDIT_MANIFEST).read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        if not (folder / name).is_file():
+            missing.append(f"{AUDIT_DIR}/{name}")
+        elif sha256_of(folder / name) != digest:
+            changed.append(f"{AUDIT_DIR}/{name}")
+    if missing or changed:
+        return changed, missing
+    shown = json.loads((folder / "audit.json").read_text())["hashes"]
+    inputs = sorted((bundle / "inputs").iterdir())
+    files = {"results": bundle / "results.json", "manifest": bundle / MANIFEST}
+    for key, path in files.items():
+        if not path.is_file() or sha256_of(path) != shown[key]:
+            changed.append(f"{path.relative_to(bundle)} (not the file the audit document shows)")
+    for key in ("policy", "environment"):
+        if not any(sha256_of(p) == shown[key] for p in inputs):
+            changed.append(f"inputs/ ({key} file: not the one the audit document shows)")
+    return changed, missing
+
+
+def build_bundle(
+    results: RunResults,
+    out: Path,
+    allure_results: Path | None = None,
+    *,
+    meta: audit.Meta | None = None,
+    previous: RunResults | None = None,
+) -> Path:
     """Write the bundle folder; return its manifest path. Refuses to overwrite a bundle, and
     an interrupted run (an audit must not read unrun checks as covered)."""
     require_complete(results, "bundled as evidence")
@@ -194,7 +267,7 @@ def build_bundle(results: RunResults, out: Path, allure_results: Path | None = N
     except OSError as exc:
         raise SmbtestsError(f"{out}: cannot create the bundle ({exc.strerror or exc})") from None
     try:
-        _write_bundle(work, config, results, as_of, allure_results)
+        _write_bundle(work, config, results, as_of, allure_results, previous, meta)
         if out.exists():
             out.rmdir()  # empty, checked above
         work.rename(out)
@@ -206,7 +279,13 @@ def build_bundle(results: RunResults, out: Path, allure_results: Path | None = N
 
 
 def _write_bundle(
-    out: Path, config: LoadedConfig, results: RunResults, as_of: date, allure: Path | None
+    out: Path,
+    config: LoadedConfig,
+    results: RunResults,
+    as_of: date,
+    allure: Path | None,
+    previous: RunResults | None,
+    meta: audit.Meta | None,
 ) -> None:
     cover = coverage(config, results)
     (out / "methodology.md").write_text(methodology(config, results, cover))
@@ -228,6 +307,7 @@ def _write_bundle(
         shutil.copytree(allure, out / "allure-results")
     manifest = out / MANIFEST
     manifest.write_text("".join(f"{sha256_of(out / name)}  {name}\n" for name in _files(out)))
+    _write_audit(out, config, results, previous, meta or audit.Meta(None, None, None, None))
 
 
 @dataclass(frozen=True)
@@ -252,10 +332,12 @@ def verify_bundle(bundle: Path) -> Verification:
             raise SmbtestsError(f"{manifest}:{number}: malformed manifest line")
         expected[name] = digest
     present = set(_files(bundle))
+    audit_changed, audit_missing = _verify_audit(bundle)
     return Verification(
         changed=tuple(
             sorted(n for n in expected if n in present and sha256_of(bundle / n) != expected[n])
-        ),
+        )
+        + tuple(audit_changed),
         added=tuple(sorted(present - set(expected))),
-        missing=tuple(sorted(set(expected) - present)),
+        missing=tuple(sorted(set(expected) - present)) + tuple(audit_missing),
     )

@@ -1,8 +1,10 @@
 """Audit evidence from real lab runs: a rollout diff that names exactly what changed, Allure
-results labelled per seed step, a baseline comparison, and a bundle that detects tampering."""
+results labelled per seed step, a baseline comparison, a bundle that detects tampering, the
+router's deny records on the closed paths, and the assessor's audit document."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from smbtests.reports.html import external_urls
+from smbtests.reports.offline import external_references
 from tests.conftest import Lab
 from tests.engine.test_live_suite import PLANNED, ROOT, run_suite
 
@@ -75,3 +78,61 @@ def test_rollout_diff_baseline_allure_and_bundle(lab: Lab, tmp_path: Path) -> No
     tampered = smbtests("evidence", "verify", str(bundle))
     assert tampered.returncode == 1
     assert "CHANGED records.csv" in tampered.stdout
+
+    _deny_records_and_audit(tmp_path, before, after, allure)
+
+
+AUDIT_PARTS = (
+    "1. Summary",
+    "2. Scope",
+    "3. Methodology",
+    "4. Segment &times; host matrix",
+    "5. Every flow tested",
+    "6. Hardening per host",
+    "7. Exceptions",
+    "8. Changes since the previous test",
+    "9. Allow-list proposals",
+    "10. Integrity (SHA-256)",
+)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _deny_records_and_audit(tmp_path: Path, before: Path, after: Path, allure: Path) -> None:
+    compliant = {c["id"]: c for c in json.loads(before.read_text())["checks"]}
+    deny = compliant["reach:guest1/fs1:445"]["deny_records"]
+    assert deny["status"] == "matched" and deny["logs_read"] == ["router"], deny
+    assert {(r["source"], r["destination"], r["port"]) for r in deny["records"]} == {
+        ("10.45.30.31", "10.45.10.11", 445)
+    }
+    assert "smblab-deny guest" in deny["records"][0]["line"]
+    results = [json.loads(p.read_text()) for p in allure.glob("*-result.json")]
+    denied = next(r for r in results if "reach:guest1/dc1:445" in r["name"])
+    assert "deny records: matched" in [a["name"] for a in denied["attachments"]]
+
+    out = tmp_path / "audit"
+    made = smbtests(
+        "audit", str(after), "--previous", str(before), "-o", str(out),
+        "--tester", "Lab Tester", "--independence", "not part of network operations",
+        "--change", "CHG-0042",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    html = (out / "audit" / "audit.html").read_text()
+    for part in (*AUDIT_PARTS, "Lab Tester", "CHG-0042", "WN19-SO-000190", "EXC-0001"):
+        assert part in html, part
+    assert (out / "audit" / "audit.pdf").read_bytes().startswith(b"%PDF")
+    assert external_references(out / "audit") == []
+    document = json.loads((out / "audit" / "audit.json").read_text())
+    column = document["columns"].index(["fs1", 445])
+    guest = next(row for row in document["matrix"] if row["probe"] == "guest1")
+    cell = guest["cells"][column]
+    assert (cell["observed"], cell["outcome"], cell["changed"]) == ("open", "failed", "newly open")
+    unchanged = [c for row in document["matrix"] for c in row["cells"] if c and c["changed"]]
+    assert len(unchanged) == 1
+    assert document["hashes"]["results"] == _sha256(after) == _sha256(out / "results.json")
+    assert document["hashes"]["manifest"] == _sha256(out / "MANIFEST.sha256")
+    assert document["hashes"]["policy"] == _sha256(out / "inputs" / "lab-policy.yaml")
+    assert document["hashes"]["environment"] == _sha256(out / "inputs" / "lab.yaml")
+    assert smbtests("evidence", "verify", str(out)).returncode == 0

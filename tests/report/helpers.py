@@ -9,6 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from smbtests.reports.audit_pdf import CHROMIUM_FLAGS as OFFLINE_FLAGS
+
 TIMEOUT = 60.0
 
 # The tiny suite whose results the report is built from: 3 passed, 2 failed, 1 broken.
@@ -48,14 +50,7 @@ def test_signing_required():
 SAMPLE_COUNTS = {"total": 6, "passed": 3, "failed": 2, "broken": 1}
 
 CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *OFFLINE_FLAGS,
     "--hide-scrollbars",
     "--window-size=1400,1000",
     "--virtual-time-budget=10000",
