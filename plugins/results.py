@@ -4,6 +4,7 @@ that sees every report (the xdist controller, or the only process)."""
 from __future__ import annotations
 
 import platform
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from smbtests import __version__, denylog, records
 from smbtests.atomic import unwritable
 from smbtests.probes import denylogs
 from smbtests.records import RunResults, record_from_dict
-from smbtests.reports.evidence import coverage
+from smbtests.reports.coverage import coverage
 
 from .interrupted import completeness_key
 from .suite import LiveRun, live_run_key
@@ -44,7 +45,10 @@ class ResultsWriter:
             if env.deny_logs:
                 found, unreadable, read = denylogs.read_all(env)
                 window = denylog.Window.of_run(self.started, self.finished)
-                addresses = {name: str(p.own_address) for name, p in env.probes.items()}
+                addresses: dict[str, Mapping[int, str]] = {
+                    name: {a.version: str(a) for a in reversed(p.all_sources)}
+                    for name, p in env.probes.items()
+                }
                 self.records = denylog.attach(
                     self.records, addresses, found, unreadable, read, window
                 )
@@ -67,6 +71,7 @@ class ResultsWriter:
             },
             not_run=[] if state is None else state.not_run(),
             interrupted=None if state is None else state.interrupted_by(),
+            coverage=coverage(self.run.config, self._as_results()).as_plain(),
         )
         records.write(self.path, content)
 
@@ -85,11 +90,19 @@ class ResultsWriter:
             for record in sorted(changed, key=lambda r: str(r["id"])):
                 terminalreporter.write_line(f"  {record['id']}: {record['change_since_baseline']}")
         cover = coverage(self.run.config, self._as_results())
-        uncovered = ", ".join(f"{seg}->{host}" for seg, host in cover.uncovered) or "none"
+        uncovered = ", ".join(f"{s}->{h}:{p}" for s, h, p in cover.uncovered) or "none"
         terminalreporter.write_line(
-            f"coverage: {len(cover.probed)} of {len(cover.probed) + len(cover.uncovered)} "
-            f"segment x SMB-host pairs probed ({cover.share:.0%}); not covered: {uncovered}"
+            f"coverage: {len(cover.cells)} of {len(cover.cells) + len(cover.uncovered)} "
+            f"segment x SMB-host x port cells proved ({cover.share:.0%}); not covered: "
+            f"{uncovered}"
         )
+        if terminalreporter.verbosity >= 0:
+            for cell in cover.cells:
+                terminalreporter.write_line(
+                    f"  {cell.segment:>10} -> {cell.host}:{cell.port:<4} expected "
+                    f"{cell.expected:<6} observed {cell.observed:<8} {cell.outcome:<6} by "
+                    f"{', '.join(cell.by)}"
+                )
         terminalreporter.write_line(f"results: {self.path}")
 
     def _as_results(self) -> RunResults:

@@ -197,9 +197,20 @@ def field_for(
     }
 
 
+def _source(entry: Mapping[str, Any], defaults: Mapping[int, str]) -> str | None:
+    """The address the check's connect came from: the one it bound, else the probe's default
+    for the target's IP version."""
+    target = ((entry.get("evidence") or {}).get("result") or {}).get("target") or {}
+    bound = target.get("source") if isinstance(target, dict) else None
+    if bound:
+        return str(bound)
+    version = 6 if ":" in str(entry.get("target", "")).rpartition(":")[0] else 4
+    return defaults.get(version)
+
+
 def attach(
     entries: Mapping[str, dict[str, Any]],
-    probe_addresses: Mapping[str, str],
+    probe_addresses: Mapping[str, Mapping[int, str]],
     records: list[DenyRecord],
     unreadable: Mapping[str, str],
     logs_read: list[str],
@@ -208,7 +219,7 @@ def attach(
     """The results-file entries with `deny_records` on every closed path a probe proved."""
     attached = {}
     for key, entry in entries.items():
-        source = probe_addresses.get(str(entry.get("probe")))
+        source = _source(entry, probe_addresses.get(str(entry.get("probe")), {}))
         if is_closed_path(entry) and source is not None and entry.get("target"):
             target = str(entry["target"])
             found = matching(records, source, target, window)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,10 +85,14 @@ def document(
     versions: dict[str, str],
     not_run: Sequence[str] = (),
     interrupted: str | None = None,
+    coverage: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole results document of one run. `interrupted` names why a run was cut short
-    (SIGINT, SIGTERM, a lost worker); `not_run` lists the selected checks with no verdict."""
+    (SIGINT, SIGTERM, a lost worker); `not_run` lists the selected checks with no verdict;
+    `coverage` is the segment x host x port matrix the run proved (`cells`: segment, host,
+    port, expected, observed, outcome, by which probe[source]; `uncovered`)."""
     return {
+        "coverage": dict(coverage) if coverage is not None else None,
         "interrupted": interrupted is not None,
         "interrupted_by": interrupted,
         "not_run": sorted(not_run),

@@ -37,16 +37,23 @@ def _matches(address: str, host: str) -> bool:
         return True
 
 
+SMB_DIRECT = 445
+
+
 def _covers(rule: dict[str, Any], target: Target) -> bool:
     return true(rule["Enabled"]) and any(_matches(a, target.host) for a in rule["RemoteAddress"])
 
 
 def outbound_block(reading: dict[str, Any], target: Target) -> str | None:
-    """What on the vantage itself stops its connect to `target`, or None."""
-    for rule in reading["Rules"]:
+    """What on the vantage itself stops its connect to `target`, or None. The reading holds
+    the rules that cover remote port 445: they explain 445 targets only; a profile that blocks
+    outbound by default explains any port (no allow rule for another port is known, so a
+    closed result there proves nothing either)."""
+    rules = reading["Rules"] if target.port == SMB_DIRECT else []
+    for rule in rules:
         if rule["Action"] == "Block" and _covers(rule, target):
             return f"its outbound rule '{rule['DisplayName']}' blocks TCP 445"
-    allowed = any(r["Action"] == "Allow" and _covers(r, target) for r in reading["Rules"])
+    allowed = any(r["Action"] == "Allow" and _covers(r, target) for r in rules)
     for profile in reading["Profiles"]:
         if true(profile["Enabled"]) and profile["DefaultOutboundAction"] == "Block" and not allowed:
             return f"its {profile['Name']} profile blocks outbound by default, no rule allows 445"

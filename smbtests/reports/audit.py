@@ -16,7 +16,7 @@ from datetime import date, datetime
 from smbtests.checks.base import STEP_TITLES
 from smbtests.checks.registry import KINDS
 from smbtests.config import LoadedConfig
-from smbtests.records import CheckRecord, RunResults, as_plain
+from smbtests.records import OUTCOME_RANK, CheckRecord, RunResults, as_plain
 from smbtests.reports.audit_refs import REFERENCES, Reference
 from smbtests.reports.diff import diff_runs
 from smbtests.reports.register import RegisterRow, build_register
@@ -196,6 +196,13 @@ def _flows(config: LoadedConfig, results: RunResults) -> tuple[Flow, ...]:
     return tuple(flows)
 
 
+def _worse(flow: Flow, than: Flow, changed: dict[str, str]) -> bool:
+    def rank(f: Flow) -> tuple[int, bool]:
+        return OUTCOME_RANK.get(f.outcome, 2), f.check_id in changed
+
+    return rank(flow) > rank(than)
+
+
 def _matrix(
     flows: tuple[Flow, ...], config: LoadedConfig, changed: dict[str, str]
 ) -> tuple[tuple[tuple[str, int], ...], tuple[MatrixRow, ...]]:
@@ -205,7 +212,13 @@ def _matrix(
     for name, probe in sorted(
         config.environment.probes.items(), key=lambda p: (p[1].segment, p[0])
     ):
-        by_column = {(f.host, f.port): f for f in flows if f.probe == name}
+        # a cell stands for every flow of its probe, host and port (both IP families, every
+        # source address): it shows the worst of them, a changed one before an unchanged one
+        by_column: dict[tuple[str, int], Flow] = {}
+        for flow in (f for f in flows if f.probe == name):
+            key = (flow.host, flow.port)
+            if key not in by_column or _worse(flow, by_column[key], changed):
+                by_column[key] = flow
         cells = tuple(
             None
             if (f := by_column.get(column)) is None

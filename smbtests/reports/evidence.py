@@ -25,6 +25,7 @@ from smbtests.config import LoadedConfig, load
 from smbtests.errors import InternalError, SmbtestsError
 from smbtests.records import RunResults, require_complete
 from smbtests.reports import audit, audit_html, audit_pdf
+from smbtests.reports.coverage import Coverage, coverage
 from smbtests.reports.register import build_register, render_csv, render_markdown
 
 MANIFEST = "MANIFEST.sha256"
@@ -43,36 +44,6 @@ RECORD_COLUMNS = (
     "observed",
     "message",
 )
-
-
-@dataclass(frozen=True)
-class Coverage:
-    probed: tuple[tuple[str, str], ...]
-    uncovered: tuple[tuple[str, str], ...]
-
-    @property
-    def share(self) -> float:
-        total = len(self.probed) + len(self.uncovered)
-        return len(self.probed) / total if total else 1.0
-
-
-def coverage(config: LoadedConfig, results: RunResults) -> Coverage:
-    """Which segment x SMB-host pairs a probe actually tested (a check that ran, not errored)."""
-    probed: set[tuple[str, str]] = set()
-    for record in results.checks.values():
-        raw = record.raw
-        if record.kind != "reach" or record.outcome == "error" or raw.get("probe") is None:
-            continue
-        probe = config.environment.probes.get(str(raw["probe"]))
-        if probe is not None and raw.get("host") in config.policy.smb_hosts:
-            probed.add((probe.segment, str(raw["host"])))
-    pairs = [
-        (s, h) for s in sorted(config.policy.segments) for h in sorted(config.policy.smb_hosts)
-    ]
-    return Coverage(
-        probed=tuple(p for p in pairs if p in probed),
-        uncovered=tuple(p for p in pairs if p not in probed),
-    )
 
 
 def methodology(config: LoadedConfig, results: RunResults, cover: Coverage) -> str:
@@ -128,12 +99,13 @@ def methodology(config: LoadedConfig, results: RunResults, cover: Coverage) -> s
         "",
         "## Coverage of the segment x SMB-host matrix",
         "",
-        f"{len(cover.probed)} of {len(cover.probed) + len(cover.uncovered)} pairs probed "
-        f"({cover.share:.0%}).",
+        f"{len(cover.probed)} of {len(cover.probed) + len(cover.uncovered)} segment x host x "
+        f"port cells proved ({cover.share:.0%}); a probe an exception lets through proves "
+        "nothing for the rest of its segment and does not count.",
     ]
     if cover.uncovered:
         lines += ["", "Pairs no probe covers (add a probe in the segment to test them):", ""]
-        lines += [f"- {segment} -> {host}" for segment, host in cover.uncovered]
+        lines += [f"- {segment} -> {host}:{port}" for segment, host, port in cover.uncovered]
     return "\n".join(lines) + "\n"
 
 

@@ -28,14 +28,22 @@ CLIENTS = {
     "guest1": "10.45.30.31",
     "iot1": "10.45.40.41",
     "inet1": "198.51.100.51",
+    # iot1's second address, which the one-host exception EXC-0001 does not name
+    "iot1[10.45.40.42]": "10.45.40.42",
 }
 PROBES = ("corp1", "guest1", "iot1", "inet1")
 SMB_SERVERS = {"fs1": "10.45.10.11", "dc1": "10.45.10.12", "print1": "10.45.10.13"}
 FIRST_SHARE = {"fs1": "data", "dc1": "netlogon", "print1": "scans"}
 TARGETS = {
     **{f"{name}:445": f"{address}:445" for name, address in SMB_SERVERS.items()},
+    "fs1:139": "10.45.10.11:139",  # the NetBIOS session service
+    "fs1-v6:445": "[fd45:0:0:10::11]:445",
+    "fs1-second:445": "10.45.10.21:445",  # only scenario server-second-address brings it up
+    "edge:445": "198.51.100.10:445",  # the public edge address
     "inet-smb:445": "198.51.100.51:445",
+    "inet-rogue:445": "198.51.100.77:445",  # only scenario undeclared-outbound-smb
     "iot1:445": "10.45.40.41:445",
+    "win1:445": "10.45.20.22:445",
     "control:8000": "10.45.10.10:8000",
     "win1:5985": "10.45.20.22:5985",
     "win1:5986": "10.45.20.22:5986",
@@ -43,6 +51,11 @@ TARGETS = {
     "dc1:5985": "10.45.10.12:5985",
     "dc1:5986": "10.45.10.12:5986",
 }
+# Addresses that exist only under a scenario: while absent, a connect ends in ICMP "no route" or
+# in silence, whichever comes first (the router's neighbour lookup is a race with the timeout)
+ABSENT_ADDRESSES = frozenset({"fs1-second:445", "inet-rogue:445"})
+SILENT = frozenset({"filtered", "error: [Errno 113] No route to host"})
+
 GATEWAYS = {
     "mgmt": "10.45.0.1",
     "corp1": "10.45.20.1",
@@ -50,11 +63,12 @@ GATEWAYS = {
     "guest1": "10.45.30.1",
     "iot1": "10.45.40.1",
     "inet1": "198.51.100.1",
+    "iot1[10.45.40.42]": "10.45.40.1",
 }
 
 
 def namespace(host: str) -> str:
-    return f"smblab-{host}"
+    return f"smblab-{host.split('[')[0]}"
 
 
 def alive(pid: int) -> bool:
@@ -74,12 +88,21 @@ def reach_matrix(lab: Lab) -> dict[str, str]:
         own = CLIENTS[client]
         targets = {n: t for n, t in TARGETS.items() if not t.startswith(f"{own}:")}
         targets["gateway:445"] = f"{GATEWAYS[client]}:445"
+        source = ["--from", own] if "[" in client else []
         answer = json.loads(
             lab.netns_python(
-                namespace(client), code, 15, args=[str(CONNECT_TIMEOUT), *targets.values()]
+                namespace(client),
+                code,
+                15,
+                args=[str(CONNECT_TIMEOUT), *source, *targets.values()],
             )
         )
-        return {f"reach:{client}/{name}": answer[t] for name, t in targets.items()}
+        return {
+            f"reach:{client}/{name}": (
+                "no answer" if name in ABSENT_ADDRESSES and answer[t] in SILENT else answer[t]
+            )
+            for name, t in targets.items()
+        }
 
     with ThreadPoolExecutor(max_workers=len(CLIENTS)) as pool:
         results: dict[str, str] = {}
@@ -202,3 +225,14 @@ def tracked_process(lab: Lab, service: str) -> dict[str, object]:
         "processes"
     ][service]
     return process
+
+
+def current_readings(prefix: str, state: dict[str, Any]) -> dict[str, str]:
+    """The 2025-era readings a double answers from `state`, keyed as the snapshot keys them."""
+    from smbtests.lab.wsman import current
+    from tests.lab.programs import win_facts
+
+    return {
+        f"{prefix}:{query}": win_facts.as_fact(current.ANSWERS[str(query)](state, b"", None))
+        for query in win_facts.CURRENT_QUERIES
+    }

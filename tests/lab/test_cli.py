@@ -39,6 +39,7 @@ def test_status_json(lab: Lab) -> None:
     assert answering == {
         "fs1/smbd": "open",
         "fs1/control": "open",
+        "fs1/control6": "open",
         "dc1/smbd": "open",
         "dc1/wsman": "open",
         "dc1/wsman-tls": "open",
@@ -48,6 +49,7 @@ def test_status_json(lab: Lab) -> None:
         "iot1/sshd": "open",
         "inet1/sshd": "open",
         "inet1/smb-listener": "open",
+        "inet1/smb-listener6": "open",
         "win1/wsman": "open",
         "win1/wsman-tls": "open",
     }

@@ -19,10 +19,12 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from smbtests.lab.doubles import DOUBLES
 from tests.conftest import Lab
 from tests.lab.conftest import (
     CONNECT_TIMEOUT,
     PROGRAMS,
+    current_readings,
     namespace,
     smb_facts,
     tracked_process,
@@ -68,7 +70,8 @@ COMPLIANT_DC1 = {
 
 def test_compliant_dc1_configuration_read_over_winrm(lab_compliant: dict[str, str]) -> None:
     read = {key: value for key, value in lab_compliant.items() if key.startswith("dc1-win:")}
-    assert read == COMPLIANT_DC1
+    dc1 = DOUBLES["dc1"].compliant()
+    assert read == {**COMPLIANT_DC1, **current_readings("dc1-win", dc1)}
     assert "Any" not in read["dc1-win:rules-445"]
 
 

@@ -68,7 +68,39 @@ def _current_changes(name: str) -> dict[str, str]:
 # observation must not move.
 CHANGES: dict[str, Callable[[dict[str, str]], dict[str, str]]] = {
     "guest-445-open": lambda _: {"reach:guest1/fs1:445": "open"},
-    "iot-445-open": lambda _: {"reach:iot1/fs1:445": "open", "reach:iot1/dc1:445": "open"},
+    "iot-445-open": lambda _: {
+        "reach:iot1/fs1:445": "open",
+        "reach:iot1/dc1:445": "open",
+        # iot1's second address is no exception's source: print1 opens to it too
+        **{f"reach:iot1[10.45.40.42]/{h}:445": "open" for h in ("fs1", "dc1", "print1")},
+    },
+    "netbios-139-open": lambda _: {"reach:guest1/fs1:139": "open"},
+    "ipv6-left-open": lambda _: {"reach:guest1/fs1-v6:445": "open"},
+    "exception-whole-segment": lambda _: {"reach:iot1[10.45.40.42]/print1:445": "open"},
+    # a port-forward applies to every flow that crosses the edge, from inside too
+    "edge-port-forward": lambda _: {
+        f"reach:{client}/edge:445": "open"
+        for client in ("mgmt", "corp1", "win1", "guest1", "iot1", "iot1[10.45.40.42]", "inet1")
+    },
+    # fs1's second address did not exist (mgmt: no route to it); now smbd answers there
+    "server-second-address": lambda compliant: {
+        "reach:guest1/fs1-second:445": "open",
+        "reach:mgmt/fs1-second:445": "open",
+    },
+    "undeclared-outbound-smb": lambda _: {
+        "reach:corp1/inet-rogue:445": "open",
+        "reach:win1/inet-rogue:445": "open",
+        "reach:inet1/inet-rogue:445": "open",  # its own new address
+    },
+    # SMB breaks after the handshake, or only for corp's clients: the connects the snapshot makes
+    # still complete; the live suite's smb-path checks hold what these break
+    "approved-path-broken": lambda _: {},
+    "fs1-refuses-corp": lambda _: {},
+    "sysvol-unreadable-from-corp": lambda _: {},
+    "workstation-publishes-445": lambda _: {
+        "reach:corp1/win1:445": "open",  # its segment's bridge switches it: no router between
+        "reach:mgmt/win1:445": "open",
+    },
     "internet-445-open": lambda _: {
         "reach:inet1/fs1:445": "open",
         "reach:inet1/dc1:445": "open",
@@ -87,7 +119,10 @@ CHANGES: dict[str, Callable[[dict[str, str]], dict[str, str]]] = {
         # a key-less session cannot encrypt: opening it means encryption is no longer required
         "smb:fs1/encryption": "not required",
     },
-    "rogue-smb-listener": lambda _: {"reach:mgmt/iot1:445": "open"},
+    "rogue-smb-listener": lambda _: {
+        "reach:mgmt/iot1:445": "open",
+        "reach:iot1[10.45.40.42]/iot1:445": "open",  # the same host, from its second address
+    },
     "probe-down": lambda _: {"ssh:guest1": "failed"},
     # guest1's 445 targets are filtered anyway; its control connection is what goes dark, while
     # SSH into guest1 (ssh:guest1) keeps working.

@@ -38,17 +38,24 @@ def lab_pids() -> set[int]:
 DOUBLE_DIRS = {str(STATE_DIR / "win1").encode(), str(STATE_DIR / "dc1-win").encode()}
 
 
-def lab_doubles() -> list[int]:
-    """Live WS-Management doubles of the lab (win1's, dc1's), found by command line, not record."""
+def lab_network_inodes() -> set[int]:
+    """The lab's network namespaces, by inode: what tells its processes from anyone else's."""
+    return {os.stat(f"/run/netns/{name}").st_ino for name in lab_namespaces()}
+
+
+def lab_doubles(network_inodes: set[int]) -> list[int]:
+    """Live WS-Management doubles in the lab's namespaces (win1's, dc1's), found by command line
+    and namespace, not by record; another sandbox's lab has the same command lines."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             argv = cmdline.read_bytes().split(b"\0")
+            network = os.stat(cmdline.parent / "ns" / "net").st_ino
         except OSError:
             continue
         if b"smbtests.lab.wsman" in argv and not DOUBLE_DIRS.isdisjoint(argv):
             pid = int(cmdline.parent.name)
-            if alive(pid):
+            if network in network_inodes and alive(pid):
                 found.append(pid)
     return found
 
@@ -76,7 +83,8 @@ def test_down_leaves_nothing_and_up_restores(lab: Lab) -> None:
     pids = lab_pids() | {p["pid"] for p in state["processes"].values()}
     assert len(pids) >= 10 + 3  # the services plus Samba's own helpers
     doubles = sorted(state["processes"][name]["pid"] for name in ("win1/wsman", "dc1/wsman"))
-    assert sorted(lab_doubles()) == doubles
+    networks = lab_network_inodes()
+    assert sorted(lab_doubles(networks)) == doubles
 
     started = time.monotonic()
     lab.cli_ok("lab", "down")
@@ -84,7 +92,7 @@ def test_down_leaves_nothing_and_up_restores(lab: Lab) -> None:
 
     assert lab_namespaces() == []
     assert not [pid for pid in pids if alive(pid)]
-    assert lab_doubles() == []
+    assert lab_doubles(networks) == []
     assert not STATE_DIR.exists()
     for user in state["created_users"]:
         assert not user_exists(user)

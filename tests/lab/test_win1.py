@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from smbtests.lab.wsman import default_state
 from tests.conftest import Lab
-from tests.lab.conftest import tracked_process
+from tests.lab.conftest import current_readings, tracked_process
 
 pytestmark = pytest.mark.lab
 
@@ -63,7 +64,7 @@ WIN1_REACH = {
 
 def test_compliant_win1_read_over_winrm(lab_compliant: dict[str, str]) -> None:
     read = {key: value for key, value in lab_compliant.items() if key.startswith("win:")}
-    assert read == COMPLIANT_WIN1
+    assert read == {**COMPLIANT_WIN1, **current_readings("win", default_state())}
 
 
 def test_reach_from_win1_over_winrm_follows_corp(lab_compliant: dict[str, str]) -> None:

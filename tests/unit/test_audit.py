@@ -147,7 +147,9 @@ def test_deny_records_match_source_destination_port_and_window() -> None:
             "target": "10.45.10.11:445",
         },
     }
-    attached = denylog.attach(entries, {"guest1": "10.45.30.31"}, found, {}, ["router"], window)
+    attached = denylog.attach(
+        entries, {"guest1": {4: "10.45.30.31"}}, found, {}, ["router"], window
+    )
     assert attached["a"]["deny_records"]["status"] == "matched"
     others = attached["a"]["deny_records"]["tried_by_others"]
     assert [o["source"] for o in others] == ["10.45.30.77"]

@@ -11,7 +11,7 @@ import pytest
 from smbtests.config import load
 from smbtests.errors import SmbtestsError
 from smbtests.records import load_results
-from smbtests.reports import diff, evidence, register
+from smbtests.reports import coverage, diff, evidence, register
 
 ENV = Path(__file__).resolve().parents[2] / "environments" / "lab.yaml"
 CONFIG = load(ENV)
@@ -171,9 +171,9 @@ def test_bundle_verifies_and_catches_one_changed_byte(tmp_path: Path) -> None:
 
 def test_methodology_names_uncovered_pairs(tmp_path: Path) -> None:
     results = load_results(write(tmp_path / "r.json", BASE))
-    cover = evidence.coverage(CONFIG, results)
-    assert ("guest", "fs1") in cover.probed and ("corp", "fs1") in cover.probed
-    assert ("servers", "fs1") in cover.uncovered
+    cover = coverage.coverage(CONFIG, results)
+    assert ("guest", "fs1", 445) in cover.probed and ("corp", "fs1", 445) in cover.probed
+    assert ("servers", "fs1", 445) in cover.uncovered
     text = evidence.methodology(CONFIG, results, cover)
     assert "- servers -> fs1" in text
     assert "never a pass" in text

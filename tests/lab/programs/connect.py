@@ -1,6 +1,6 @@
 """Connect to every ADDRESS:PORT at once, from wherever this runs; print one JSON verdict each.
 
-Usage: python3 connect.py TIMEOUT ADDRESS:PORT...
+Usage: python3 connect.py TIMEOUT [--from SOURCE] ADDRESS:PORT...   ([v6 address]:port)
 Plain sockets and nothing of smbtests, so the lab's tests do not trust the code they test.
 Verdicts: open (handshake done), refused (reset), filtered (no answer in time), error: ...
 """
@@ -11,10 +11,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 
-def attempt(target: str, timeout: float) -> str:
+def attempt(target: str, timeout: float, source: str | None) -> str:
     address, port = target.rsplit(":", 1)
+    address = address.strip("[]")
+    bind = None if source is None else (source, 0)
     try:
-        with socket.create_connection((address, int(port)), timeout=timeout):
+        with socket.create_connection((address, int(port)), timeout=timeout, source_address=bind):
             return "open"
     except ConnectionRefusedError:
         return "refused"
@@ -26,8 +28,11 @@ def attempt(target: str, timeout: float) -> str:
 
 def main() -> None:
     timeout, targets = float(sys.argv[1]), sys.argv[2:]
+    source = None
+    if targets[:1] == ["--from"]:
+        source, targets = targets[1], targets[2:]
     with ThreadPoolExecutor(max_workers=len(targets)) as pool:
-        verdicts = pool.map(lambda target: attempt(target, timeout), targets)
+        verdicts = pool.map(lambda target: attempt(target, timeout, source), targets)
         print(json.dumps(dict(zip(targets, verdicts, strict=True))))
 
 
