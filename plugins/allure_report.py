@@ -52,14 +52,21 @@ class AllureMapper:
 
     @pytest.hookimpl
     def pytest_smbtests_judged(
-        self, check: Check, verdict: Verdict, observation: Any, change: str | None
+        self,
+        check: Check,
+        verdict: Verdict,
+        observation: Any,
+        change: str | None,
+        observed_at: str,
     ) -> None:
         import allure
 
         dynamic = allure.dynamic
         dynamic.title(f"{check.id}: {check.rule}")
         dynamic.description(
-            verdict.message + (f"\n\nWARNING: {verdict.warning}" if verdict.warning else "")
+            verdict.message
+            + (f"\n\nWARNING: {verdict.warning}" if verdict.warning else "")
+            + f"\n\nObserved at {observed_at} (UTC)."
         )
         dynamic.epic(STEP_TITLES[check.step])
         # the Suites tab reads like the Behaviors tab, not like our module layout

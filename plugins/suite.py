@@ -18,6 +18,7 @@ import pytest
 from smbtests.checks.base import BatchKind, Check, Expect, Outcome, Verdict, error_verdict
 from smbtests.checks.registry import build_plan, judge, uses_account
 from smbtests.config import LoadedConfig, load, resolve_environment_path, with_timing
+from smbtests.dates import utc_now
 from smbtests.errors import InternalError, ProbeError, SmbtestsError
 from smbtests.execute import Executor
 from smbtests.observations import Observation
@@ -70,6 +71,7 @@ class Judged:
     verdict: Verdict
     observation: Observation | None
     change: str | None  # since --baseline, when one was given
+    observed_at: str  # UTC instant the observation was made (or its failure known)
 
 
 judged_key = pytest.StashKey[Judged]()
@@ -283,10 +285,19 @@ def smb_verdict(
         warning=None if verdict.warning is None else run.registry.scrub(verdict.warning),
     )
     node = request.node
+    observed_at = smb_executor.observed_at(smb_check) or utc_now()
     change = _change_since_baseline(smb_check, verdict, observation, run)
-    node.stash[judged_key] = Judged(verdict, observation, change)
+    node.stash[judged_key] = Judged(verdict, observation, change, observed_at)
+    # JUnit consumers see when each verdict's observation was made
+    node.user_properties.append(("smbtests_observed_at", observed_at))
     request.config.hook.pytest_smbtests_judged(
-        item=node, check=smb_check, verdict=verdict, observation=observation, change=change, run=run
+        item=node,
+        check=smb_check,
+        verdict=verdict,
+        observation=observation,
+        change=change,
+        run=run,
+        observed_at=observed_at,
     )
     node.add_report_section("setup", "smb observation", evidence_json(observation))
     if change is not None:
@@ -320,6 +331,6 @@ def pytest_runtest_makereport(
         check = _check_of(item)
         assert check is not None
         report.smb_record = record(  # type: ignore[attr-defined]
-            check, judged.verdict, judged.observation, judged.change
+            check, judged.verdict, judged.observation, judged.change, judged.observed_at
         )
     return report

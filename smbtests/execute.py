@@ -37,6 +37,7 @@ from smbtests.checks.base import (
 )
 from smbtests.checks.registry import kind_of
 from smbtests.config import DIALECTS, LoadedConfig
+from smbtests.dates import utc_now
 from smbtests.errors import ProbeError
 from smbtests.observations import ConnectResult, HostQuery, Observation, Target
 from smbtests.probes.base import Dialer, HostReader, Probe
@@ -70,6 +71,7 @@ class Executor:
             self._batches.setdefault(check.batch, []).append(check)
         self._futures: dict[BatchKey, Future[None]] = {}
         self._outcomes: dict[str, Future[Observation]] = {c.id: Future() for c in checks}
+        self._observed_at: dict[str, str] = {}  # check id -> UTC time of its observation
         timing = config.environment.timing
         # every batch bounds itself; this is the backstop should one of them hang anyway
         self._deadline = timing.probe_timeout + 8 * timing.smb_timeout + 30.0
@@ -108,6 +110,11 @@ class Executor:
                 f"batch {check.batch} did not finish within {self._deadline:g} s",
             ) from None
 
+    def observed_at(self, check: Check) -> str | None:
+        """When (UTC) this check's observation was made, or its failure known; None while it
+        has neither (a batch past its deadline)."""
+        return self._observed_at.get(check.id)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -118,7 +125,9 @@ class Executor:
         needs = {c.id: tuple(kind_of(c).needs(c, self._config)) for c in checks}
         # a scan's records are only evidence once the whole answer passed the protocol checks
         hold = key.kind is BatchKind.SCAN
-        settler = _Settler(checks, needs, self._outcomes, key, self._account, hold=hold)
+        settler = _Settler(
+            checks, needs, self._outcomes, key, self._account, self._observed_at, hold=hold
+        )
         runners = {
             BatchKind.SCAN: self._scan,
             BatchKind.SMB: self._smb,
@@ -277,9 +286,11 @@ class _Settler:
         outcomes: Mapping[str, Future[Observation]],
         key: BatchKey,
         account: Credentials | None,
+        observed_at: dict[str, str],
         hold: bool = False,
     ) -> None:
         self._checks = {c.id: c for c in checks}
+        self._observed_at = observed_at
         self._hold = hold
         self._held: dict[str, Observation | Exception] = {}
         self._needs = needs
@@ -330,6 +341,7 @@ class _Settler:
     def fail(self, error: ProbeError) -> None:
         """Error every check not released yet (unsettled or held)."""
         for check_id in [*self._checks, *self._held]:
+            self._observed_at[check_id] = utc_now()
             self._outcomes[check_id].set_exception(error)
         self._checks.clear()
         self._held.clear()
@@ -373,6 +385,7 @@ class _Settler:
 
     def _settle(self, check_id: str, facts: Facts) -> None:
         check = self._checks.pop(check_id)
+        self._observed_at[check_id] = utc_now()
         outcome: Observation | Exception
         try:
             outcome = kind_of(check).observe(check, facts)

@@ -4,6 +4,7 @@ scenario is caught by exactly the checks that should catch it, with the right ou
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 import subprocess
 import sys
 from pathlib import Path
@@ -200,6 +201,11 @@ def test_failure_message_is_one_line_with_observation_and_rule(lab: Lab, tmp_pat
         "FAILED plugins/live.py::test_policy[reach:guest1/fs1:445] - Failed: guest1 -> fs1:445 OPEN"
         in done.stdout
     )
+    # every verdict carries the UTC instant of its observation, inside the run's own times
+    started, finished = (datetime.fromisoformat(document[k]) for k in ("started", "finished"))
+    for check in document["checks"]:
+        observed = datetime.fromisoformat(check["observed_at"])
+        assert started - timedelta(seconds=1) <= observed <= finished + timedelta(seconds=1)
 
 
 @pytest.mark.lab
