@@ -4,9 +4,9 @@ scenario is caught by exactly the checks that should catch it, with the right ou
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
