@@ -104,6 +104,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         **seen_from(("mgmt",), ("10.45.10.0/24",), 139),
     },
     "undeclared-outbound-smb": seen_from(("corp1",), ("198.51.100.0/24",), 445),
+    # only TCP answers guest's denied path: a failure that says so (observed tcp-only)
+    "denied-path-tcp-only": {"reach:guest1/fs1:445": "failed"},
     # a workstation listening on 445 in its own segment: its neighbour corp1 and mgmt see it
     "workstation-publishes-445": {
         "discovery:10.45.20.0/24": "failed",

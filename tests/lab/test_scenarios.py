@@ -87,6 +87,7 @@ CHANGES: dict[str, Callable[[dict[str, str]], dict[str, str]]] = {
         "reach:guest1/fs1-second:445": "open",
         "reach:mgmt/fs1-second:445": "open",
     },
+    "denied-path-tcp-only": lambda _: {"reach:guest1/fs1:445": "open"},
     "undeclared-outbound-smb": lambda _: {
         "reach:corp1/inet-rogue:445": "open",
         "reach:win1/inet-rogue:445": "open",
