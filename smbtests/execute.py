@@ -22,7 +22,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 
 from smbtests import smb
-from smbtests.checks._paths import control_targets
+from smbtests.checks._paths import control_targets, port_control_targets
 from smbtests.checks.base import (
     RUNNER,
     BatchKey,
@@ -150,11 +150,13 @@ class Executor:
             settler.without_probe()
             return
         timing = self._config.environment.timing
-        controls = control_targets(self._config.environment.probes[key.name])
-        targets = [*controls]
+        probe_config = self._config.environment.probes[key.name]
+        controls = control_targets(probe_config)
+        port_controls = port_control_targets(probe_config)
+        targets = [*controls, *port_controls]
         targets += [n.target for c in checks for n in needs[c.id] if isinstance(n, Connect)]
         unique = list(dict.fromkeys(targets))
-        settler.expect_controls(controls)
+        settler.expect_controls(controls, port_controls)
         probe = self._open_probe(key.name)
         try:
             results = probe.scan(

@@ -49,11 +49,13 @@ class Settler:
                 self._waiting.setdefault(need, set()).add(check_id)
         # a scan settles nothing before every control of the probe has answered
         self._controls: dict[Target, ConnectResult | None] = {}
+        self._port_controls: set[Target] = set()
         self._extra: dict[str, tuple[Need, ...]] = {}  # follow-ups asked, per check
         self._follow_ups: list[Need] = []  # asked and not fetched yet
 
-    def expect_controls(self, targets: list[Target]) -> None:
-        self._controls = dict.fromkeys(targets)
+    def expect_controls(self, targets: list[Target], port_targets: list[Target]) -> None:
+        self._controls = dict.fromkeys([*targets, *port_targets])
+        self._port_controls = set(port_targets)
 
     def connected(self, result: ConnectResult) -> None:
         if result.target in self._controls and self._controls[result.target] is None:
@@ -125,8 +127,10 @@ class Settler:
 
     def _facts(self, wanted: tuple[Need, ...]) -> Facts:
         values = {need: self._known[need] for need in wanted}
-        controls = {t: r for t, r in self._controls.items() if r is not None}
-        return Facts(values, self._probe, controls, self._account)
+        known = {t: r for t, r in self._controls.items() if r is not None}
+        controls = {t: r for t, r in known.items() if t not in self._port_controls}
+        at_ports = {t: r for t, r in known.items() if t in self._port_controls}
+        return Facts(values, self._probe, controls, self._account, at_ports)
 
     def _settle(self, check_id: str, facts: Facts) -> None:
         check = self._checks.pop(check_id)

@@ -197,7 +197,38 @@ def _probe(
             f"address {probe.control.address} outside the environment's scope",
         )
     _sources(policy, doc, where, probe)
+    _smb_port_control(env, policy, doc, where, probe)
     _transport_settings(doc, where, probe)
+
+
+def _smb_port_control(
+    env: Environment, policy: Policy, doc: SourceDocument, where: KeyPath, probe: ProbeConfig
+) -> None:
+    control = probe.smb_port_control
+    if control is None:
+        return
+    at = (*where, "smb_port_control")
+    segment_cidrs = policy.segments[probe.segment].cidrs
+    for index, address in enumerate(control.all_addresses):
+        place = (*at, "address") if index == 0 else (*at, "addresses", index - 1)
+        if not _in_scope(env, address):
+            raise located(doc, place, f"address {address} outside the environment's scope")
+        if not any(address in cidr for cidr in segment_cidrs):
+            raise located(
+                doc,
+                place,
+                f"{address} is not in segment {probe.segment}: the SMB-port control must answer "
+                "inside the probe's own segment, with no router between them",
+            )
+    versions = {a.version for a in control.all_addresses}
+    for source in probe.all_sources:
+        if source.version not in versions:
+            raise located(
+                doc,
+                (*at, "addresses"),
+                f"the probe sends from {source} but its SMB-port control has no IPv"
+                f"{source.version} address; add one, or its SMB-port results there cannot pass",
+            )
 
 
 def _sources(policy: Policy, doc: SourceDocument, where: KeyPath, probe: ProbeConfig) -> None:

@@ -168,6 +168,23 @@ def _probe_blind(_: LabState) -> None:
     )
 
 
+OWN_445_TABLE = "smblab_own445"
+
+
+def _probe_blocks_own_445(_: LabState) -> None:
+    # Only the SMB ports: guest1 still reaches its routed control (8000), so only its SMB-port
+    # control (guestctl) shows that its "closed" 445/139 results are its own host's doing.
+    netns.nft(
+        BLIND_PROBE.namespace,
+        f"table inet {OWN_445_TABLE} {{\n"
+        "\tchain output {\n"
+        "\t\ttype filter hook output priority filter; policy accept;\n"
+        '\t\ttcp dport {{ 139, 445 }} drop comment "scenario probe-blocks-own-445"\n'
+        "\t}\n"
+        "}\n",
+    )
+
+
 def _ips_drops_payload(_: LabState) -> None:
     # A handshake carries no payload (SYN/ACK of at most 60 bytes); the SMB negotiate does.
     netns.nft(
@@ -335,6 +352,12 @@ SCENARIOS: dict[str, Scenario] = {
             _probe_blind,
         ),
         Scenario(
+            "probe-blocks-own-445",
+            "guest1's own host drops its outbound TCP 445 and 139; its control (8000) and SSH "
+            "into it still work",
+            _probe_blocks_own_445,
+        ),
+        Scenario(
             "exception-expired",
             f"{EXPIRED_EXCEPTION} expired {EXPIRED_DAYS_AGO} days ago (policy overlay)",
             _exception_expired,
@@ -377,6 +400,7 @@ def restore_compliant(state: LabState) -> None:
     netns.nft(ROUTER_NAMESPACE, "flush chain inet smblab scenario\n")
     scenario_tables = (
         (BLIND_PROBE.namespace, "inet", BLIND_TABLE),
+        (BLIND_PROBE.namespace, "inet", OWN_445_TABLE),
         (ROUTER_NAMESPACE, "inet", IPS_TABLE),
         (ROUTER_NAMESPACE, "ip", NAT_TABLE),
     )

@@ -113,6 +113,13 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "probe-down": unprovable("guest1"),
     "probe-blind": unprovable("guest1"),
+    # guest1's own host drops only its SMB ports: its routed control (8000) still answers, its
+    # SMB-port control (guestctl) does not, so every check of guest1 on 445 or 139 errors
+    "probe-blocks-own-445": {
+        check.id: "error"
+        for check in PLAN
+        if check.probe == "guest1" and check.id.endswith((":445", ":139"))
+    },
     # an expired exception fails on paper, and its path is no longer allowed to be open
     "exception-expired": {"exception:EXC-0001": "failed", "reach:iot1/print1:445": "failed"},
     "win-smb1-enabled": {"win-smb1:win1": "failed"},
@@ -217,6 +224,16 @@ def test_blind_probe_errors_name_the_control(lab: Lab, tmp_path: Path) -> None:
     record = next(c for c in document["checks"] if c["id"] == "reach:guest1/fs1:445")
     assert "could not prove it can connect" in record["message"]
     assert "ERROR plugins/live.py::test_policy[reach:guest1/fs1:445]" in done.stdout
+
+
+@pytest.mark.lab
+def test_own_445_drop_errors_name_the_smb_port_control(lab: Lab, tmp_path: Path) -> None:
+    with lab.scenario("probe-blocks-own-445"):
+        _, document = run_suite(lab, tmp_path / "results.json")
+    by_id = {c["id"]: c for c in document["checks"]}
+    assert by_id["control:guest1"]["outcome"] == "passed"
+    assert "10.45.30.30:445 was FILTERED" in by_id["reach:guest1/fs1:445"]["message"]
+    assert "10.45.30.30:139 was FILTERED" in by_id["reach:guest1/fs1:139"]["message"]
 
 
 @pytest.mark.lab
