@@ -154,11 +154,13 @@ class DenyLog(ConfigModel):
 
     `netfilter`: kernel / ulogd2 log lines (`SRC= DST= DPT=`) with an RFC 3339 time first;
     `pfirewall`: the Windows Firewall log (columns from its `#Fields:` line). Read on the
-    runner, or over the ssh probe `via`.
+    runner (`path`), over the ssh probe `via` (`path` on that host), or, for `pfirewall`, over
+    WinRM from the winrm probe or Windows host `via`, where the profiles' `LogFileName` names
+    the file and `path` is left out.
     """
 
     format: Literal["netfilter", "pfirewall"]
-    path: str = Field(min_length=1)
+    path: str | None = Field(default=None, min_length=1)
     via: str | None = None
     # the zone of times written without an offset (pfirewall.log writes the host's local time)
     timezone: str = "UTC"

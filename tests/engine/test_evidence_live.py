@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,7 @@ def test_rollout_diff_baseline_allure_and_bundle(lab: Lab, tmp_path: Path) -> No
         done, _ = run_suite(lab, after, "--baseline", str(before), "--alluredir", str(allure))
 
     assert "changed since baseline" in done.stdout
+    assert re.search(r"deny records: \d+ closed paths, \d+ matched, \d+ with no deny", done.stdout)
     assert "reach:guest1/fs1:445: newly open: passed/filtered -> failed/open" in done.stdout
 
     diff = smbtests("diff", str(before), str(after), "--format", "json")
@@ -103,7 +105,8 @@ def _sha256(path: Path) -> str:
 def _deny_records_and_audit(tmp_path: Path, before: Path, after: Path, allure: Path) -> None:
     compliant = {c["id"]: c for c in json.loads(before.read_text())["checks"]}
     deny = compliant["reach:guest1/fs1:445"]["deny_records"]
-    assert deny["status"] == "matched" and deny["logs_read"] == ["router"], deny
+    assert deny["status"] == "matched", deny
+    assert deny["logs_read"] == ["router", "win1-firewall"], deny  # win1's read over WinRM
     assert {(r["source"], r["destination"], r["port"]) for r in deny["records"]} == {
         ("10.45.30.31", "10.45.10.11", 445)
     }
