@@ -7,6 +7,7 @@ named with the reason and never stops the run's results from being written.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,26 @@ TAIL_BYTES = 8 * 1024 * 1024
 OVER_WINRM = "the firewall profiles' LogFileName over WinRM"
 
 
+# A firewall's records reach its log a moment after the packets (the lab's pass through an NFLOG
+# reader process): read a local log once it has been quiet this long, waiting at most
+# LOG_SETTLE_MAX seconds, so the last probes' denials are not missed.
+LOG_QUIET = 0.3
+LOG_SETTLE_MAX = 3.0
+
+
+def _settled(path: Path) -> None:
+    deadline = time.monotonic() + LOG_SETTLE_MAX
+    while time.monotonic() < deadline:
+        try:
+            if time.time() - path.stat().st_mtime >= LOG_QUIET:
+                return
+        except OSError:
+            return  # the read below names the problem
+        time.sleep(LOG_QUIET / 3)
+
+
 def _tail(path: Path) -> str:
+    _settled(path)
     with path.open("rb") as stream:
         stream.seek(0, 2)
         stream.seek(max(0, stream.tell() - TAIL_BYTES))
