@@ -118,23 +118,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # The suite's items come from the policy, not from testpaths (tests/ are the project's own).
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args = [str(LIVE_MODULE)]
-    _keep_batches_on_one_worker(config)
-
-
-def _keep_batches_on_one_worker(config: pytest.Config) -> None:
-    """Under `-n`, group items by their xdist_group mark (loadgroup) unless the user chose a
-    --dist mode: the controller schedules by group, workers label items with their group."""
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and workerinput.get("smbtests_loadgroup"):
-        config.option.loadgroup = True
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """xdist: tell each worker that the controller schedules by group."""
-    node.workerinput["smbtests_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `-n` (xdist's default `--dist load`): our batch scheduler, which keeps node ids
+    as they are; an explicit other --dist mode is the user's choice."""
+    run = _run(config)
+    if run is None or config.getvalue("dist") != "load":
+        return None
+    from .schedule import BatchScheduling
+
+    return BatchScheduling(config, {c.id: _batch_group(c) for c in run.checks}, log)
 
 
 def _run(config: pytest.Config) -> LiveRun | None:
@@ -182,17 +177,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytest.param(
                 check,
                 id=check.id,
-                marks=[
-                    getattr(pytest.mark, check.marker),
-                    pytest.mark.xdist_group(_xdist_group(check)),
-                ],
+                marks=getattr(pytest.mark, check.marker),
             )
             for check in run.checks
         ],
     )
 
 
-def _xdist_group(check: Check) -> str:
+def _batch_group(check: Check) -> str:
     """Under pytest-xdist: every scan on one worker (I/O-bound, started together so their
     timeouts overlap), SMB talk spread per host (CPU-bound impacket work)."""
     return "scans" if check.batch.kind is BatchKind.SCAN else str(check.batch)

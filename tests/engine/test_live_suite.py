@@ -4,10 +4,12 @@ scenario is caught by exactly the checks that should catch it, with the right ou
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -211,13 +213,38 @@ def test_blind_probe_errors_name_the_control(lab: Lab, tmp_path: Path) -> None:
     assert "ERROR plugins/live.py::test_policy[reach:guest1/fs1:445]" in done.stdout
 
 
+def junit_names(path: Path) -> list[tuple[str, str]]:
+    cases = ElementTree.parse(path).getroot().iter("testcase")  # noqa: S314 - our own run
+    return sorted((case.get("classname", ""), case.get("name", "")) for case in cases)
+
+
+def printed_ids(stdout: str) -> list[str]:
+    """Node ids as `-v` prints them, serial (`ID PASSED`) or under xdist (`[gw0] PASSED ID`),
+    up to the next space: a suffix such as xdist's `@group` would count."""
+    found = re.findall(r"plugins/live\.py::test_policy\[\S*", stdout)
+    return sorted(set(found))
+
+
 @pytest.mark.lab
 def test_xdist_run_matches_a_single_process_run(lab: Lab, tmp_path: Path) -> None:
+    """Same outcomes, node ids, JUnit names with and without -n; a printed id pastes back."""
+    serial_xml, parallel_xml = tmp_path / "single.xml", tmp_path / "parallel.xml"
     with lab.scenario("signing-optional"):
-        _, single = run_suite(lab, tmp_path / "single.json")
-        _, parallel = run_suite(lab, tmp_path / "parallel.json", "-n", "2")
+        done, single = run_suite(lab, tmp_path / "single.json", "-v", f"--junitxml={serial_xml}")
+        done_n, parallel = run_suite(
+            lab, tmp_path / "parallel.json", "-n", "2", "-v", f"--junitxml={parallel_xml}"
+        )
     assert outcomes(single) == outcomes(parallel)
     assert outcomes(parallel)["signing:print1"] == "failed"
+    assert junit_names(serial_xml) == junit_names(parallel_xml)
+    assert len(junit_names(parallel_xml)) == PLANNED
+    assert printed_ids(done.stdout) == printed_ids(done_n.stdout)
+    assert len(printed_ids(done_n.stdout)) == PLANNED
+    # an id printed under -n runs exactly that check, as a node id and as a -k string
+    nodeid = next(i for i in printed_ids(done_n.stdout) if "reach:iot1[" in i)
+    for args in ([nodeid], ["-k", nodeid.split("[", 1)[1][:-1]]):
+        again, document = run_suite(lab, tmp_path / "again.json", "-n", "2", *args)
+        assert list(outcomes(document)) == [nodeid.split("[", 1)[1][:-1]], again.stdout[-2000:]
 
 
 @pytest.mark.lab
