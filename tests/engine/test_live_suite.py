@@ -230,9 +230,10 @@ def test_xdist_run_matches_a_single_process_run(lab: Lab, tmp_path: Path) -> Non
     """Same outcomes, node ids, JUnit names with and without -n; a printed id pastes back."""
     serial_xml, parallel_xml = tmp_path / "single.xml", tmp_path / "parallel.xml"
     with lab.scenario("signing-optional"):
-        done, single = run_suite(lab, tmp_path / "single.json", "-v", f"--junitxml={serial_xml}")
+        # -vv: PYTEST's -q plus -vv prints one line per item
+        done, single = run_suite(lab, tmp_path / "single.json", "-vv", f"--junitxml={serial_xml}")
         done_n, parallel = run_suite(
-            lab, tmp_path / "parallel.json", "-n", "2", "-v", f"--junitxml={parallel_xml}"
+            lab, tmp_path / "parallel.json", "-n", "2", "-vv", f"--junitxml={parallel_xml}"
         )
     assert outcomes(single) == outcomes(parallel)
     assert outcomes(parallel)["signing:print1"] == "failed"
