@@ -210,7 +210,7 @@ def pytest_collection_modifyitems(
     kept: list[pytest.Item] = []
     deselected: list[pytest.Item] = []
     for item in items:
-        check = _check_of(item)
+        check = check_of(item)
         if check is None:
             kept.append(item)
             continue
@@ -220,11 +220,11 @@ def pytest_collection_modifyitems(
         kept.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-    kept.sort(key=lambda i: _order(c) if (c := _check_of(i)) else (2, "", 0, i.nodeid))
+    kept.sort(key=lambda i: _order(c) if (c := check_of(i)) else (2, "", 0, i.nodeid))
     items[:] = kept
 
 
-def _check_of(item: pytest.Item) -> Check | None:
+def check_of(item: pytest.Item) -> Check | None:
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return None
@@ -237,7 +237,7 @@ def smb_executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
     """Runs the batches for the checks this process will run; all start together."""
     run = _run(request.config)
     assert run is not None
-    selected = [c for item in request.session.items if (c := _check_of(item)) is not None]
+    selected = [c for item in request.session.items if (c := check_of(item)) is not None]
     environment = run.config.environment
 
     def opener(name: str) -> Probe:
@@ -309,7 +309,7 @@ def pytest_runtest_makereport(
     if call.excinfo is not None and call.excinfo.errisinstance(CheckError):
         report.longrepr = f"ERROR {judged.verdict.message}"
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        check = _check_of(item)
+        check = check_of(item)
         assert check is not None
         report.smb_record = record(  # type: ignore[attr-defined]
             check, judged.verdict, judged.observation, judged.change
