@@ -8,7 +8,9 @@ Probe and setup problems surface in the setup phase, so pytest reports them as e
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from smbtests.execute import Executor
 from smbtests.observations import Observation
 from smbtests.probes.base import HostReader, Probe
 from smbtests.probes.registry import open_probe, open_reader
+from smbtests.progress import OnProgress, ScanProgress
 from smbtests.records import (
     RunResults,
     evidence_json,
@@ -246,11 +249,30 @@ def smb_executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
     def reader(name: str) -> HostReader:
         return open_reader(name, environment.windows_hosts[name], environment)
 
-    executor = Executor(run.config, selected, opener, run.account, reader)
+    executor = Executor(
+        run.config, selected, opener, run.account, reader, on_progress=_progress(request.config)
+    )
     if not hasattr(request.config, "workerinput"):
         executor.start()  # one process runs everything: let every timeout overlap
     yield executor
     executor.close()
+
+
+def _progress(config: pytest.Config) -> OnProgress | None:
+    """Scan progress lines on the terminal, from the batch threads; none under -q and none in
+    xdist workers (their output does not reach the terminal)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or config.get_verbosity() < 0 or hasattr(config, "workerinput"):
+        return None
+    lock = threading.Lock()
+
+    def show(progress: ScanProgress) -> None:
+        # the item waiting on the scan is in its setup, under capture: step around it
+        with lock, capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(progress.line())
+
+    return show
 
 
 @pytest.fixture

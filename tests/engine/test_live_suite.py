@@ -249,6 +249,22 @@ def test_xdist_run_matches_a_single_process_run(lab: Lab, tmp_path: Path) -> Non
 
 
 @pytest.mark.lab
+def test_scan_progress_shows_on_the_terminal_unless_quiet(lab: Lab, tmp_path: Path) -> None:
+    """A scan longer than the 2 s interval (3 s connect timeout) reports settled/total and
+    opens; PYTEST's -q alone keeps it quiet, -v (back to normal verbosity) shows it."""
+    slow = ("--smb-connect-timeout", "3")
+    shown, _ = run_suite(lab, tmp_path / "shown.json", *slow, "-v")
+    done = re.search(
+        r"smbtests: probe guest1 scan done: (\d+)/(\d+) targets settled, (\d+) open", shown.stdout
+    )
+    assert done is not None, shown.stdout[-3000:]
+    settled, total, opened = map(int, done.groups())
+    assert settled == total > 1 and opened >= 1  # its positive control answers
+    quiet, _ = run_suite(lab, tmp_path / "quiet.json", *slow)
+    assert "targets settled" not in quiet.stdout
+
+
+@pytest.mark.lab
 def test_canary_password_appears_in_no_output(lab: Lab, tmp_path: Path) -> None:
     """The lab's real password is the canary: it must reach no file the run writes."""
     allure = tmp_path / "allure"
