@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import threading
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from smbtests.checks.base import BatchKind, Check, Expect, Outcome, Verdict, error_verdict
 from smbtests.checks.registry import build_plan, judge, uses_account
 from smbtests.config import LoadedConfig, load, resolve_environment_path, with_timing
+from smbtests.config.source import suggest
 from smbtests.errors import InternalError, ProbeError, SmbtestsError
 from smbtests.execute import Executor
 from smbtests.observations import Observation
@@ -109,6 +111,7 @@ def pytest_configure(config: pytest.Config) -> None:
             require_complete(baseline, "a baseline")
     except SmbtestsError as exc:
         raise pytest.UsageError(f"smbtests: {exc}") from None
+    _known_ring(run_options.ring, loaded)
     results_path = (
         run_options.results or Path("reports") / f"{loaded.environment.name}-results.json"
     )
@@ -121,6 +124,36 @@ def pytest_configure(config: pytest.Config) -> None:
     # The suite's items come from the policy, not from testpaths (tests/ are the project's own).
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args = [str(LIVE_MODULE)]
+
+
+def _known_ring(ring: str | None, loaded: LoadedConfig) -> None:
+    """An unknown --ring would deselect every item and exit 5 without a word."""
+    env = loaded.environment
+    rings = {r for p in env.probes.values() for r in p.rings}
+    rings |= {r for tags in env.host_rings.values() for r in tags}
+    if ring is None or ring in rings:
+        return
+    known = ", ".join(sorted(rings)) or "none (tag probes or hosts with `rings:`)"
+    raise pytest.UsageError(
+        f"smbtests: --ring `{ring}`: no probe or host of {env.name} has this ring; "
+        f"known rings: {known}{suggest(ring, rings)}"
+    )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """An unknown marker in -m would select nothing and exit 5 without a word. Checked once
+    every plugin registered its markers."""
+    config = session.config
+    if _run(config) is None or not config.option.markexpr:
+        return
+    known = {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}
+    expression = re.sub(r"\([^)]*\)", "", config.option.markexpr)  # marker(arg=...) -> marker
+    for name in re.findall(r"[A-Za-z_]\w*", expression):
+        if name not in known and name not in ("and", "or", "not"):
+            raise pytest.UsageError(
+                f"smbtests: -m `{config.option.markexpr}`: unknown marker `{name}`"
+                f"{suggest(name, known)} (smbtests markers: {', '.join(MARKERS)})"
+            )
 
 
 @pytest.hookimpl(optionalhook=True)
