@@ -36,8 +36,9 @@ from smbtests.checks.base import (
 from smbtests.checks.registry import kind_of
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.errors import ProbeError
-from smbtests.observations import HostQuery, Observation, Target
+from smbtests.observations import ConnectResult, HostQuery, Observation, Target
 from smbtests.probes.base import Dialer, HostReader, Probe
+from smbtests.progress import OnProgress, ScanCounter
 from smbtests.secrets import Credentials
 from smbtests.settle import Settler
 
@@ -59,8 +60,10 @@ class Executor:
         account: Credentials | None,
         open_reader: ReaderOpener | None = None,
         max_parallel: int = 16,
+        on_progress: OnProgress | None = None,
     ) -> None:
         self._config = config
+        self._on_progress = on_progress
         self._open_probe = open_probe
         self._open_reader = open_reader
         self._account = account
@@ -158,12 +161,17 @@ class Executor:
         unique = list(dict.fromkeys(targets))
         settler.expect_controls(controls, port_controls)
         probe = self._open_probe(key.name)
+        counter = ScanCounter(key.name, len(unique), self._on_progress or (lambda _: None))
+
+        def streamed(result: ConnectResult) -> None:
+            counter.saw(result)
+            settler.connected(result)
+
         try:
-            results = probe.scan(
-                unique, timing.connect_timeout, timing.concurrency, settler.connected
-            )
+            results = probe.scan(unique, timing.connect_timeout, timing.concurrency, streamed)
             for result in results:  # the checked, complete answer settles what streaming missed
-                settler.connected(result)
+                streamed(result)
+            counter.finish()
             # a Windows vantage's own readings (its outbound rules), over the same shell
             for query in sorted(n for n in _union(needs) if isinstance(n, HostQuery)):
                 run_json = getattr(probe, "run_json", None)

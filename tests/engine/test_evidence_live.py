@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,16 @@ from tests.conftest import Lab
 from tests.engine.test_live_suite import PLANNED, ROOT, run_suite
 
 SMBTESTS = [sys.executable, "-m", "smbtests.cli"]
+
+
+def by_check(results: list[dict[str, Any]], check_id: str) -> dict[str, Any]:
+    """The Allure result of one check, found by its `smb_check` parameter (not its title)."""
+    return next(
+        r
+        for r in results
+        if {"name": "smb_check", "value": repr(check_id)} in r["parameters"]
+        or {"name": "smb_check", "value": check_id} in r["parameters"]
+    )
 
 
 def smbtests(*args: str) -> subprocess.CompletedProcess[str]:
@@ -53,7 +64,13 @@ def test_rollout_diff_baseline_allure_and_bundle(lab: Lab, tmp_path: Path) -> No
         assert names[0] == "smb_check"
         steps = [s["name"].split(":")[0] for s in result["steps"]]
         assert steps == ["plan", "probe", "observe", "judge"], result["name"]
-    guest = next(r for r in results if "reach:guest1/fs1:445" in r["name"])
+        # titles say the rule in words; pytest's function name never shows
+        assert not result["name"].startswith("test_policy["), result["name"]
+        assert "Policy: " in result["description"], result["name"]
+    guest = by_check(results, "reach:guest1/fs1:445")
+    assert guest["name"] == "guest1 -> fs1:445 must be closed"
+    assert "untrusted segment guest must not reach SMB hosts" in guest["description"]
+    assert by_check(results, "smb1:fs1")["name"] == "fs1: SMB1 negotiation is refused"
     assert guest["status"] == "failed"
     assert {"name": "epic", "value": "2 Perimeter and untrusted zones"} in guest["labels"]
     properties = (allure / "environment.properties").read_text()
@@ -112,7 +129,7 @@ def _deny_records_and_audit(tmp_path: Path, before: Path, after: Path, allure: P
     }
     assert "smblab-deny guest" in deny["records"][0]["line"]
     results = [json.loads(p.read_text()) for p in allure.glob("*-result.json")]
-    denied = next(r for r in results if "reach:guest1/dc1:445" in r["name"])
+    denied = by_check(results, "reach:guest1/dc1:445")
     assert "deny records: matched" in [a["name"] for a in denied["attachments"]]
 
     out = tmp_path / "audit"

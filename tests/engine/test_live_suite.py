@@ -4,11 +4,13 @@ scenario is caught by exactly the checks that should catch it, with the right ou
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -226,6 +228,18 @@ def test_blind_probe_errors_name_the_control(lab: Lab, tmp_path: Path) -> None:
     assert "ERROR plugins/live.py::test_policy[reach:guest1/fs1:445]" in done.stdout
 
 
+def junit_names(path: Path) -> list[tuple[str, str]]:
+    cases = ElementTree.parse(path).getroot().iter("testcase")  # noqa: S314 - our own run
+    return sorted((case.get("classname", ""), case.get("name", "")) for case in cases)
+
+
+def printed_ids(stdout: str) -> list[str]:
+    """Node ids as `-v` prints them, serial (`ID PASSED`) or under xdist (`[gw0] PASSED ID`),
+    up to the next space: a suffix such as xdist's `@group` would count."""
+    found = re.findall(r"plugins/live\.py::test_policy\[\S*", stdout)
+    return sorted(set(found))
+
+
 @pytest.mark.lab
 def test_own_445_drop_errors_name_the_smb_port_control(lab: Lab, tmp_path: Path) -> None:
     with lab.scenario("probe-blocks-own-445"):
@@ -238,11 +252,41 @@ def test_own_445_drop_errors_name_the_smb_port_control(lab: Lab, tmp_path: Path)
 
 @pytest.mark.lab
 def test_xdist_run_matches_a_single_process_run(lab: Lab, tmp_path: Path) -> None:
+    """Same outcomes, node ids, JUnit names with and without -n; a printed id pastes back."""
+    serial_xml, parallel_xml = tmp_path / "single.xml", tmp_path / "parallel.xml"
     with lab.scenario("signing-optional"):
-        _, single = run_suite(lab, tmp_path / "single.json")
-        _, parallel = run_suite(lab, tmp_path / "parallel.json", "-n", "2")
+        # -vv: PYTEST's -q plus -vv prints one line per item
+        done, single = run_suite(lab, tmp_path / "single.json", "-vv", f"--junitxml={serial_xml}")
+        done_n, parallel = run_suite(
+            lab, tmp_path / "parallel.json", "-n", "2", "-vv", f"--junitxml={parallel_xml}"
+        )
     assert outcomes(single) == outcomes(parallel)
     assert outcomes(parallel)["signing:print1"] == "failed"
+    assert junit_names(serial_xml) == junit_names(parallel_xml)
+    assert len(junit_names(parallel_xml)) == PLANNED
+    assert printed_ids(done.stdout) == printed_ids(done_n.stdout)
+    assert len(printed_ids(done_n.stdout)) == PLANNED
+    # an id printed under -n runs exactly that check, as a node id and as a -k string
+    nodeid = next(i for i in printed_ids(done_n.stdout) if "reach:iot1[" in i)
+    for args in ([nodeid], ["-k", nodeid.split("[", 1)[1][:-1]]):
+        again, document = run_suite(lab, tmp_path / "again.json", "-n", "2", *args)
+        assert list(outcomes(document)) == [nodeid.split("[", 1)[1][:-1]], again.stdout[-2000:]
+
+
+@pytest.mark.lab
+def test_scan_progress_shows_on_the_terminal_unless_quiet(lab: Lab, tmp_path: Path) -> None:
+    """A scan longer than the 2 s interval (3 s connect timeout) reports settled/total and
+    opens; PYTEST's -q alone keeps it quiet, -v (back to normal verbosity) shows it."""
+    slow = ("--smb-connect-timeout", "3")
+    shown, _ = run_suite(lab, tmp_path / "shown.json", *slow, "-v")
+    done = re.search(
+        r"smbtests: probe guest1 scan done: (\d+)/(\d+) targets settled, (\d+) open", shown.stdout
+    )
+    assert done is not None, shown.stdout[-3000:]
+    settled, total, opened = map(int, done.groups())
+    assert settled == total > 1 and opened >= 1  # its positive control answers
+    quiet, _ = run_suite(lab, tmp_path / "quiet.json", *slow)
+    assert "targets settled" not in quiet.stdout
 
 
 @pytest.mark.lab
