@@ -105,7 +105,8 @@ def _multi_protocol_negotiate(session: Any, timeout: float) -> Any:
         smb.SMB.FLAGS2_EXTENDED_SECURITY | smb.SMB.FLAGS2_NT_STATUS | smb.SMB.FLAGS2_UNICODE
     )
     command = smb.SMBCommand(smb.SMB.SMB_COM_NEGOTIATE)
-    command["Data"] = b"\x02NT LM 0.12\x00\x02SMB 2.002\x00\x02SMB 2.???\x00"
+    # SMB2 dialects only: a server that still accepts SMB1 would otherwise pick NT LM 0.12
+    command["Data"] = b"\x02SMB 2.002\x00\x02SMB 2.???\x00"
     packet.addCommand(command)
     session.send_packet(packet.getData())
     answer = session.recv_packet(timeout).get_trailer()

@@ -136,7 +136,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "win-public-profile-445": {"win-profile:win1": "failed", "win-445-rules:win1": "failed"},
     # win1's own outbound block explains any closed result: only the closed path is judged
     # closed there (the double's real connects still cross), and it errors instead of passing
-    "win-outbound-445-blocked": {"reach:win1/inet-smb:445": "error"},
+    "win-outbound-445-blocked": {
+        "reach:win1/inet-smb:445": "error",
+        "reach:win1/inet-smb6:445": "error",
+    },
     # WinRM itself fails: every check that needs win1 is unprovable, none passes or fails
     "win-auth-broken": {
         **unprovable("win1"),
