@@ -28,6 +28,8 @@ class ResultsWriter:
     def __init__(self, run: LiveRun, path: Path) -> None:
         self.run = run
         self.path = path
+        # where each local deny log ends before any probe runs: the run's records follow
+        self.deny_log_sizes = denylogs.sizes(run.config.environment)
         self.records: dict[str, dict[str, Any]] = {}
         self.started = datetime.now(UTC).isoformat(timespec="seconds")
         self.finished: str | None = None
@@ -43,7 +45,7 @@ class ResultsWriter:
             self.finished = datetime.now(UTC).isoformat(timespec="seconds")
             env = self.run.config.environment
             if env.deny_logs:
-                found, unreadable, read = denylogs.read_all(env)
+                found, unreadable, read = denylogs.read_all(env, self.deny_log_sizes)
                 window = denylog.Window.of_run(self.started, self.finished)
                 addresses: dict[str, Mapping[int, str]] = {
                     name: {a.version: str(a) for a in reversed(p.all_sources)}

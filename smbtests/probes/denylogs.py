@@ -7,7 +7,9 @@ named with the reason and never stops the run's results from being written.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +43,24 @@ def _settled(path: Path) -> None:
         time.sleep(LOG_QUIET / 3)
 
 
-def _tail(path: Path) -> str:
+def sizes(env: Environment) -> dict[str, int]:
+    """The size of each local deny log now (before a run's probes send anything): the run's
+    records are what is written after it, so the whole earlier log is never parsed."""
+    found = {}
+    for name, deny in env.deny_logs.items():
+        if deny.via is None and deny.path is not None:
+            with contextlib.suppress(OSError):
+                found[name] = Path(deny.path).stat().st_size
+    return found
+
+
+def _tail(path: Path, start: int = 0) -> str:
     _settled(path)
     with path.open("rb") as stream:
         stream.seek(0, 2)
-        stream.seek(max(0, stream.tell() - TAIL_BYTES))
+        end = stream.tell()
+        # a log rotated (shorter than it was) since the mark is read from its start
+        stream.seek(max(start if start <= end else 0, end - TAIL_BYTES))
         return stream.read().decode("utf-8", "replace")
 
 
@@ -71,10 +86,10 @@ def _over_winrm(env: Environment, via: str) -> str:
         reader.close()
 
 
-def _text(env: Environment, deny: DenyLog) -> str:
+def _text(env: Environment, deny: DenyLog, start: int) -> str:
     if deny.via is None:
         assert deny.path is not None  # references.py: a local log names its path
-        return _tail(Path(deny.path))
+        return _tail(Path(deny.path), start)
     if deny.path is None:  # references.py: only a log read over WinRM leaves it out
         return _over_winrm(env, deny.via)
     from smbtests.probes.ssh import SshProbe
@@ -87,14 +102,17 @@ def _text(env: Environment, deny: DenyLog) -> str:
         probe.close()
 
 
-def read_all(env: Environment) -> tuple[list[DenyRecord], dict[str, str], list[str]]:
-    """(every record, log name -> why it could not be read, names of the logs read)."""
+def read_all(
+    env: Environment, since: Mapping[str, int] | None = None
+) -> tuple[list[DenyRecord], dict[str, str], list[str]]:
+    """(every record, log name -> why it could not be read, names of the logs read); a local
+    log is read from the size `since` recorded for it (see `sizes`)."""
     records: list[DenyRecord] = []
     unreadable: dict[str, str] = {}
     read: list[str] = []
     for name, deny in sorted(env.deny_logs.items()):
         try:
-            text = _text(env, deny)
+            text = _text(env, deny, (since or {}).get(name, 0))
         except (OSError, ProbeError) as exc:
             unreadable[name] = f"{deny.path or OVER_WINRM}: {exc}"
             continue
