@@ -14,7 +14,7 @@ import yaml
 from smbtests import records
 from smbtests.checks.base import Check, Outcome, Verdict
 from smbtests.checks.registry import build_plan, judge, kind_of
-from smbtests.config import load
+from smbtests.config import DIALECTS, load
 from smbtests.lab.wsman.state import SCENARIOS, default_state
 from smbtests.observations import HostQuery, NegotiateResult, Smb1Result, WindowsObservation
 from smbtests.reports import evidence
@@ -216,9 +216,16 @@ def test_quic_needs_switch_and_certificate(plan: tuple[Any, dict[str, Check]]) -
     assert verdicts(plan, "fs1-windows", quic)["win-quic"] is Outcome.PASSED
 
 
-def wire(smb1_accepted: bool, signing_mode: int) -> WindowsObservation:
-    negotiation = NegotiateResult("3.1.1", True, "3.1.1", signing_mode, "")
-    return WindowsObservation({}, Smb1Result(smb1_accepted, ""), (negotiation,))
+def wire(
+    smb1_accepted: bool, signing_mode: int, dialects: tuple[str, ...] = ("3.0", "3.0.2", "3.1.1")
+) -> WindowsObservation:
+    """What the runner's negotiates showed: SMB1, and each SMB2/3 dialect accepted or refused
+    (the compliant state's floor is SMB300, its ceiling SMB311)."""
+    negotiations = tuple(
+        NegotiateResult(d, d in dialects, d if d in dialects else None, signing_mode, "")
+        for d in DIALECTS
+    )
+    return WindowsObservation({}, Smb1Result(smb1_accepted, ""), negotiations)
 
 
 def drift(plan: tuple[Any, dict[str, Check]], change: Any, observed: WindowsObservation) -> Verdict:
@@ -239,6 +246,40 @@ def test_drift_between_wire_and_configuration(plan: tuple[Any, dict[str, Check]]
     assert signing.outcome is Outcome.FAILED
     assert "RequireSecuritySignature=False but the wire requires signing" in signing.message
     assert drift(plan, None, WindowsObservation({}, None, ())).outcome is Outcome.ERROR
+
+
+def limits(**values: str | None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def change(state: dict[str, Any]) -> dict[str, Any]:
+        state["smb_server_limits"].update(values)
+        return state
+
+    return change
+
+
+def test_drift_in_the_dialects(plan: tuple[Any, dict[str, Check]]) -> None:
+    agree = drift(plan, None, wire(False, 3))
+    assert agree.outcome is Outcome.PASSED and "dialects 3.0 to 3.1.1" in agree.message
+    # the wire still takes 2.0.2 although the configuration's floor is SMB300
+    lower = drift(plan, None, wire(False, 3, ("2.0.2", "2.1", "3.0", "3.0.2", "3.1.1")))
+    assert lower.outcome is Outcome.FAILED
+    assert (
+        "config Smb2DialectMin=SMB300 (3.0) but the lowest dialect the wire accepted is 2.0.2"
+        in lower.message
+    )
+    # the configuration was lowered, the wire was not: the setting did not apply
+    lowered = drift(plan, SCENARIOS["win-dialect-floor-lowered"], wire(False, 3))
+    assert lowered.outcome is Outcome.FAILED and "Smb2DialectMin=SMB202 (2.0.2)" in lowered.message
+    capped = drift(plan, limits(Smb2DialectMax="SMB302"), wire(False, 3))
+    assert capped.outcome is Outcome.FAILED
+    assert "the highest dialect the wire accepted is 3.1.1" in capped.message
+    # "None" sets no limit: every SMB2 dialect is admitted
+    open_ended = limits(Smb2DialectMin="None", Smb2DialectMax="None")
+    assert drift(plan, open_ended, wire(False, 3, DIALECTS)).outcome is Outcome.PASSED
+    assert drift(plan, open_ended, wire(False, 3)).outcome is Outcome.FAILED
+    # a build without the settings has nothing to compare: SMB1 and signing still are
+    old_build = limits(Smb2DialectMin=None, Smb2DialectMax=None)
+    assert drift(plan, old_build, wire(False, 3, ("2.0.2",))).outcome is Outcome.PASSED
+    assert drift(plan, old_build, wire(True, 3, ("2.0.2",))).outcome is Outcome.FAILED
 
 
 def test_own_connection_paths_anchor_to_the_environment(
