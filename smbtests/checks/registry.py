@@ -27,6 +27,7 @@ from smbtests.checks import (
     smb_path,
     sweep,
     win_445_rules,
+    win_445_scope,
     win_auth_limiter,
     win_dialect,
     win_encryption,
@@ -72,6 +73,7 @@ _MODULES: tuple[CheckKind, ...] = (
     win_ntlm,
     win_restrictive,
     win_profile,
+    win_445_scope,
     drift,
 )
 KINDS: dict[str, CheckKind] = {module.NAME: module for module in _MODULES}

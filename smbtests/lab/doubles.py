@@ -5,9 +5,9 @@ Two instances of the same double (`smbtests/lab/wsman/`) run in the lab:
 - win1 (10.45.20.22, corp): a Windows endpoint; the win-* scenarios rewrite its state.
 - dc1 (10.45.10.12, servers): the Windows **configuration** of dc1, beside dc1's real smbd (the
   wire). Its state says what the configuration management believes dc1 is: a hardened server,
-  SMB1 off, signing required, 445 admitted from named subnets only. No scenario changes it, so
-  `smb1-enabled`, which changes only the smbd, shows drift between wire and configuration, like
-  a GPO that did not apply.
+  SMB1 off, signing required, 445 admitted from named subnets only. `smb1-enabled`, which
+  changes only the smbd, shows drift between wire and configuration, like a GPO that did not
+  apply; `dc1-445-scope-widened` is the one scenario that rewrites this state.
 
 Every scenario (and `compliant`) first writes each double's compliant state again.
 """
@@ -23,6 +23,7 @@ from smbtests.lab import paths
 from smbtests.lab.wsman import State, default_state
 
 SMB_PORT = "445"
+WIDENED_CORP = "10.45.20.0-10.45.30.255"
 
 
 def dc1_smb_rule() -> dict[str, Any]:
@@ -67,6 +68,15 @@ def dc1_state() -> State:
     # disabled RDP rule) do not cover 445 and stay.
     others = [r for r in state["firewall_rules"] if not {SMB_PORT, "Any"} & set(r["LocalPort"])]
     state["firewall_rules"] = [dc1_smb_rule(), *others]
+    return state
+
+
+def dc1_445_scope_widened() -> State:
+    """dc1's 445 rule with corp typed as a range that runs on into guest (10.45.30.0/24): still
+    named addresses, so only the comparison with the approved paths (win-445-scope) sees it."""
+    state = dc1_state()
+    (rule,) = [r for r in state["firewall_rules"] if r["Name"] == dc1_smb_rule()["Name"]]
+    rule["RemoteAddress"] = [WIDENED_CORP, "10.45.0.0/255.255.255.0"]
     return state
 
 

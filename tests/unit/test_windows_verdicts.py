@@ -14,6 +14,7 @@ import yaml
 from smbtests import records
 from smbtests.checks.base import Check, Outcome, Verdict
 from smbtests.checks.registry import build_plan, judge, kind_of
+from smbtests.checks.win_445_scope import approved_sources, beyond, merged, remote_interval
 from smbtests.config import DIALECTS, load
 from smbtests.lab.wsman.state import SCENARIOS, default_state
 from smbtests.observations import HostQuery, NegotiateResult, Smb1Result, WindowsObservation
@@ -118,6 +119,7 @@ def test_plan_has_windows_checks_per_role(plan: tuple[Any, dict[str, Check]]) ->
     assert fs1 == [
         "drift",
         "win-445-rules",
+        "win-445-scope",
         "win-auth-limiter",
         "win-dialect",
         "win-encryption",
@@ -202,6 +204,76 @@ def test_server_may_allow_445_from_named_addresses_only(plan: tuple[Any, dict[st
     assert verdicts(plan, "fs1-windows")["win-445-rules"] is Outcome.PASSED
     opened = verdicts(plan, "fs1-windows", SCENARIOS["win-445-allow-any"])
     assert opened["win-445-rules"] is Outcome.FAILED
+
+
+def corp_rule_from(
+    *remote: str, enabled: str = "True"
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def change(state: dict[str, Any]) -> dict[str, Any]:
+        (corp,) = [
+            r for r in state["firewall_rules"] if r["DisplayName"] == "SMB-In (corp servers)"
+        ]
+        corp.update(RemoteAddress=list(remote), Enabled=enabled)
+        return state
+
+    return change
+
+
+def scope(plan: tuple[Any, dict[str, Check]], change: Any = None, today: date = TODAY) -> Verdict:
+    config, checks = plan
+    state = default_state() if change is None else change(default_state())
+    observation = WindowsObservation(readings(state))
+    return judge(checks["win-445-scope:fs1-windows"], observation, config.policy, today)
+
+
+def test_server_445_rules_stay_within_the_approved_sources(
+    plan: tuple[Any, dict[str, Check]],
+) -> None:
+    _, checks = plan
+    assert "win-445-scope:win1" not in checks  # an endpoint: win-445-rules speaks for it
+    assert checks["win-445-scope:fs1-windows"].rule == (
+        "inbound 445 allow rules admit only the approved sources of fs1 (corp, mgmt) "
+        "and its unexpired exceptions'"
+    )
+    compliant = scope(plan)
+    assert compliant.outcome is Outcome.PASSED and compliant.observed == "within-approved"
+    # corp and mgmt as Windows writes them: masks, a bare address, a range inside corp
+    inside = corp_rule_from("10.45.20.0/255.255.255.0", "10.45.0.7", "10.45.20.10-10.45.20.99")
+    assert scope(plan, inside).outcome is Outcome.PASSED
+    assert scope(plan, corp_rule_from("fd45:0:0:20::/64", "fd45::1")).outcome is Outcome.PASSED
+    # a range typed too long runs into guest: win-445-rules does not see it, this does
+    widened = corp_rule_from("10.45.20.0-10.45.30.255")
+    assert verdicts(plan, "fs1-windows", widened)["win-445-rules"] is Outcome.PASSED
+    verdict = scope(plan, widened)
+    assert verdict.outcome is Outcome.FAILED and verdict.observed == "beyond-approved"
+    assert (
+        "'SMB-In (corp servers)' allows 445 from 10.45.20.0-10.45.30.255: 10.45.21.0-10.45.30.255 "
+        "beyond the approved sources (corp, mgmt)" in verdict.message
+    )
+    masked = scope(plan, corp_rule_from("10.45.0.0/255.255.0.0"))
+    assert "10.45.1.0-10.45.19.255, 10.45.21.0-10.45.255.255 beyond" in masked.message
+    keyword = scope(plan, corp_rule_from("LocalSubnet"))
+    assert keyword.outcome is Outcome.FAILED
+    assert "LocalSubnet (a keyword, not an address) beyond" in keyword.message
+    assert scope(plan, corp_rule_from("Any")).outcome is Outcome.FAILED
+    # a disabled rule admits nothing
+    assert scope(plan, corp_rule_from("Any", enabled="False")).outcome is Outcome.PASSED
+
+
+def test_approved_sources_union_and_exceptions() -> None:
+    v4 = [remote_interval(n) for n in ("10.45.0.0/24", "10.45.1.0/255.255.255.0")]
+    approved = merged(i for i in v4 if i is not None)
+    assert len(approved) == 1  # adjacent networks merge: a /23 the two cover is within
+    wide = remote_interval("10.45.0.0/255.255.254.0")
+    assert wide is not None and beyond(wide, approved) == []
+    wider = remote_interval("10.45.0.0/22")
+    assert wider is not None
+    assert [remote_interval("10.45.2.0/23")] == beyond(wider, approved)
+    assert remote_interval("10.45.20.9-10.45.20.1") is None
+    assert remote_interval("Intranet") is None
+    policy = load(ROOT / "environments" / "lab.yaml").policy
+    assert approved_sources(policy, "print1", TODAY) == ["corp", "mgmt", "10.45.40.41/32"]
+    assert approved_sources(policy, "print1", date(2027, 9, 1)) == ["corp", "mgmt"]
 
 
 def test_quic_needs_switch_and_certificate(plan: tuple[Any, dict[str, Check]]) -> None:
