@@ -78,6 +78,7 @@ def readings(state: dict[str, Any]) -> dict[str, object]:
         "smb-server-limits": state["smb_server_limits"],
         "smb-client-configuration": state["smb_client_configuration"],
         "network-profiles": state["network_profiles"],
+        "smb-client-access": state["smb_client_access"],
     }
 
 
@@ -128,6 +129,7 @@ def test_plan_has_windows_checks_per_role(plan: tuple[Any, dict[str, Check]]) ->
         "win-guest-logons",
         "win-profile",
         "win-quic",
+        "win-quic-access",
         "win-restrictive",
         "win-signing",
         "win-smb1",
@@ -260,7 +262,7 @@ def test_server_445_rules_stay_within_the_approved_sources(
     assert scope(plan, corp_rule_from("Any", enabled="False")).outcome is Outcome.PASSED
 
 
-def test_approved_sources_union_and_exceptions() -> None:
+def test_approved_sources_union_and_exceptions(plan: tuple[Any, dict[str, Check]]) -> None:
     v4 = [remote_interval(n) for n in ("10.45.0.0/24", "10.45.1.0/255.255.255.0")]
     approved = merged(i for i in v4 if i is not None)
     assert len(approved) == 1  # adjacent networks merge: a /23 the two cover is within
@@ -271,7 +273,7 @@ def test_approved_sources_union_and_exceptions() -> None:
     assert [remote_interval("10.45.2.0/23")] == beyond(wider, approved)
     assert remote_interval("10.45.20.9-10.45.20.1") is None
     assert remote_interval("Intranet") is None
-    policy = load(ROOT / "environments" / "lab.yaml").policy
+    policy = plan[0].policy  # without the lab's overlay, which a running lab may have written
     assert approved_sources(policy, "print1", TODAY) == ["corp", "mgmt", "10.45.40.41/32"]
     assert approved_sources(policy, "print1", date(2027, 9, 1)) == ["corp", "mgmt"]
 
@@ -286,6 +288,50 @@ def test_quic_needs_switch_and_certificate(plan: tuple[Any, dict[str, Check]]) -
 
     assert verdicts(plan, "fs1-windows")["win-quic"] is Outcome.FAILED
     assert verdicts(plan, "fs1-windows", quic)["win-quic"] is Outcome.PASSED
+
+
+def quic_access(
+    *mappings: dict[str, Any], supported: bool = True
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def change(state: dict[str, Any]) -> dict[str, Any]:
+        state["smb_client_access"] = {"Supported": supported, "Mappings": list(mappings)}
+        return state
+
+    return change
+
+
+def mapping(required: bool = True, *access: str) -> dict[str, Any]:
+    """A certificate mapping as Get-SmbClientAccessToServer reports its entries."""
+    entries = [
+        {"IdentifierType": "ISSUER", "Identifier": f"CN=Corp CA {n}", "Access": a}
+        for n, a in enumerate(access)
+    ]
+    return {"Name": "fs1.corp.example", "RequireClientAuthentication": required, "Entries": entries}
+
+
+def test_quic_client_access_control_where_remote_access_is_declared(
+    plan: tuple[Any, dict[str, Check]],
+) -> None:
+    config, checks = plan
+    assert "win-quic-access:win1" not in checks  # win1 declares no remote access
+
+    def seen(change: Any) -> Verdict:
+        state = change(default_state())
+        observation = WindowsObservation(readings(state))
+        return judge(checks["win-quic-access:fs1-windows"], observation, config.policy, TODAY)
+
+    granted = seen(quic_access(mapping(True, "Allow", "Deny")))
+    assert granted.outcome is Outcome.PASSED and granted.observed == "quic-access-on"
+    for change, words in (
+        (lambda state: state, "no SMB server certificate mapping"),
+        (quic_access(mapping(False, "Allow")), "does not require client authentication"),
+        (quic_access(mapping(True, "Deny")), "grants no client"),
+        (quic_access(mapping(True)), "grants no client"),
+        (quic_access(supported=False), "this build has no SMB over QUIC client access control"),
+    ):
+        verdict = seen(change)
+        assert verdict.outcome is Outcome.FAILED and words in verdict.message
+        assert verdict.observed == "quic-access-off"
 
 
 def wire(
