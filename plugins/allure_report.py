@@ -22,11 +22,12 @@ import pytest
 from smbtests import __version__
 from smbtests.atomic import write_text_atomically
 from smbtests.checks.base import STEP_TITLES, Check, Outcome, Verdict
+from smbtests.checks.titles import check_title
 from smbtests.records import as_plain, evidence_json
 from smbtests.reports.register import build_register, render_markdown
 
 from .interrupted import allure_not_run, completeness_key
-from .suite import LiveRun, judged_key, live_run_key
+from .suite import LiveRun, check_of, judged_key, live_run_key
 
 # First match wins: governance failures, then other policy violations, then broken probes.
 CATEGORIES = [
@@ -52,15 +53,15 @@ class AllureMapper:
 
     @pytest.hookimpl
     def pytest_smbtests_judged(
-        self, check: Check, verdict: Verdict, observation: Any, change: str | None
+        self,
+        check: Check,
+        verdict: Verdict,
+        observation: Any,
+        change: str | None,
     ) -> None:
         import allure
 
         dynamic = allure.dynamic
-        dynamic.title(f"{check.id}: {check.rule}")
-        dynamic.description(
-            verdict.message + (f"\n\nWARNING: {verdict.warning}" if verdict.warning else "")
-        )
         dynamic.epic(STEP_TITLES[check.step])
         # the Suites tab reads like the Behaviors tab, not like our module layout
         dynamic.parent_suite(f"smbtests: {self.run.config.environment.name}")
@@ -95,11 +96,23 @@ class AllureMapper:
             # no call phase follows an error: keep the evidence with the setup that raised it
             self._evidence(check, verdict, observation)
 
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        """Title and description after allure-pytest's own setup wrapper (inside this one),
+        which names the result after the test function; errored setups get them too."""
+        try:
+            return (yield)
+        finally:
+            judged = item.stash.get(judged_key, None)
+            check = check_of(item)
+            if judged is not None and check is not None:
+                _describe(check, judged.verdict, judged.observed_at)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         judged = item.stash.get(judged_key, None)
-        check = getattr(getattr(item, "callspec", None), "params", {}).get("smb_check")
-        if judged is not None and isinstance(check, Check):
+        check = check_of(item)
+        if judged is not None and check is not None:
             self._evidence(check, judged.verdict, judged.observation)
         return (yield)
 
@@ -191,6 +204,17 @@ class AllureMapper:
                 indent=2,
             ),
         )
+
+
+def _describe(check: Check, verdict: Verdict, observed_at: str) -> None:
+    import allure
+
+    allure.dynamic.title(check_title(check))
+    warning = f"\n\nWARNING: {verdict.warning}" if verdict.warning else ""
+    allure.dynamic.description(
+        f"Policy: {check.rule} (check `{check.id}`).\n\nResult: {verdict.message}{warning}"
+        f"\n\nObserved at {observed_at} (UTC)."
+    )
 
 
 def _attach_deny_records(directory: Path, records: dict[str, dict[str, Any]]) -> None:

@@ -22,8 +22,10 @@ def pytest_smbtests_judged(
     observation: Observation | None,
     change: str | None,
     run: LiveRun,
+    observed_at: str,
 ) -> None:
-    """One item's check was judged (in its setup, before the outcome is raised)."""
+    """One item's check was judged (in its setup, before the outcome is raised); its
+    observation was made at `observed_at` (UTC, ISO 8601)."""
 
 
 def pytest_smbtests_output_paths(config: pytest.Config) -> list[Path]:

@@ -42,9 +42,8 @@ class Completeness:
 completeness_key = pytest.StashKey[Completeness]()
 
 
-def _check_id(nodeid: str) -> str | None:
-    """`.../live.py::test_policy[reach:guest1/fs1:445]` (xdist's loadgroup may append
-    `@group`) -> the check id."""
+def check_id(nodeid: str) -> str | None:
+    """`.../live.py::test_policy[reach:guest1/fs1:445]` -> the check id (ids may hold `[]`)."""
     if "::test_policy[" not in nodeid or "]" not in nodeid:
         return None
     rest = nodeid.split("::test_policy[", 1)[1]
@@ -63,11 +62,11 @@ class Tracker:
         self._select(ids)
 
     def _select(self, nodeids: Any) -> None:
-        self.state.selected |= {i for i in map(_check_id, nodeids) if i is not None}
+        self.state.selected |= {i for i in map(check_id, nodeids) if i is not None}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if getattr(report, "smb_record", None) is not None:
-            check = _check_id(report.nodeid)
+            check = check_id(report.nodeid)
             if check is not None:
                 self.state.reported.add(check)
 

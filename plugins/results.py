@@ -89,6 +89,9 @@ class ResultsWriter:
             )
             for record in sorted(changed, key=lambda r: str(r["id"])):
                 terminalreporter.write_line(f"  {record['id']}: {record['change_since_baseline']}")
+        if self.run.config.environment.deny_logs:
+            counts = denylog.status_counts(self.with_deny_records().values())
+            terminalreporter.write_line(denylog.summary_line(counts))
         cover = coverage(self.run.config, self._as_results())
         uncovered = ", ".join(f"{s}->{h}:{p}" for s, h, p in cover.uncovered) or "none"
         terminalreporter.write_line(

@@ -8,7 +8,10 @@ Probe and setup problems surface in the setup phase, so pytest reports them as e
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import re
+import threading
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +21,14 @@ import pytest
 from smbtests.checks.base import BatchKind, Check, Expect, Outcome, Verdict, error_verdict
 from smbtests.checks.registry import build_plan, judge, uses_account
 from smbtests.config import LoadedConfig, load, resolve_environment_path, with_timing
+from smbtests.config.source import suggest
+from smbtests.dates import utc_now
 from smbtests.errors import InternalError, ProbeError, SmbtestsError
 from smbtests.execute import Executor
 from smbtests.observations import Observation
 from smbtests.probes.base import HostReader, Probe
 from smbtests.probes.registry import open_probe, open_reader
+from smbtests.progress import OnProgress, ScanProgress
 from smbtests.records import (
     RunResults,
     evidence_json,
@@ -70,6 +76,7 @@ class Judged:
     verdict: Verdict
     observation: Observation | None
     change: str | None  # since --baseline, when one was given
+    observed_at: str  # UTC instant the observation was made (or its failure known)
 
 
 judged_key = pytest.StashKey[Judged]()
@@ -106,6 +113,7 @@ def pytest_configure(config: pytest.Config) -> None:
             require_complete(baseline, "a baseline")
     except SmbtestsError as exc:
         raise pytest.UsageError(f"smbtests: {exc}") from None
+    _known_ring(run_options.ring, loaded)
     results_path = (
         run_options.results or Path("reports") / f"{loaded.environment.name}-results.json"
     )
@@ -118,23 +126,48 @@ def pytest_configure(config: pytest.Config) -> None:
     # The suite's items come from the policy, not from testpaths (tests/ are the project's own).
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args = [str(LIVE_MODULE)]
-    _keep_batches_on_one_worker(config)
 
 
-def _keep_batches_on_one_worker(config: pytest.Config) -> None:
-    """Under `-n`, group items by their xdist_group mark (loadgroup) unless the user chose a
-    --dist mode: the controller schedules by group, workers label items with their group."""
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and workerinput.get("smbtests_loadgroup"):
-        config.option.loadgroup = True
+def _known_ring(ring: str | None, loaded: LoadedConfig) -> None:
+    """An unknown --ring would deselect every item and exit 5 without a word."""
+    env = loaded.environment
+    rings = {r for p in env.probes.values() for r in p.rings}
+    rings |= {r for tags in env.host_rings.values() for r in tags}
+    if ring is None or ring in rings:
+        return
+    known = ", ".join(sorted(rings)) or "none (tag probes or hosts with `rings:`)"
+    raise pytest.UsageError(
+        f"smbtests: --ring `{ring}`: no probe or host of {env.name} has this ring; "
+        f"known rings: {known}{suggest(ring, rings)}"
+    )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """An unknown marker in -m would select nothing and exit 5 without a word. Checked once
+    every plugin registered its markers."""
+    config = session.config
+    if _run(config) is None or not config.option.markexpr:
+        return
+    known = {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}
+    expression = re.sub(r"\([^)]*\)", "", config.option.markexpr)  # marker(arg=...) -> marker
+    for name in re.findall(r"[A-Za-z_]\w*", expression):
+        if name not in known and name not in ("and", "or", "not"):
+            raise pytest.UsageError(
+                f"smbtests: -m `{config.option.markexpr}`: unknown marker `{name}`"
+                f"{suggest(name, known)} (smbtests markers: {', '.join(MARKERS)})"
+            )
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """xdist: tell each worker that the controller schedules by group."""
-    node.workerinput["smbtests_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `-n` (xdist's default `--dist load`): our batch scheduler, which keeps node ids
+    as they are; an explicit other --dist mode is the user's choice."""
+    run = _run(config)
+    if run is None or config.getvalue("dist") != "load":
+        return None
+    from .schedule import BatchScheduling
+
+    return BatchScheduling(config, {c.id: _batch_group(c) for c in run.checks}, log)
 
 
 def _run(config: pytest.Config) -> LiveRun | None:
@@ -182,17 +215,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytest.param(
                 check,
                 id=check.id,
-                marks=[
-                    getattr(pytest.mark, check.marker),
-                    pytest.mark.xdist_group(_xdist_group(check)),
-                ],
+                marks=getattr(pytest.mark, check.marker),
             )
             for check in run.checks
         ],
     )
 
 
-def _xdist_group(check: Check) -> str:
+def _batch_group(check: Check) -> str:
     """Under pytest-xdist: every scan on one worker (I/O-bound, started together so their
     timeouts overlap), SMB talk spread per host (CPU-bound impacket work)."""
     return "scans" if check.batch.kind is BatchKind.SCAN else str(check.batch)
@@ -218,7 +248,7 @@ def pytest_collection_modifyitems(
     kept: list[pytest.Item] = []
     deselected: list[pytest.Item] = []
     for item in items:
-        check = _check_of(item)
+        check = check_of(item)
         if check is None:
             kept.append(item)
             continue
@@ -228,11 +258,11 @@ def pytest_collection_modifyitems(
         kept.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-    kept.sort(key=lambda i: _order(c) if (c := _check_of(i)) else (2, "", 0, i.nodeid))
+    kept.sort(key=lambda i: _order(c) if (c := check_of(i)) else (2, "", 0, i.nodeid))
     items[:] = kept
 
 
-def _check_of(item: pytest.Item) -> Check | None:
+def check_of(item: pytest.Item) -> Check | None:
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return None
@@ -245,7 +275,7 @@ def smb_executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
     """Runs the batches for the checks this process will run; all start together."""
     run = _run(request.config)
     assert run is not None
-    selected = [c for item in request.session.items if (c := _check_of(item)) is not None]
+    selected = [c for item in request.session.items if (c := check_of(item)) is not None]
     environment = run.config.environment
 
     def opener(name: str) -> Probe:
@@ -254,11 +284,30 @@ def smb_executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
     def reader(name: str) -> HostReader:
         return open_reader(name, environment.windows_hosts[name], environment)
 
-    executor = Executor(run.config, selected, opener, run.account, reader)
+    executor = Executor(
+        run.config, selected, opener, run.account, reader, on_progress=_progress(request.config)
+    )
     if not hasattr(request.config, "workerinput"):
         executor.start()  # one process runs everything: let every timeout overlap
     yield executor
     executor.close()
+
+
+def _progress(config: pytest.Config) -> OnProgress | None:
+    """Scan progress lines on the terminal, from the batch threads; none under -q and none in
+    xdist workers (their output does not reach the terminal)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or config.get_verbosity() < 0 or hasattr(config, "workerinput"):
+        return None
+    lock = threading.Lock()
+
+    def show(progress: ScanProgress) -> None:
+        # the item waiting on the scan is in its setup, under capture: step around it
+        with lock, capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(progress.line())
+
+    return show
 
 
 @pytest.fixture
@@ -283,10 +332,19 @@ def smb_verdict(
         warning=None if verdict.warning is None else run.registry.scrub(verdict.warning),
     )
     node = request.node
+    observed_at = smb_executor.observed_at(smb_check) or utc_now()
     change = _change_since_baseline(smb_check, verdict, observation, run)
-    node.stash[judged_key] = Judged(verdict, observation, change)
+    node.stash[judged_key] = Judged(verdict, observation, change, observed_at)
+    # JUnit consumers see when each verdict's observation was made
+    node.user_properties.append(("smbtests_observed_at", observed_at))
     request.config.hook.pytest_smbtests_judged(
-        item=node, check=smb_check, verdict=verdict, observation=observation, change=change, run=run
+        item=node,
+        check=smb_check,
+        verdict=verdict,
+        observation=observation,
+        change=change,
+        run=run,
+        observed_at=observed_at,
     )
     node.add_report_section("setup", "smb observation", evidence_json(observation))
     if change is not None:
@@ -317,9 +375,9 @@ def pytest_runtest_makereport(
     if call.excinfo is not None and call.excinfo.errisinstance(CheckError):
         report.longrepr = f"ERROR {judged.verdict.message}"
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        check = _check_of(item)
+        check = check_of(item)
         assert check is not None
         report.smb_record = record(  # type: ignore[attr-defined]
-            check, judged.verdict, judged.observation, judged.change
+            check, judged.verdict, judged.observation, judged.change, judged.observed_at
         )
     return report

@@ -32,13 +32,19 @@ smbtests lab exec -- pytest --env lab -n auto \
 suite_rc=$?
 set -e
 
+# Two reports: one file that opens from disk (file://), and the folder report, which loads
+# its data with fetch() and so shows "Failed to fetch" unless served over HTTP.
 previous=$(ls -d reports/lab-*/html 2>/dev/null | grep -v "$out" | tail -n 1 || true)
 history=()
 [ -n "$previous" ] && history=(--history-from "$previous")
-if smbtests report "$out/allure-results" -o "$out/html" "${history[@]}" >/dev/null 2>&1; then
-  report="$out/html/index.html"
+if smbtests report "$out/allure-results" -o "$out/html" "${history[@]}" >/dev/null 2>&1 &&
+  smbtests report "$out/allure-results" -o "$out/report-single" --single-file \
+    "${history[@]}" >/dev/null 2>&1; then
+  report="$out/report-single/index.html (one file: open it from disk)"
+  folder="$out/html (serve it: python3 -m http.server --bind 127.0.0.1 --directory $out/html 8000, then http://127.0.0.1:8000/)"
 else
   report="(not built: run scripts/install-report-tools.sh)"
+  folder="$report"
 fi
 smbtests evidence "$out/results.json" -o "$out/evidence" --allure-results "$out/allure-results"
 smbtests exceptions --env lab --results "$out/results.json" || true
@@ -47,6 +53,7 @@ echo
 echo "results:  $out/results.json"
 echo "junit:    $out/junit.xml"
 echo "report:   $report"
+echo "folder:   $folder"
 echo "evidence: $out/evidence (verify: smbtests evidence verify $out/evidence)"
 echo "compare a later run: smbtests diff $out/results.json reports/lab-<later>/results.json"
 exit "$suite_rc"

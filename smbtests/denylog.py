@@ -184,7 +184,7 @@ def field_for(
     elif unreadable:
         status = "log unreadable"
     else:
-        status = "no deny record"
+        status = NO_RECORD
     return {
         "status": status,
         "logs_read": sorted(logs_read),
@@ -228,3 +228,28 @@ def attach(
             entry = {**entry, "deny_records": field}
         attached[key] = entry
     return attached
+
+
+NO_RECORD = "no deny record"
+
+
+def status_counts(entries: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many closed paths carry each `deny_records` status ("matched", "no deny record",
+    "log unreadable"): the run's answer to "did the firewall I believe drop these?"."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        field = entry.get("deny_records")
+        if isinstance(field, Mapping):
+            status = str(field.get("status"))
+            counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def summary_line(counts: Mapping[str, int]) -> str:
+    """The terminal's one line about deny records."""
+    closed = sum(counts.values())
+    return (
+        f"deny records: {closed} closed paths, {counts.get('matched', 0)} matched, "
+        f"{counts.get(NO_RECORD, 0)} with no deny record (dropped somewhere other than the "
+        f"firewalls whose logs were read), {counts.get('log unreadable', 0)} with a log unreadable"
+    )

@@ -22,15 +22,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 
 from smbtests import smb
-from smbtests.checks._paths import control_targets
+from smbtests.checks._paths import control_targets, port_control_targets
 from smbtests.checks.base import (
     RUNNER,
     BatchKey,
     BatchKind,
     Check,
     Connect,
-    Facts,
-    FollowUps,
     Need,
     SmbAnswers,
     SmbNeed,
@@ -40,7 +38,9 @@ from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import ConnectResult, HostQuery, Observation, Target
 from smbtests.probes.base import Dialer, HostReader, Probe
+from smbtests.progress import OnProgress, ScanCounter
 from smbtests.secrets import Credentials
+from smbtests.settle import Settler
 
 ProbeOpener = Callable[[str], Probe]
 ReaderOpener = Callable[[str], HostReader]
@@ -60,8 +60,10 @@ class Executor:
         account: Credentials | None,
         open_reader: ReaderOpener | None = None,
         max_parallel: int = 16,
+        on_progress: OnProgress | None = None,
     ) -> None:
         self._config = config
+        self._on_progress = on_progress
         self._open_probe = open_probe
         self._open_reader = open_reader
         self._account = account
@@ -70,6 +72,7 @@ class Executor:
             self._batches.setdefault(check.batch, []).append(check)
         self._futures: dict[BatchKey, Future[None]] = {}
         self._outcomes: dict[str, Future[Observation]] = {c.id: Future() for c in checks}
+        self._observed_at: dict[str, str] = {}  # check id -> UTC time of its observation
         timing = config.environment.timing
         # every batch bounds itself; this is the backstop should one of them hang anyway
         self._deadline = timing.probe_timeout + 8 * timing.smb_timeout + 30.0
@@ -108,6 +111,11 @@ class Executor:
                 f"batch {check.batch} did not finish within {self._deadline:g} s",
             ) from None
 
+    def observed_at(self, check: Check) -> str | None:
+        """When (UTC) this check's observation was made, or its failure known; None while it
+        has neither (a batch past its deadline)."""
+        return self._observed_at.get(check.id)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -118,7 +126,9 @@ class Executor:
         needs = {c.id: tuple(kind_of(c).needs(c, self._config)) for c in checks}
         # a scan's records are only evidence once the whole answer passed the protocol checks
         hold = key.kind is BatchKind.SCAN
-        settler = _Settler(checks, needs, self._outcomes, key, self._account, hold=hold)
+        settler = Settler(
+            checks, needs, self._outcomes, key, self._account, self._observed_at, hold=hold
+        )
         runners = {
             BatchKind.SCAN: self._scan,
             BatchKind.SMB: self._smb,
@@ -137,24 +147,31 @@ class Executor:
         key: BatchKey,
         checks: list[Check],
         needs: Mapping[str, tuple[Need, ...]],
-        settler: _Settler,
+        settler: Settler,
     ) -> None:
         if key.name is None:  # exceptions whose source holds no probe: governance only
             settler.without_probe()
             return
         timing = self._config.environment.timing
-        controls = control_targets(self._config.environment.probes[key.name])
-        targets = [*controls]
+        probe_config = self._config.environment.probes[key.name]
+        controls = control_targets(probe_config)
+        port_controls = port_control_targets(probe_config)
+        targets = [*controls, *port_controls]
         targets += [n.target for c in checks for n in needs[c.id] if isinstance(n, Connect)]
         unique = list(dict.fromkeys(targets))
-        settler.expect_controls(controls)
+        settler.expect_controls(controls, port_controls)
         probe = self._open_probe(key.name)
+        counter = ScanCounter(key.name, len(unique), self._on_progress or (lambda _: None))
+
+        def streamed(result: ConnectResult) -> None:
+            counter.saw(result)
+            settler.connected(result)
+
         try:
-            results = probe.scan(
-                unique, timing.connect_timeout, timing.concurrency, settler.connected
-            )
+            results = probe.scan(unique, timing.connect_timeout, timing.concurrency, streamed)
             for result in results:  # the checked, complete answer settles what streaming missed
-                settler.connected(result)
+                streamed(result)
+            counter.finish()
             # a Windows vantage's own readings (its outbound rules), over the same shell
             for query in sorted(n for n in _union(needs) if isinstance(n, HostQuery)):
                 run_json = getattr(probe, "run_json", None)
@@ -186,7 +203,7 @@ class Executor:
         key: BatchKey,
         checks: list[Check],
         needs: Mapping[str, tuple[Need, ...]],
-        settler: _Settler,
+        settler: Settler,
     ) -> None:
         target = checks[0].target  # one host at one port per batch
         assert target is not None
@@ -208,7 +225,7 @@ class Executor:
         key: BatchKey,
         checks: list[Check],
         needs: Mapping[str, tuple[Need, ...]],
-        settler: _Settler,
+        settler: Settler,
     ) -> None:
         """All readings the host's checks need, over one WinRM shell; wire facts for drift."""
         wanted = _union(needs)
@@ -259,136 +276,6 @@ class Executor:
             SmbNeed.PATH: lambda: session(account(), None, shares, sysvol=sysvol),
         }
         return _attempt(key.vantage, fetch[need])
-
-
-class _Settler:
-    """Settles each check of one batch as soon as everything it needs is known: its facts
-    and, for scans, the probe's control. Runs in the batch's thread.
-
-    With `hold`, a settled check's observation is kept back until `confirm()` (the batch's
-    whole answer passed its checks: exit status, end marker, one record per target); a
-    `fail()` before that errors it like any unsettled check, so a breach found late can
-    never leave a pass behind."""
-
-    def __init__(
-        self,
-        checks: list[Check],
-        needs: Mapping[str, tuple[Need, ...]],
-        outcomes: Mapping[str, Future[Observation]],
-        key: BatchKey,
-        account: Credentials | None,
-        hold: bool = False,
-    ) -> None:
-        self._checks = {c.id: c for c in checks}
-        self._hold = hold
-        self._held: dict[str, Observation | Exception] = {}
-        self._needs = needs
-        self._outcomes = outcomes
-        self._probe = key.name if key.kind is BatchKind.SCAN else None
-        self._account = None if account is None else account.username
-        self._known: dict[Need, object] = {}
-        self._waiting: dict[Need, set[str]] = {}
-        for check_id, wanted in needs.items():
-            for need in wanted:
-                self._waiting.setdefault(need, set()).add(check_id)
-        # a scan settles nothing before every control of the probe has answered
-        self._controls: dict[Target, ConnectResult | None] = {}
-        self._extra: dict[str, tuple[Need, ...]] = {}  # follow-ups asked, per check
-        self._follow_ups: list[Need] = []  # asked and not fetched yet
-
-    def expect_controls(self, targets: list[Target]) -> None:
-        self._controls = dict.fromkeys(targets)
-
-    def connected(self, result: ConnectResult) -> None:
-        if result.target in self._controls and self._controls[result.target] is None:
-            self._controls[result.target] = result
-            if self._controls_known():
-                for check_id in list(self._checks):
-                    self._try(check_id)
-        self.known(Connect(result.target), result)
-
-    def _controls_known(self) -> bool:
-        return all(result is not None for result in self._controls.values())
-
-    def known(self, need: Need, value: object) -> None:
-        if need in self._known:
-            return
-        self._known[need] = value
-        for check_id in self._waiting.pop(need, set()):
-            self._try(check_id)
-
-    def without_probe(self) -> None:
-        for check_id in list(self._checks):
-            self._settle(check_id, Facts(probe=None))
-
-    def follow_ups(self) -> list[Need]:
-        """The follow-ups asked so far and not known yet (each once); fetching them may not
-        ask for more: follow-ups are one step deep."""
-        asked, self._follow_ups = self._follow_ups, []
-        return [need for need in dict.fromkeys(asked) if need not in self._known]
-
-    def fail(self, error: ProbeError) -> None:
-        """Error every check not released yet (unsettled or held)."""
-        for check_id in [*self._checks, *self._held]:
-            self._outcomes[check_id].set_exception(error)
-        self._checks.clear()
-        self._held.clear()
-
-    def confirm(self) -> None:
-        """The batch's answer is verified: release the held observations."""
-        for check_id, outcome in self._held.items():
-            _resolve(self._outcomes[check_id], outcome)
-        self._held.clear()
-
-    def _try(self, check_id: str) -> None:
-        if check_id not in self._checks:
-            return
-        if not self._controls_known():
-            return
-        wanted = self._needs[check_id]
-        if any(need not in self._known for need in wanted):
-            return
-        ask: FollowUps | None = getattr(kind_of(self._checks[check_id]), "followups", None)
-        if ask is not None and check_id not in self._extra:
-            try:
-                extra = tuple(ask(self._checks[check_id], self._facts(wanted)))
-            except Exception as exc:  # a bug in the kind: the item errors, the batch goes on
-                self._outcomes[check_id].set_exception(exc)
-                del self._checks[check_id]
-                return
-            self._extra[check_id] = extra
-            for need in extra:
-                if need not in self._known:
-                    self._waiting.setdefault(need, set()).add(check_id)
-                    self._follow_ups.append(need)
-        wanted = (*wanted, *self._extra.get(check_id, ()))
-        if any(need not in self._known for need in wanted):
-            return
-        self._settle(check_id, self._facts(wanted))
-
-    def _facts(self, wanted: tuple[Need, ...]) -> Facts:
-        values = {need: self._known[need] for need in wanted}
-        controls = {t: r for t, r in self._controls.items() if r is not None}
-        return Facts(values, self._probe, controls, self._account)
-
-    def _settle(self, check_id: str, facts: Facts) -> None:
-        check = self._checks.pop(check_id)
-        outcome: Observation | Exception
-        try:
-            outcome = kind_of(check).observe(check, facts)
-        except Exception as exc:  # a fact that failed, or a bug in observe: the item errors
-            outcome = exc
-        if self._hold:
-            self._held[check_id] = outcome
-        else:
-            _resolve(self._outcomes[check_id], outcome)
-
-
-def _resolve(future: Future[Observation], outcome: Observation | Exception) -> None:
-    if isinstance(outcome, Exception):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
 
 
 def sysvol_share(shares: tuple[str, ...]) -> str:

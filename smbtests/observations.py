@@ -62,6 +62,7 @@ class HostQuery(StrEnum):
     SMB_CLIENT_ACCESS = "smb-client-access"  # SMB over QUIC client access control
     NETWORK_PROFILES = "network-profiles"
     FIREWALL_OUTBOUND_445 = "firewall-outbound-445"
+    FIREWALL_LOG_TAIL = "firewall-log-tail"  # pfirewall.log's header and last lines: deny records
 
 
 @dataclass(frozen=True)

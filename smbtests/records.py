@@ -53,10 +53,17 @@ def evidence_json(observation: Observation | None) -> str:
 
 
 def record(
-    check: Check, verdict: Verdict, observation: Observation | None, change: str | None
+    check: Check,
+    verdict: Verdict,
+    observation: Observation | None,
+    change: str | None,
+    observed_at: str | None = None,
 ) -> dict[str, object]:
-    """One check's entry in the results file (plain JSON, no secrets)."""
+    """One check's entry in the results file (plain JSON, no secrets). `observed_at`: the UTC
+    instant its observation was made (or its failure known), so a fault that appears mid-run
+    can be placed in time."""
     return {
+        "observed_at": observed_at,
         "id": check.id,
         "kind": check.kind,
         "step": check.step,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from smbtests.checks.base import Expect
-from smbtests.config import Policy, ProbeConfig
+from smbtests.config import Environment, Policy, ProbeConfig
 from smbtests.config.types import Address
 from smbtests.observations import Target
 
@@ -122,3 +122,29 @@ def control_targets(probe: ProbeConfig) -> list[Target]:
         for address in probe.control.all_addresses
         if address.version == source.address.version
     ]
+
+
+def port_control_targets(probe: ProbeConfig) -> list[Target]:
+    """The probe's SMB-port control (when configured) on each of its addresses and ports, from
+    each source of the same IP version: the proof that the probe's own host lets those SYNs out."""
+    control = probe.smb_port_control
+    if control is None:
+        return []
+    return [
+        source.to(address, port)
+        for source in sources(probe)
+        for address in control.all_addresses
+        if address.version == source.address.version
+        for port in control.ports
+    ]
+
+
+def port_control_addresses(env: Environment) -> set[Address]:
+    """Listeners the environment declares on the SMB ports as controls: proved by control
+    checks, not exposures for a sweep or discovery to report."""
+    return {
+        address
+        for probe in env.probes.values()
+        if probe.smb_port_control is not None
+        for address in probe.smb_port_control.all_addresses
+    }

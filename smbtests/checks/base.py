@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from smbtests.config import Hardening, LoadedConfig, Policy
 from smbtests.errors import ProbeError
-from smbtests.observations import ConnectResult, HostQuery, Observation, Target
+from smbtests.observations import ConnectResult, ConnectState, HostQuery, Observation, Target
 
 STEP_TITLES: dict[int, str] = {
     1: "1 Inventory",
@@ -146,15 +146,30 @@ class Facts:
             raise value
         return value
 
+    # the probe's SMB-port controls (inside its own segment), keyed like `controls`
+    port_controls: Mapping[Target, ConnectResult] = field(default_factory=dict)
+
     def control_for(self, target: Target) -> ConnectResult | None:
         """The control reached in the target's IP version from the same source address: the
-        proof that the probe could have connected to the target if nothing blocked it."""
+        proof that the probe could have connected to the target if nothing blocked it. On a
+        port the probe's SMB-port control covers, both must have answered: the one that did
+        not is returned (the routed control first), so a drop in the probe's own output chain
+        for that port alone leaves the target unproven."""
         same = [
             result
             for control, result in self.controls.items()
             if control.version == target.version and control.source == target.source
         ]
-        return same[0] if same else None
+        if not same:
+            return None
+        at_port = [
+            result
+            for control, result in self.port_controls.items()
+            if control.version == target.version
+            and control.source == target.source
+            and control.port == target.port
+        ]
+        return next((r for r in (same[0], *at_port) if r.state is not ConnectState.OPEN), same[0])
 
     def connect(self, target: Target) -> ConnectResult | None:
         """The connect result, or None when no probe could run this batch."""

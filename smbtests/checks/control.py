@@ -3,6 +3,11 @@
 Every scan batch connects to the probe's control, a service the probe's segment is meant to
 reach across the same boundary as its SMB tests. A probe that cannot reach it is blind: none of
 its "closed" results can be trusted, so this check errors and so do they.
+
+A probe with an `smb_port_control` (a listener on the SMB ports inside its own segment) also
+connects to it on each of those ports (`control:PROBE/[ADDRESS]:PORT`): a probe whose own host
+drops its connects to 445 reaches the routed control all the same, so only this one shows it;
+its "closed" results on a port whose control did not answer error.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from smbtests.checks._connect import blind, reach_observation, seen, target_needs
-from smbtests.checks._paths import sources
+from smbtests.checks._paths import port_control_targets, sources
 from smbtests.checks.base import (
     BatchKey,
     BatchKind,
@@ -24,8 +29,8 @@ from smbtests.checks.base import (
     Outcome,
     Verdict,
 )
-from smbtests.config import LoadedConfig
-from smbtests.observations import ConnectState, Observation, ReachObservation
+from smbtests.config import LoadedConfig, ProbeConfig
+from smbtests.observations import ConnectState, Observation, ReachObservation, Target
 
 NAME = "control"
 FAMILY = Family.REACH
@@ -42,24 +47,45 @@ def plan(config: LoadedConfig, today: date) -> list[Check]:
                     continue
                 where = "" if address == primary else f"/[{address}]:{probe.control.port}"
                 checks.append(
-                    Check(
-                        id=f"{NAME}:{name}{source.label}{where}",
-                        kind=NAME,
-                        step=6,
-                        rule="the probe reaches its positive control, so its 'closed' results "
-                        "are real",
-                        feature="Probes can prove a port is blocked",
-                        story=probe.segment,
-                        severity="critical",
-                        batch=BatchKey(BatchKind.SCAN, name),
-                        marker="smb_verification",
-                        probe=name,
-                        target=source.to(address, probe.control.port),
-                        expect=Expect.OPEN,
-                        rings=probe.rings,
+                    _check(
+                        name,
+                        probe,
+                        source.label + where,
+                        source.to(address, probe.control.port),
+                        ROUTED,
                     )
                 )
+        for target in port_control_targets(probe):
+            label = "" if not target.source else f"[{target.source}]"
+            checks.append(
+                _check(name, probe, f"{label}/[{target.host}]:{target.port}", target, AT_PORT)
+            )
     return checks
+
+
+ROUTED = "the probe reaches its positive control, so its 'closed' results are real"
+AT_PORT = (
+    "the probe's own host lets its connects to this SMB port out (a control inside its own "
+    "segment), so its 'closed' results on this port are the network's"
+)
+
+
+def _check(name: str, probe: ProbeConfig, where: str, target: Target, rule: str) -> Check:
+    return Check(
+        id=f"{NAME}:{name}{where}",
+        kind=NAME,
+        step=6,
+        rule=rule,
+        feature="Probes can prove a port is blocked",
+        story=probe.segment,
+        severity="critical",
+        batch=BatchKey(BatchKind.SCAN, name),
+        marker="smb_verification",
+        probe=name,
+        target=target,
+        expect=Expect.OPEN,
+        rings=probe.rings,
+    )
 
 
 def needs(check: Check, config: LoadedConfig) -> Sequence[Need]:
@@ -81,6 +107,6 @@ def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
         return Verdict(Outcome.PASSED, f"{seen_text}; control reachable", "open")
     return Verdict(
         Outcome.ERROR,
-        f"{blind(obs.probe, obs.control)}; no 'closed' result from it can be trusted",
+        f"{blind(obs.probe, result)}; no 'closed' result from it can be trusted",
         result.state.value,
     )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from smbtests.checks._connect import blind
+from smbtests.checks._paths import port_control_addresses
 from smbtests.checks.base import (
     BatchKey,
     BatchKind,
@@ -67,16 +68,23 @@ def plan(config: LoadedConfig, today: date) -> list[Check]:
 def needs(check: Check, config: LoadedConfig) -> Sequence[Need]:
     assert check.discovery_range is not None
     network = ipaddress.ip_network(check.discovery_range)
+    controls = port_control_addresses(config.environment)
     return [
         Connect(Target(str(address), port))
         for address in network.hosts()
+        if address not in controls
         for port in config.policy.discovery.ports
     ]
 
 
 def observe(check: Check, facts: Facts) -> Observation:
     network = ipaddress.ip_network(check.discovery_range or "")
-    control = facts.control_for(Target(str(network.network_address), 0))
+    # on each port scanned: a port the probe's SMB-port control did not answer on is unproven
+    ports = sorted({need.target.port for need in facts.values if isinstance(need, Connect)})
+    found = [facts.control_for(Target(str(network.network_address), p)) for p in ports or [0]]
+    control = next(
+        (c for c in found if c is not None and c.state is not ConnectState.OPEN), found[0]
+    )
     if control is None:
         raise ProbeError(
             check.probe or "?", f"no control in IPv{network.version} proves it can connect"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from smbtests.checks._connect import blind
-from smbtests.checks._paths import Source, smb_ports, sources
+from smbtests.checks._paths import Source, port_control_addresses, smb_ports, sources
 from smbtests.checks.base import (
     BatchKey,
     BatchKind,
@@ -85,7 +85,7 @@ def _ranges(config: LoadedConfig, probe: ProbeConfig) -> Iterator[tuple[Range, S
     the range's IP version; a probe without one cannot sweep that family)."""
     policy = config.policy
     perimeter = policy.segments[probe.segment].kind == "perimeter"
-    judged = _judged_by_reach(policy)
+    judged = _judged_by_reach(policy) | port_control_addresses(config.environment)
     defaults = {s.address.version: s for s in sources(probe) if not s.label}
     candidates: list[Range] = []
     for segment in policy.segments.values():

@@ -30,6 +30,23 @@ class Control(ConfigModel):
         return (self.address, *self.addresses)
 
 
+class SmbPortControl(ConfigModel):
+    """A listener on the SMB ports inside the probe's own segment (no router between them): the
+    proof that the probe's own host lets its SYNs to those ports out. A routed control on
+    another port cannot show that: a drop in the probe's own output chain for 445 only looks
+    exactly like the network's at the socket."""
+
+    address: Address
+    ports: tuple[Port, ...] = Field(min_length=1)
+    description: str = ""
+    # its address in the probe's other IP versions: one per version the probe sends from
+    addresses: tuple[Address, ...] = ()
+
+    @property
+    def all_addresses(self) -> tuple[Address, ...]:
+        return (self.address, *self.addresses)
+
+
 class Credential(ConfigModel):
     username: str = Field(min_length=1)
     domain: str = ""
@@ -60,6 +77,7 @@ class ProbeConfig(ConfigModel):
     # Windows) and cannot tell refused from filtered, but it is the command auditors know
     winrm_test_netconnection: bool = False
     control: Control | None = None
+    smb_port_control: SmbPortControl | None = None
     rings: tuple[Name, ...] = ()
 
     @property
@@ -136,11 +154,13 @@ class DenyLog(ConfigModel):
 
     `netfilter`: kernel / ulogd2 log lines (`SRC= DST= DPT=`) with an RFC 3339 time first;
     `pfirewall`: the Windows Firewall log (columns from its `#Fields:` line). Read on the
-    runner, or over the ssh probe `via`.
+    runner (`path`), over the ssh probe `via` (`path` on that host), or, for `pfirewall`, over
+    WinRM from the winrm probe or Windows host `via`, where the profiles' `LogFileName` names
+    the file and `path` is left out.
     """
 
     format: Literal["netfilter", "pfirewall"]
-    path: str = Field(min_length=1)
+    path: str | None = Field(default=None, min_length=1)
     via: str | None = None
     # the zone of times written without an offset (pfirewall.log writes the host's local time)
     timezone: str = "UTC"

@@ -10,7 +10,7 @@ import ipaddress
 import zoneinfo
 from collections.abc import Iterable
 
-from smbtests.config.environment import Environment, ProbeConfig, WindowsHost
+from smbtests.config.environment import DenyLog, Environment, ProbeConfig, WindowsHost
 from smbtests.config.policy import Policy
 from smbtests.config.source import KeyPath, SourceDocument, path_label, suggest
 from smbtests.config.types import Address, Network, within
@@ -141,18 +141,36 @@ def resolve_environment(env: Environment, policy: Policy, doc: SourceDocument) -
     winrm_probes = [n for n, p in env.probes.items() if p.transport == "winrm"]
     for name, windows in env.windows_hosts.items():
         _windows_host(policy, doc, ("windows_hosts", name), windows, winrm_probes)
-    ssh_probes = [n for n, p in env.probes.items() if p.transport == "ssh"]
     for name, deny in env.deny_logs.items():
-        if not deny.path.startswith("/") and not deny.path[1:3] == ":\\":
-            raise located(doc, ("deny_logs", name, "path"), "give the log's absolute path")
-        try:
-            zoneinfo.ZoneInfo(deny.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        _deny_log(env, doc, ("deny_logs", name), deny, winrm_probes)
+
+
+def _deny_log(
+    env: Environment, doc: SourceDocument, where: KeyPath, deny: DenyLog, winrm_probes: list[str]
+) -> None:
+    windows = [*winrm_probes, *(n for n in env.windows_hosts if n not in winrm_probes)]
+    if deny.via is not None and deny.via in windows:
+        if deny.format != "pfirewall":
+            raise located(doc, (*where, "format"), "a log read over WinRM is `pfirewall`")
+        if deny.path is not None:
             raise located(
-                doc, ("deny_logs", name, "timezone"), "not an IANA time zone (e.g. Europe/Berlin)"
-            ) from None
-        if deny.via is not None:
-            check_reference(doc, ("deny_logs", name, "via"), deny.via, ssh_probes, "ssh probe")
+                doc,
+                (*where, "path"),
+                "leave `path` out: over WinRM the firewall profiles' LogFileName names the log",
+            )
+    elif deny.path is None or not (deny.path.startswith("/") or deny.path[1:3] == ":\\"):
+        raise located(doc, (*where, "path"), "give the log's absolute path")
+    try:
+        zoneinfo.ZoneInfo(deny.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise located(
+            doc, (*where, "timezone"), "not an IANA time zone (e.g. Europe/Berlin)"
+        ) from None
+    if deny.via is not None and deny.via not in windows:
+        ssh_probes = [n for n, p in env.probes.items() if p.transport == "ssh"]
+        check_reference(
+            doc, (*where, "via"), deny.via, ssh_probes + windows, "ssh or winrm probe, Windows host"
+        )
 
 
 def _in_scope(env: Environment, address: Address) -> bool:
@@ -197,7 +215,38 @@ def _probe(
             f"address {probe.control.address} outside the environment's scope",
         )
     _sources(policy, doc, where, probe)
+    _smb_port_control(env, policy, doc, where, probe)
     _transport_settings(doc, where, probe)
+
+
+def _smb_port_control(
+    env: Environment, policy: Policy, doc: SourceDocument, where: KeyPath, probe: ProbeConfig
+) -> None:
+    control = probe.smb_port_control
+    if control is None:
+        return
+    at = (*where, "smb_port_control")
+    segment_cidrs = policy.segments[probe.segment].cidrs
+    for index, address in enumerate(control.all_addresses):
+        place = (*at, "address") if index == 0 else (*at, "addresses", index - 1)
+        if not _in_scope(env, address):
+            raise located(doc, place, f"address {address} outside the environment's scope")
+        if not any(address in cidr for cidr in segment_cidrs):
+            raise located(
+                doc,
+                place,
+                f"{address} is not in segment {probe.segment}: the SMB-port control must answer "
+                "inside the probe's own segment, with no router between them",
+            )
+    versions = {a.version for a in control.all_addresses}
+    for source in probe.all_sources:
+        if source.version not in versions:
+            raise located(
+                doc,
+                (*at, "addresses"),
+                f"the probe sends from {source} but its SMB-port control has no IPv"
+                f"{source.version} address; add one, or its SMB-port results there cannot pass",
+            )
 
 
 def _sources(policy: Policy, doc: SourceDocument, where: KeyPath, probe: ProbeConfig) -> None:

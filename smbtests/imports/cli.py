@@ -12,9 +12,10 @@ from typing import Any
 
 from smbtests.dates import utc_today
 from smbtests.imports import ansible, csvfile, netbox
-from smbtests.imports.draft import DEFAULT_PREFIX, build_draft, write_draft
+from smbtests.imports.draft import DEFAULT_PREFIX, build_draft
 from smbtests.imports.hosts import SourceInventory
 from smbtests.imports.mapping import ROLES, parse_mapping
+from smbtests.imports.render import write_draft
 
 SOURCES: dict[str, tuple[Callable[[Path], SourceInventory], str, str]] = {
     "ansible": (

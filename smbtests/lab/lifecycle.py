@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from smbtests.errors import LabError
@@ -22,7 +23,7 @@ from smbtests.lab import (
     services,
     state,
 )
-from smbtests.lab.topology import ROUTER_NAMESPACE, hosts_with_role
+from smbtests.lab.topology import ROUTER_NAMESPACE, host, hosts_with_role
 
 # Program -> Debian package that ships it.
 REQUIRED_PROGRAMS = {
@@ -96,23 +97,43 @@ def _sshd_running() -> bool:
 DENY_LOG_WAIT = 5.0
 
 
-def _start_deny_log(lab: state.LabState) -> None:
-    """The router's NFLOG reader, bound before any probe sends (nflog.py)."""
-    log = paths.SERVICES_DIR / "router-nflog.log"
+@dataclass(frozen=True)
+class DenyLogReader:
+    """An NFLOG reader `lab up` runs in a namespace (smbtests/lab/nflog.py)."""
+
+    name: str
+    namespace: str
+    path: Path
+    format: tuple[str, ...] = ()  # (): netfilter lines; ("pfirewall",): Windows Firewall log
+
+
+# Group 1 in each namespace: NFLOG groups are per network namespace.
+DENY_LOG_READERS = (
+    DenyLogReader("router", ROUTER_NAMESPACE, paths.ROUTER_DENY_LOG),
+    # win1's own drops (files/win1.nft), the log its WS-Man double answers from
+    DenyLogReader("win1", host("win1").namespace, paths.WIN1_FIREWALL_LOG, ("pfirewall",)),
+)
+
+
+def _start_deny_log(lab: state.LabState, reader: DenyLogReader) -> None:
+    """One NFLOG reader (nflog.py), bound before any probe sends."""
+    log = paths.SERVICES_DIR / f"{reader.name}-nflog.log"
+    reader.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     argv = [
         sys.executable, "-m", "smbtests.lab.nflog",
-        str(paths.ROUTER_NFLOG_GROUP), str(paths.ROUTER_DENY_LOG),
+        str(paths.ROUTER_NFLOG_GROUP), str(reader.path), *reader.format,
     ]  # fmt: skip
-    lab.processes["router/nflog"] = procs.spawn(ROUTER_NAMESPACE, argv, log)
+    name = f"{reader.name}/nflog"
+    lab.processes[name] = procs.spawn(reader.namespace, argv, log)
     lab.save()
     deadline = time.monotonic() + DENY_LOG_WAIT
     while time.monotonic() < deadline:  # bounded: the reader writes its marker once bound
-        if paths.ROUTER_DENY_LOG.is_file() and nflog.READY in paths.ROUTER_DENY_LOG.read_text():
+        if reader.path.is_file() and nflog.READY in reader.path.read_text():
             return
-        if not procs.is_running(lab.processes["router/nflog"]):
+        if not procs.is_running(lab.processes[name]):
             break
         time.sleep(0.05)
-    raise LabError(f"the router's deny-log reader did not bind NFLOG; see {log}")
+    raise LabError(f"{reader.name}'s deny-log reader did not bind NFLOG; see {log}")
 
 
 def up(scenario: str | None = None) -> state.LabState:
@@ -132,7 +153,8 @@ def up(scenario: str | None = None) -> state.LabState:
         accounts.create_win_password()
         accounts.create_ssh_keys(hosts_with_role("probe"))
         network.build()
-        _start_deny_log(lab)
+        for reader in DENY_LOG_READERS:
+            _start_deny_log(lab, reader)
         for service in services.COMPLIANT_SERVICES:
             services.prepare(service)
             services.start(service, lab)

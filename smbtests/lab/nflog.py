@@ -1,6 +1,6 @@
 """The lab router's deny log: an NFLOG reader that writes netfilter log lines to a file.
 
-Usage: python -m smbtests.lab.nflog GROUP FILE   (run in the router namespace by `lab up`)
+Usage: python -m smbtests.lab.nflog GROUP FILE [pfirewall]   (run in a namespace by `lab up`)
 
 router.nft's deny rules say `log prefix "smblab-deny ..." group 1` before their verdict. The
 kernel's own `log` (printk) from a namespace other than the machine's first one is silent unless
@@ -9,6 +9,9 @@ per namespace, so this reader, bound to the group inside the router namespace, s
 drops alone. It writes each packet as one line in the shape ulogd2's LOGEMU output and the kernel
 log use, with an RFC 3339 UTC time first, so the engine reads the lab exactly as it reads a real
 firewall's log (smbtests/denylog.py). Stdlib only: a raw NETLINK_NETFILTER socket.
+
+With `pfirewall` it writes Windows Firewall log lines instead (pfirewall.log's DROP rows): in
+win1's namespace that is the WS-Management double's firewall log (lab/wsman/firewall_log.py).
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ import ipaddress
 import socket
 import struct
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from smbtests.lab.wsman import firewall_log
 
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_ULOG = 4
@@ -71,9 +77,12 @@ def _interface(raw: bytes | None) -> str:
         return ""
 
 
-def packet_line(attrs: dict[int, bytes], now: datetime) -> str | None:
-    """One netfilter log line for a logged packet, or None when it is not IP."""
-    payload = attrs.get(NFULA_PAYLOAD, b"")
+Decoded = tuple[str, str, str, tuple[int, int] | None]  # source, destination, protocol, ports
+PROTOCOLS = {6: "TCP", 17: "UDP", 1: "ICMP", 58: "ICMPv6"}
+
+
+def _decode(payload: bytes) -> Decoded | None:
+    """The addresses, protocol and (TCP/UDP) ports of an IP packet; None when it is not IP."""
     if not payload:
         return None
     version = payload[0] >> 4
@@ -87,20 +96,42 @@ def packet_line(attrs: dict[int, bytes], now: datetime) -> str | None:
         dst = ipaddress.IPv6Address(payload[24:40])  # type: ignore[assignment]
     else:
         return None
-    names = {6: "TCP", 17: "UDP", 1: "ICMP", 58: "ICMPv6"}
+    ports = None
+    if proto in (6, 17) and len(payload) >= header + 4:
+        ports = struct.unpack_from("!HH", payload, header)
+    return str(src), str(dst), PROTOCOLS.get(proto, str(proto)), ports
+
+
+def packet_line(attrs: dict[int, bytes], now: datetime) -> str | None:
+    """One netfilter log line for a logged packet, or None when it is not IP."""
+    decoded = _decode(attrs.get(NFULA_PAYLOAD, b""))
+    if decoded is None:
+        return None
+    src, dst, proto, ports = decoded
     fields = [
         f"IN={_interface(attrs.get(NFULA_IFINDEX_INDEV))}",
         f"OUT={_interface(attrs.get(NFULA_IFINDEX_OUTDEV))}",
         f"SRC={src}",
         f"DST={dst}",
-        f"PROTO={names.get(proto, str(proto))}",
+        f"PROTO={proto}",
     ]
-    if proto in (6, 17) and len(payload) >= header + 4:
-        sport, dport = struct.unpack_from("!HH", payload, header)
-        fields += [f"SPT={sport}", f"DPT={dport}"]
+    if ports is not None:
+        fields += [f"SPT={ports[0]}", f"DPT={ports[1]}"]
     prefix = attrs.get(NFULA_PREFIX, b"").rstrip(b"\0").decode("ascii", "replace").strip()
     stamp = now.isoformat(timespec="microseconds")
     return f"{stamp} smblab-router {prefix} {' '.join(fields)}"
+
+
+def pfirewall_line(attrs: dict[int, bytes], now: datetime) -> str | None:
+    """The same packet as a Windows Firewall log DROP line (the win1 double's log)."""
+    decoded = _decode(attrs.get(NFULA_PAYLOAD, b""))
+    if decoded is None:
+        return None
+    src, dst, proto, ports = decoded
+    return firewall_log.drop_line(now, proto, src, dst, ports)
+
+
+FORMATS = {"netfilter": packet_line, "pfirewall": pfirewall_line}
 
 
 def _bind(sock: socket.socket, group: int) -> None:
@@ -118,10 +149,14 @@ def _bind(sock: socket.socket, group: int) -> None:
             raise OSError(-code, f"NFLOG config of group {group} refused")
 
 
-def serve(group: int, out: Path) -> None:
+def serve(
+    group: int, out: Path, line_of: Callable[[dict[int, bytes], datetime], str | None]
+) -> None:
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
     sock.bind((0, 0))
     _bind(sock, group)
+    if line_of is pfirewall_line:
+        firewall_log.ensure(out)
     with out.open("a", buffering=1) as log:  # line-buffered: a reader sees each drop at once
         log.write(f"{READY} on group {group}\n")
         packet = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET
@@ -134,17 +169,17 @@ def serve(group: int, out: Path) -> None:
                     break
                 if kind == packet:
                     attrs = _attrs(data[offset + 20 : offset + length])
-                    line = packet_line(attrs, datetime.now(UTC))
+                    line = line_of(attrs, datetime.now(UTC))
                     if line is not None:
                         log.write(line + "\n")
                 offset += length + (-length % 4)
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or not argv[0].isdigit():
+    if len(argv) not in (2, 3) or not argv[0].isdigit() or argv[2:3] not in ([], ["pfirewall"]):
         print(__doc__, file=sys.stderr)
         return 2
-    serve(int(argv[0]), Path(argv[1]))
+    serve(int(argv[0]), Path(argv[1]), FORMATS[(argv[2:3] or ["netfilter"])[0]])
     return 0
 
 

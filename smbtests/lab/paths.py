@@ -31,6 +31,9 @@ SHARES_DIR = STATE_DIR / "shares"
 WIN1_DIR = STATE_DIR / "win1"
 WIN1_STATE = WIN1_DIR / "state.json"
 WIN1_CA = WIN1_DIR / "ca.pem"
+# win1's own drops (files/win1.nft, NFLOG group 1 in win1's namespace) as pfirewall.log lines,
+# beside its state: the double answers `firewall-log-tail` from this file (wsman/firewall_log.py).
+WIN1_FIREWALL_LOG = WIN1_DIR / "pfirewall.log"
 # The second double, dc1's Windows configuration beside its real smbd: same layout, own CA.
 DC1_WIN_DIR = STATE_DIR / "dc1-win"
 DC1_WIN_STATE = DC1_WIN_DIR / "state.json"

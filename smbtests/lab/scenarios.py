@@ -106,20 +106,23 @@ def _add_address(host_name: str, address: IPv4Address | IPv6Address) -> None:
     netns.ip(owner.namespace, "addr", "add", f"{address}/{prefix}", "dev", "eth0")
 
 
-def _edge_port_forward(state: LabState) -> None:
-    # A NAT rule on the edge publishes fs1's SMB at the public address, and the forward rule
-    # that every port-forward needs lets the translated flows through.
-    netns.nft(
-        ROUTER_NAMESPACE,
-        f"table ip {NAT_TABLE} {{\n"
-        "\tchain prerouting {\n"
-        "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
-        f"\t\tip daddr {PUBLIC_EDGE} tcp dport 445 dnat to 10.45.10.11 "
-        'comment "scenario edge-port-forward"\n'
-        "\t}\n"
-        "}\n",
-    )
-    _router_rule("edge-port-forward", "ct status dnat accept")(state)
+def _nat(name: str, rule: str) -> Callable[[LabState], None]:
+    """A destination NAT rule on the router, and the forward rule every such rule needs to let
+    the translated flows through."""
+
+    def apply(state: LabState) -> None:
+        netns.nft(
+            ROUTER_NAMESPACE,
+            f"table ip {NAT_TABLE} {{\n"
+            "\tchain prerouting {\n"
+            "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+            f'\t\t{rule} comment "scenario {name}"\n'
+            "\t}\n"
+            "}\n",
+        )
+        _router_rule(name, "ct status dnat accept")(state)
+
+    return apply
 
 
 def _server_second_address(state: LabState) -> None:
@@ -161,6 +164,23 @@ def _probe_blind(_: LabState) -> None:
         "\tchain output {\n"
         "\t\ttype filter hook output priority filter; policy accept;\n"
         '\t\tct state new drop comment "scenario probe-blind"\n'
+        "\t}\n"
+        "}\n",
+    )
+
+
+OWN_445_TABLE = "smblab_own445"
+
+
+def _probe_blocks_own_445(_: LabState) -> None:
+    # Only the SMB ports: guest1 still reaches its routed control (8000), so only its SMB-port
+    # control (guestctl) shows that its "closed" 445/139 results are its own host's doing.
+    netns.nft(
+        BLIND_PROBE.namespace,
+        f"table inet {OWN_445_TABLE} {{\n"
+        "\tchain output {\n"
+        "\t\ttype filter hook output priority filter; policy accept;\n"
+        '\t\ttcp dport {{ 139, 445 }} drop comment "scenario probe-blocks-own-445"\n'
         "\t}\n"
         "}\n",
     )
@@ -298,7 +318,17 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "edge-port-forward",
             f"the edge forwards its public address {PUBLIC_EDGE}:445 to fs1:445",
-            _edge_port_forward,
+            _nat("edge-port-forward", f"ip daddr {PUBLIC_EDGE} tcp dport 445 dnat to 10.45.10.11"),
+        ),
+        Scenario(
+            "denied-path-tcp-only",
+            "a middlebox completes guest's handshakes to fs1:445 and never speaks SMB (the "
+            "router hands them to a listener that accepts and hangs up)",
+            _nat(
+                "denied-path-tcp-only",
+                "ip saddr 10.45.30.0/24 ip daddr 10.45.10.11 tcp dport 445 "
+                "dnat to 10.45.10.10:8000",
+            ),
         ),
         Scenario(
             "server-second-address",
@@ -321,6 +351,12 @@ SCENARIOS: dict[str, Scenario] = {
             "probe-blind",
             "guest1 drops every new outbound connection; SSH into it still works",
             _probe_blind,
+        ),
+        Scenario(
+            "probe-blocks-own-445",
+            "guest1's own host drops its outbound TCP 445 and 139; its control (8000) and SSH "
+            "into it still work",
+            _probe_blocks_own_445,
         ),
         Scenario(
             "exception-expired",
@@ -375,6 +411,7 @@ def restore_compliant(state: LabState) -> None:
     netns.nft(ROUTER_NAMESPACE, "flush chain inet smblab scenario\n")
     scenario_tables = (
         (BLIND_PROBE.namespace, "inet", BLIND_TABLE),
+        (BLIND_PROBE.namespace, "inet", OWN_445_TABLE),
         (ROUTER_NAMESPACE, "inet", IPS_TABLE),
         (ROUTER_NAMESPACE, "ip", NAT_TABLE),
     )

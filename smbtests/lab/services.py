@@ -19,7 +19,9 @@ from smbtests.lab.topology import (
     INTERNET_SMB,
     INTERNET_SMB6,
     INTERNET_SMB_HOST,
+    NETBIOS_PORT,
     SMB_PORT,
+    SMB_PORT_CONTROL_HOST,
     SSH_PORT,
     WINRM_HTTP_PORT,
     WINRM_HTTPS_PORT,
@@ -127,6 +129,22 @@ COMPLIANT_SERVICES: tuple[Service, ...] = (
     ),
     _service(
         INTERNET_SMB_HOST, "smb-listener6", "listener", INTERNET_SMB6, INTERNET_SMB_HOST.namespace
+    ),
+    # guest1's SMB-port control, in both families; checked from its own namespace, since the
+    # scenario probe-blocks-own-445 stops guest1's connects to it by design
+    *(
+        _service(
+            SMB_PORT_CONTROL_HOST,
+            f"{what}{suffix}",
+            "listener",
+            Endpoint(address, port),
+            SMB_PORT_CONTROL_HOST.namespace,
+        )
+        for what, port in (("smb-control", SMB_PORT), ("netbios-control", NETBIOS_PORT))
+        for suffix, address in (
+            ("", SMB_PORT_CONTROL_HOST.address),
+            ("6", SMB_PORT_CONTROL_HOST.address6),
+        )
     ),
     # win1, a Windows endpoint; dc1's Windows configuration, beside dc1's smbd (doubles.py).
     *(_double(host(name)) for name in doubles.DOUBLES),

@@ -9,7 +9,7 @@ from typing import Literal
 NAMESPACE_PREFIX = "smblab-"
 ROUTER_NAMESPACE = f"{NAMESPACE_PREFIX}router"
 
-Role = Literal["runner", "smb-server", "probe", "endpoint"]
+Role = Literal["runner", "smb-server", "probe", "endpoint", "control"]
 
 
 def _same_number(address: IPv4Address, subnet: IPv4Network, subnet6: IPv6Network) -> IPv6Address:
@@ -97,6 +97,9 @@ HOSTS: tuple[Host, ...] = (
     _host("guest1", GUEST, "10.45.30.31", "probe"),
     _host("iot1", IOT, "10.45.40.41", "probe"),
     _host("inet1", INTERNET, "198.51.100.51", "probe"),
+    # guest1's SMB-port control: listeners on 445 and 139 beside guest1 on the guest bridge (no
+    # router between them), so only guest1's own output chain can stop its connects there
+    _host("guestctl", GUEST, "10.45.30.30", "control"),
 )
 
 HOSTS_BY_NAME: dict[str, Host] = {host.name: host for host in HOSTS}
@@ -107,6 +110,8 @@ NAMESPACES: tuple[str, ...] = (ROUTER_NAMESPACE, *(host.namespace for host in HO
 CONTROL = Endpoint(IPv4Address("10.45.10.10"), 8000)
 CONTROL6 = Endpoint(IPv6Address("fd45:0:0:10::10"), 8000)
 CONTROL_HOST = HOSTS_BY_NAME["fs1"]
+
+SMB_PORT_CONTROL_HOST = HOSTS_BY_NAME["guestctl"]
 
 # Stands for an SMB server on the internet: without a listener, a "closed" answer to the
 # outbound-perimeter test would not prove that the firewall stopped it.

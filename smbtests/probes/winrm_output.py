@@ -223,6 +223,7 @@ _SHAPES: dict[HostQuery, dict[str, tuple[type, ...]]] = {
         "NetworkCategory": _STR,
     },
     HostQuery.FIREWALL_OUTBOUND_445: {"Profiles": _LIST, "Rules": _LIST},
+    HostQuery.FIREWALL_LOG_TAIL: {"Files": _LIST, "TailLines": _INT},
 }
 _LIST_QUERIES = {
     HostQuery.FIREWALL_PROFILES,
@@ -237,6 +238,7 @@ _MAPPING_SHAPE = {
     "Type": _STR,
     "Flags": _STR,
 }
+_LOG_FILE_SHAPE: dict[str, tuple[type, ...]] = {"Path": _STR, "Head": _LIST, "Lines": _LIST}
 # The rows nested in an object reading: (key, shape of each row)
 _NESTED: dict[HostQuery, tuple[tuple[str, dict[str, tuple[type, ...]]], ...]] = {
     HostQuery.SMB_CERTIFICATE_MAPPING: (("Mappings", _MAPPING_SHAPE),),
@@ -259,6 +261,7 @@ _NESTED: dict[HostQuery, tuple[tuple[str, dict[str, tuple[type, ...]]], ...]] = 
             },
         ),
     ),
+    HostQuery.FIREWALL_LOG_TAIL: (("Files", _LOG_FILE_SHAPE),),
 }
 _ACCESS_ENTRY_SHAPE: dict[str, tuple[type, ...]] = {
     "IdentifierType": _STR,
@@ -280,7 +283,7 @@ def _check_object(what: str, data: object, shape: dict[str, tuple[type, ...]]) -
 
 
 def _check_strings(what: str, row: Mapping[str, object]) -> None:
-    for key in ("LocalPort", "RemotePort", "RemoteAddress"):
+    for key in ("LocalPort", "RemotePort", "RemoteAddress", "Head", "Lines"):
         values = row.get(key, [])
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise OutputError(f"{what}.{key} holds a non-string")

@@ -48,6 +48,14 @@ class CheckChange:
     after: str
     worse: bool
     rule: str
+    # when each side's observation was made (UTC), where the results file records it
+    before_at: str | None = None
+    after_at: str | None = None
+
+
+def _observed_at(record: CheckRecord | None) -> str | None:
+    value = None if record is None else record.raw.get("observed_at")
+    return None if value is None else str(value)
 
 
 def _state(record: CheckRecord | None) -> str:
@@ -112,7 +120,16 @@ def diff_runs(before: RunResults, after: RunResults) -> RunDiff:
             continue
         rule = (new or old).rule  # type: ignore[union-attr]
         changes.append(
-            CheckChange(check_id, change, _state(old), _state(new), _worse(old, new), rule)
+            CheckChange(
+                check_id,
+                change,
+                _state(old),
+                _state(new),
+                _worse(old, new),
+                rule,
+                _observed_at(old),
+                _observed_at(new),
+            )
         )
     return RunDiff(before, after, tuple(changes), unchanged)
 

@@ -42,6 +42,7 @@ RECORD_COLUMNS = (
     "expect",
     "outcome",
     "observed",
+    "observed_at",
     "message",
 )
 

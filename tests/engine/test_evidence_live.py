@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +20,16 @@ from tests.conftest import Lab
 from tests.engine.test_live_suite import PLANNED, ROOT, run_suite
 
 SMBTESTS = [sys.executable, "-m", "smbtests.cli"]
+
+
+def by_check(results: list[dict[str, Any]], check_id: str) -> dict[str, Any]:
+    """The Allure result of one check, found by its `smb_check` parameter (not its title)."""
+    return next(
+        r
+        for r in results
+        if {"name": "smb_check", "value": repr(check_id)} in r["parameters"]
+        or {"name": "smb_check", "value": check_id} in r["parameters"]
+    )
 
 
 def smbtests(*args: str) -> subprocess.CompletedProcess[str]:
@@ -35,6 +47,7 @@ def test_rollout_diff_baseline_allure_and_bundle(lab: Lab, tmp_path: Path) -> No
         done, _ = run_suite(lab, after, "--baseline", str(before), "--alluredir", str(allure))
 
     assert "changed since baseline" in done.stdout
+    assert re.search(r"deny records: \d+ closed paths, \d+ matched, \d+ with no deny", done.stdout)
     assert "reach:guest1/fs1:445: newly open: passed/filtered -> failed/open" in done.stdout
 
     diff = smbtests("diff", str(before), str(after), "--format", "json")
@@ -51,7 +64,13 @@ def test_rollout_diff_baseline_allure_and_bundle(lab: Lab, tmp_path: Path) -> No
         assert names[0] == "smb_check"
         steps = [s["name"].split(":")[0] for s in result["steps"]]
         assert steps == ["plan", "probe", "observe", "judge"], result["name"]
-    guest = next(r for r in results if "reach:guest1/fs1:445" in r["name"])
+        # titles say the rule in words; pytest's function name never shows
+        assert not result["name"].startswith("test_policy["), result["name"]
+        assert "Policy: " in result["description"], result["name"]
+    guest = by_check(results, "reach:guest1/fs1:445")
+    assert guest["name"] == "guest1 -> fs1:445 must be closed"
+    assert "untrusted segment guest must not reach SMB hosts" in guest["description"]
+    assert by_check(results, "smb1:fs1")["name"] == "fs1: SMB1 negotiation is refused"
     assert guest["status"] == "failed"
     assert {"name": "epic", "value": "2 Perimeter and untrusted zones"} in guest["labels"]
     properties = (allure / "environment.properties").read_text()
@@ -103,13 +122,14 @@ def _sha256(path: Path) -> str:
 def _deny_records_and_audit(tmp_path: Path, before: Path, after: Path, allure: Path) -> None:
     compliant = {c["id"]: c for c in json.loads(before.read_text())["checks"]}
     deny = compliant["reach:guest1/fs1:445"]["deny_records"]
-    assert deny["status"] == "matched" and deny["logs_read"] == ["router"], deny
+    assert deny["status"] == "matched", deny
+    assert deny["logs_read"] == ["router", "win1-firewall"], deny  # win1's read over WinRM
     assert {(r["source"], r["destination"], r["port"]) for r in deny["records"]} == {
         ("10.45.30.31", "10.45.10.11", 445)
     }
     assert "smblab-deny guest" in deny["records"][0]["line"]
     results = [json.loads(p.read_text()) for p in allure.glob("*-result.json")]
-    denied = next(r for r in results if "reach:guest1/dc1:445" in r["name"])
+    denied = by_check(results, "reach:guest1/dc1:445")
     assert "deny records: matched" in [a["name"] for a in denied["attachments"]]
 
     out = tmp_path / "audit"

@@ -4,10 +4,13 @@ scenario is caught by exactly the checks that should catch it, with the right ou
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -107,6 +110,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         **seen_from(("mgmt",), ("10.45.10.0/24",), 139),
     },
     "undeclared-outbound-smb": seen_from(("corp1",), ("198.51.100.0/24",), 445),
+    # only TCP answers guest's denied path: a failure that says so (observed tcp-only)
+    "denied-path-tcp-only": {"reach:guest1/fs1:445": "failed"},
     # a workstation listening on 445 in its own segment: its neighbour corp1 and mgmt see it
     "workstation-publishes-445": {
         "discovery:10.45.20.0/24": "failed",
@@ -114,6 +119,13 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "probe-down": unprovable("guest1"),
     "probe-blind": unprovable("guest1"),
+    # guest1's own host drops only its SMB ports: its routed control (8000) still answers, its
+    # SMB-port control (guestctl) does not, so every check of guest1 on 445 or 139 errors
+    "probe-blocks-own-445": {
+        check.id: "error"
+        for check in PLAN
+        if check.probe == "guest1" and check.id.endswith((":445", ":139"))
+    },
     # an expired exception fails on paper, and its path is no longer allowed to be open
     "exception-expired": {"exception:EXC-0001": "failed", "reach:iot1/print1:445": "failed"},
     "win-smb1-enabled": {"win-smb1:win1": "failed"},
@@ -128,7 +140,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "win-public-profile-445": {"win-profile:win1": "failed", "win-445-rules:win1": "failed"},
     # win1's own outbound block explains any closed result: only the closed path is judged
     # closed there (the double's real connects still cross), and it errors instead of passing
-    "win-outbound-445-blocked": {"reach:win1/inet-smb:445": "error"},
+    "win-outbound-445-blocked": {
+        "reach:win1/inet-smb:445": "error",
+        "reach:win1/inet-smb6:445": "error",
+    },
     # WinRM itself fails: every check that needs win1 is unprovable, none passes or fails
     "win-auth-broken": {
         **unprovable("win1"),
@@ -204,6 +219,11 @@ def test_failure_message_is_one_line_with_observation_and_rule(lab: Lab, tmp_pat
         "FAILED plugins/live.py::test_policy[reach:guest1/fs1:445] - Failed: guest1 -> fs1:445 OPEN"
         in done.stdout
     )
+    # every verdict carries the UTC instant of its observation, inside the run's own times
+    started, finished = (datetime.fromisoformat(document[k]) for k in ("started", "finished"))
+    for check in document["checks"]:
+        observed = datetime.fromisoformat(check["observed_at"])
+        assert started - timedelta(seconds=1) <= observed <= finished + timedelta(seconds=1)
 
 
 @pytest.mark.lab
@@ -215,13 +235,65 @@ def test_blind_probe_errors_name_the_control(lab: Lab, tmp_path: Path) -> None:
     assert "ERROR plugins/live.py::test_policy[reach:guest1/fs1:445]" in done.stdout
 
 
+def junit_names(path: Path) -> list[tuple[str, str]]:
+    cases = ElementTree.parse(path).getroot().iter("testcase")  # noqa: S314 - our own run
+    return sorted((case.get("classname", ""), case.get("name", "")) for case in cases)
+
+
+def printed_ids(stdout: str) -> list[str]:
+    """Node ids as `-v` prints them, serial (`ID PASSED`) or under xdist (`[gw0] PASSED ID`),
+    up to the next space: a suffix such as xdist's `@group` would count."""
+    found = re.findall(r"plugins/live\.py::test_policy\[\S*", stdout)
+    return sorted(set(found))
+
+
+@pytest.mark.lab
+def test_own_445_drop_errors_name_the_smb_port_control(lab: Lab, tmp_path: Path) -> None:
+    with lab.scenario("probe-blocks-own-445"):
+        _, document = run_suite(lab, tmp_path / "results.json")
+    by_id = {c["id"]: c for c in document["checks"]}
+    assert by_id["control:guest1"]["outcome"] == "passed"
+    assert "10.45.30.30:445 was FILTERED" in by_id["reach:guest1/fs1:445"]["message"]
+    assert "10.45.30.30:139 was FILTERED" in by_id["reach:guest1/fs1:139"]["message"]
+
+
 @pytest.mark.lab
 def test_xdist_run_matches_a_single_process_run(lab: Lab, tmp_path: Path) -> None:
+    """Same outcomes, node ids, JUnit names with and without -n; a printed id pastes back."""
+    serial_xml, parallel_xml = tmp_path / "single.xml", tmp_path / "parallel.xml"
     with lab.scenario("signing-optional"):
-        _, single = run_suite(lab, tmp_path / "single.json")
-        _, parallel = run_suite(lab, tmp_path / "parallel.json", "-n", "2")
+        # -vv: PYTEST's -q plus -vv prints one line per item
+        done, single = run_suite(lab, tmp_path / "single.json", "-vv", f"--junitxml={serial_xml}")
+        done_n, parallel = run_suite(
+            lab, tmp_path / "parallel.json", "-n", "2", "-vv", f"--junitxml={parallel_xml}"
+        )
     assert outcomes(single) == outcomes(parallel)
     assert outcomes(parallel)["signing:print1"] == "failed"
+    assert junit_names(serial_xml) == junit_names(parallel_xml)
+    assert len(junit_names(parallel_xml)) == PLANNED
+    assert printed_ids(done.stdout) == printed_ids(done_n.stdout)
+    assert len(printed_ids(done_n.stdout)) == PLANNED
+    # an id printed under -n runs exactly that check, as a node id and as a -k string
+    nodeid = next(i for i in printed_ids(done_n.stdout) if "reach:iot1[" in i)
+    for args in ([nodeid], ["-k", nodeid.split("[", 1)[1][:-1]]):
+        again, document = run_suite(lab, tmp_path / "again.json", "-n", "2", *args)
+        assert list(outcomes(document)) == [nodeid.split("[", 1)[1][:-1]], again.stdout[-2000:]
+
+
+@pytest.mark.lab
+def test_scan_progress_shows_on_the_terminal_unless_quiet(lab: Lab, tmp_path: Path) -> None:
+    """A scan longer than the 2 s interval (3 s connect timeout) reports settled/total and
+    opens; PYTEST's -q alone keeps it quiet, -v (back to normal verbosity) shows it."""
+    slow = ("--smb-connect-timeout", "3")
+    shown, _ = run_suite(lab, tmp_path / "shown.json", *slow, "-v")
+    done = re.search(
+        r"smbtests: probe guest1 scan done: (\d+)/(\d+) targets settled, (\d+) open", shown.stdout
+    )
+    assert done is not None, shown.stdout[-3000:]
+    settled, total, opened = map(int, done.groups())
+    assert settled == total > 1 and opened >= 1  # its positive control answers
+    quiet, _ = run_suite(lab, tmp_path / "quiet.json", *slow)
+    assert "targets settled" not in quiet.stdout
 
 
 @pytest.mark.lab

@@ -45,6 +45,9 @@ TARGETS = {
     "iot1:445": "10.45.40.41:445",
     "win1:445": "10.45.20.22:445",
     "control:8000": "10.45.10.10:8000",
+    # guest1's SMB-port control, beside it on the guest segment
+    "guest-control:445": "10.45.30.30:445",
+    "guest-control:139": "10.45.30.30:139",
     "win1:5985": "10.45.20.22:5985",
     "win1:5986": "10.45.20.22:5986",
     # dc1's second listener set: the WS-Management double playing its Windows configuration

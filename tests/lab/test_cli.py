@@ -52,6 +52,10 @@ def test_status_json(lab: Lab) -> None:
         "inet1/smb-listener6": "open",
         "win1/wsman": "open",
         "win1/wsman-tls": "open",
+        "guestctl/smb-control": "open",
+        "guestctl/smb-control6": "open",
+        "guestctl/netbios-control": "open",
+        "guestctl/netbios-control6": "open",
     }
 
 

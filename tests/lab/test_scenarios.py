@@ -87,6 +87,7 @@ CHANGES: dict[str, Callable[[dict[str, str]], dict[str, str]]] = {
         "reach:guest1/fs1-second:445": "open",
         "reach:mgmt/fs1-second:445": "open",
     },
+    "denied-path-tcp-only": lambda _: {"reach:guest1/fs1:445": "open"},
     "undeclared-outbound-smb": lambda _: {
         "reach:corp1/inet-rogue:445": "open",
         "reach:win1/inet-rogue:445": "open",
@@ -133,7 +134,16 @@ CHANGES: dict[str, Callable[[dict[str, str]], dict[str, str]]] = {
     "probe-down": lambda _: {"ssh:guest1": "failed"},
     # guest1's 445 targets are filtered anyway; its control connection is what goes dark, while
     # SSH into guest1 (ssh:guest1) keeps working.
-    "probe-blind": lambda _: {"reach:guest1/control:8000": "filtered"},
+    "probe-blind": lambda _: {
+        "reach:guest1/control:8000": "filtered",
+        "reach:guest1/guest-control:445": "filtered",
+        "reach:guest1/guest-control:139": "filtered",
+    },
+    # only guest1's SMB ports go dark: its SMB-port control, not its routed control
+    "probe-blocks-own-445": lambda _: {
+        "reach:guest1/guest-control:445": "filtered",
+        "reach:guest1/guest-control:139": "filtered",
+    },
     "exception-expired": lambda _: {"policy-overlay": expired_overlay()},
     "win-smb1-enabled": lambda _: {
         "win:smb/EnableSMB1Protocol": "True",

@@ -22,6 +22,7 @@ HOSTS = {
     "guest1": ("10.45.30.31", "10.45.30.1"),
     "iot1": ("10.45.40.41", "10.45.40.1"),
     "inet1": ("198.51.100.51", "198.51.100.1"),
+    "guestctl": ("10.45.30.30", "10.45.30.1"),  # guest1's SMB-port control
 }
 # each host's IPv6 address: its IPv4 host number, read as hex, in its segment's /64
 HOSTS6 = {
@@ -34,6 +35,7 @@ HOSTS6 = {
     "guest1": ("fd45:0:0:30::31", "fd45:0:0:30::1"),
     "iot1": ("fd45:0:0:40::41", "fd45:0:0:40::1"),
     "inet1": ("2001:db8:51::51", "2001:db8:51::1"),
+    "guestctl": ("fd45:0:0:30::30", "fd45:0:0:30::1"),
 }
 ROUTER_ADDRESSES = {
     "10.45.0.1",

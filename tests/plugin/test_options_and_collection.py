@@ -145,3 +145,24 @@ def test_a_policy_warning_shows_in_the_header(pytester: pytest.Pytester, env_fil
     policy.write_text(text.replace("expires: 2027-08-31", "expires: 2020-02-01"))
     result = pytester.runpytest_subprocess(f"--env={env_file}", "--collect-only")
     result.stdout.fnmatch_lines(["smbtests: WARNING: *EXC-0001 expired on 2020-02-01*"])
+
+
+def test_unknown_ring_or_marker_is_a_usage_error_with_a_suggestion(
+    pytester: pytest.Pytester, env_file: Path
+) -> None:
+    ring = pytester.runpytest_subprocess(f"--env={env_file}", "--collect-only", "--ring", "pilto")
+    assert ring.ret == pytest.ExitCode.USAGE_ERROR
+    ring.stderr.fnmatch_lines(["*--ring `pilto`*known rings: pilot; did you mean `pilot`?*"])
+    for expression, name in (("smb_hardenin", "smb_hardening"), ("not smb_bogus", None)):
+        marker = pytester.runpytest_subprocess(
+            f"--env={env_file}", "--collect-only", "-m", expression
+        )
+        assert marker.ret == pytest.ExitCode.USAGE_ERROR, expression
+        suggestion = f"; did you mean `{name}`?" if name else ""
+        marker.stderr.fnmatch_lines(
+            [f"*unknown marker `{expression.split()[-1]}`{suggestion} (smbtests markers: *)"]
+        )
+    fine = pytester.runpytest_subprocess(
+        f"--env={env_file}", "--collect-only", "-q", "-m", "smb_hardening and not lab"
+    )
+    assert fine.ret == 0, fine.stderr.str()

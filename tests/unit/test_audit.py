@@ -84,6 +84,15 @@ def test_html_is_escaped_and_self_contained(tmp_path: Path) -> None:
     assert audit_html.outside_references(tmp_path / "doc") == []
 
 
+def test_the_document_counts_closed_paths_without_a_deny_record(tmp_path: Path) -> None:
+    entries = _targeted(BASE)
+    entries[0] = {**entries[0], "deny_records": {**DENY, "status": "no deny record"}}
+    html = audit_html.render(_document(tmp_path, entries))
+    assert "1 proved-closed paths, 0 with a matching deny record" in html
+    assert '<span class="mark">1 with no deny record</span>' in html
+    assert "Firewall deny records" not in audit_html.render(_document(tmp_path, _targeted(BASE)))
+
+
 def test_bundle_audit_hashes_match_and_verify_catches_a_swapped_results_file(
     tmp_path: Path,
 ) -> None:
@@ -156,3 +165,9 @@ def test_deny_records_match_source_destination_port_and_window() -> None:
     assert attached["b"]["deny_records"]["status"] == "no deny record"  # marked, still passed
     assert attached["b"]["outcome"] == "passed"
     assert "deny_records" not in attached["c"]
+    counts = denylog.status_counts(attached.values())
+    assert counts == {"matched": 1, "no deny record": 1}
+    assert denylog.summary_line(counts) == (
+        "deny records: 2 closed paths, 1 matched, 1 with no deny record (dropped somewhere other "
+        "than the firewalls whose logs were read), 0 with a log unreadable"
+    )

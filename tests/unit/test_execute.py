@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -160,9 +160,15 @@ def test_a_protocol_breach_errors_every_check_of_the_batch_even_streamed_ones(
 def test_an_honest_scanner_settles_every_check() -> None:
     executor = Executor(CONFIG, guest_checks(), lambda name: ScriptedProbe(honest), None)
     try:
-        observation = executor.observe(PLAN["reach:guest1/fs1:445"])
+        before = datetime.now(UTC)
+        check = PLAN["reach:guest1/fs1:445"]
+        observation = executor.observe(check)
         assert isinstance(observation, ReachObservation) and observation.result is not None
         assert observation.result.state is ConnectState.REFUSED
+        # when the observation was made: a UTC instant of this run, to the millisecond
+        observed = executor.observed_at(check)
+        assert observed is not None and observed.endswith("+00:00")
+        assert before <= datetime.fromisoformat(observed) <= datetime.now(UTC)
     finally:
         executor.close()
 
@@ -190,5 +196,7 @@ def test_a_batch_failure_errors_its_checks_and_never_hangs() -> None:
             executor.observe(PLAN["control:guest1"])
         with pytest.raises(ProbeError):
             executor.observe(PLAN["reach:guest1/print1:445"])
+        # a failure is placed in time too
+        assert executor.observed_at(PLAN["reach:guest1/print1:445"]) is not None
     finally:
         executor.close()

@@ -42,6 +42,12 @@ SERVER_2016: dict[str, tuple[str, frozenset[str]]] = {
     "ConvertTo-Json": ("Microsoft.PowerShell.Utility", frozenset({"Depth", "Compress"})),
     "ConvertFrom-Json": ("Microsoft.PowerShell.Utility", frozenset()),
     "New-Object": ("Microsoft.PowerShell.Utility", frozenset()),
+    "Sort-Object": ("Microsoft.PowerShell.Utility", frozenset()),
+    # -Tail (alias -Last) since PowerShell 3.0: reads from the end, not the whole file
+    "Get-Content": (
+        "Microsoft.PowerShell.Management",
+        frozenset({"LiteralPath", "TotalCount", "Tail"}),
+    ),
 }
 # Later than 2016: SMB over QUIC (Windows Server 2022 Azure Edition, Windows Server 2025).
 # Every use must sit in a script that first asks `Get-Command <cmdlet>`.

@@ -148,6 +148,17 @@ ANSWERS: dict[str, Any] = {
             }
         ],
     },
+    # Get-Content -TotalCount / -Tail of %systemroot%\...\pfirewall.log, as Windows writes it
+    "firewall-log-tail": {
+        "Files": [
+            {
+                "Path": "C:\\Windows\\system32\\LogFiles\\Firewall\\pfirewall.log",
+                "Head": ["#Version: 1.5", "#Software: Microsoft Windows Firewall"],
+                "Lines": ["2025-01-01 10:00:00 DROP TCP 10.45.30.31 10.45.20.22 50123 445 52 S"],
+            }
+        ],
+        "TailLines": 5000,
+    },
 }
 
 Reply = tuple[bytes, bytes, int]

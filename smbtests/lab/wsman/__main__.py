@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from smbtests.lab.wsman import auth, server, tls
+from smbtests.lab.wsman import auth, firewall_log, server, tls
 from smbtests.lab.wsman.state import default_state, read_state, write_state
 
 log = logging.getLogger("smbtests.lab.wsman")
@@ -65,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_state(args.state, default_state())
         log.info("wrote a compliant state to %s", args.state)
     read_state(args.state)  # fail now, not at the first command, if it is not a state file
+    firewall_log.ensure(firewall_log.beside(args.state))
     store = auth.install_ntlm_account(account, args.hostname.upper())
     try:
         files = tls.make_lab_ca(args.cert_dir, args.hostname, [args.bind])

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from smbtests.lab.wsman import current
+from smbtests.lab.wsman import current, firewall_log
 from smbtests.lab.wsman.state import State, read_state
 
 CMD_LINE_LIMIT = 8191
@@ -50,6 +50,7 @@ REQUIRED_NAMES: dict[str, tuple[str, ...]] = {
     "reach": ("Net.Sockets.TcpClient", "ConnectAsync", "WaitAny", "ConvertTo-Json"),
     "reach-tnc": ("Test-NetConnection", "ConvertTo-Json"),
     **current.REQUIRED_NAMES,
+    **firewall_log.REQUIRED_NAMES,
 }
 STDIN_KINDS = frozenset({"reach", "reach-tnc"})
 
@@ -201,7 +202,16 @@ def run(script: str, io: Io, state_path: Path) -> Outcome:
     if kind in faults.get("stdout", {}):
         return Outcome(str(faults["stdout"][kind]), "", 0)
     try:
-        document = ANSWERS[kind](state, stdin, io)
+        if kind == firewall_log.KIND:  # the one answer read from a file beside the state
+            document = firewall_log.answer(state, firewall_log.beside(state_path))
+        else:
+            document = ANSWERS[kind](state, stdin, io)
+    except FileNotFoundError as exc:
+        return _failed(
+            f"Cannot find path '{exc.filename}' because it does not exist.",
+            "ObjectNotFound: (:) [Get-Content], ItemNotFoundException",
+            "PathNotFound,Microsoft.PowerShell.Commands.GetContentCommand",
+        )
     except (KeyError, TypeError, ValueError) as exc:
         return _failed(
             f"Cannot answer {kind}: {type(exc).__name__}: {exc}",
