@@ -1,10 +1,18 @@
-"""drift:HOST — what the wire shows of a Windows SMB host (SMB1, signing; impacket from the
-runner) matches the host's own configuration (seed step 6): a GPO that did not apply, or a
-detector bug, shows up as a disagreement."""
+"""drift:HOST — what the wire shows of a Windows SMB host (SMB1, signing, the SMB2/3 dialects;
+impacket from the runner) matches the host's own configuration (seed step 6): a GPO that did not
+apply, or a detector bug, shows up as a disagreement.
+
+The dialects: the lowest and highest dialect the server accepted, one negotiate per dialect,
+against Smb2DialectMin/Smb2DialectMax (Server 2025, 11 24H2; a build that reads null has no
+setting to compare, so only the rest is). Encryption is not compared: EncryptData shows on the
+wire only as an authenticated tree connect refused over SMB 2.1, which needs the approved
+account and a declared share (the `encryption` kind's conversation), not the negotiations this
+check already has; the negotiate's encryption capability says "can", never "must"."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from smbtests.checks._hardening import accepted
 from smbtests.checks._windows import per_windows_host, reading, true
@@ -19,12 +27,17 @@ from smbtests.checks.base import (
     Verdict,
     policy_says,
 )
-from smbtests.config import LoadedConfig
-from smbtests.observations import HostQuery, Observation, WindowsObservation
+from smbtests.checks.win_dialect import ceiling_of, floor_of
+from smbtests.config import DIALECTS, LoadedConfig
+from smbtests.observations import HostQuery, NegotiateResult, Observation, WindowsObservation
 
 NAME = "drift"
 FAMILY = Family.OTHER
-READINGS = (HostQuery.SMB_SERVER_CONFIGURATION, HostQuery.SMB1_FEATURE)
+READINGS = (
+    HostQuery.SMB_SERVER_CONFIGURATION,
+    HostQuery.SMB1_FEATURE,
+    HostQuery.SMB_SERVER_LIMITS,
+)
 
 
 plan = per_windows_host(
@@ -32,7 +45,7 @@ plan = per_windows_host(
     ("Wire and configuration agree", "critical", 6, "smb_verification"),
     lambda windows, _baseline: windows.smb_host is not None,
     lambda _config, windows: (
-        f"what the wire shows of {windows.smb_host} (SMB1, signing) "
+        f"what the wire shows of {windows.smb_host} (SMB1, signing, dialects) "
         "matches the host's own configuration"
     ),
 )
@@ -68,6 +81,7 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
             f"config RequireSecuritySignature={config_signing} but the wire "
             f"{'requires' if wire_signing else 'does not require'} signing"
         )
+    disagreements += _dialect_drift(reading(obs, HostQuery.SMB_SERVER_LIMITS), offered)
     if disagreements:
         return Verdict(
             Outcome.FAILED,
@@ -79,6 +93,29 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
         Outcome.PASSED,
         f"{check.host}: wire and configuration agree (SMB1 "
         f"{'on' if config_smb1 else 'off'}, signing "
-        f"{'required' if config_signing else 'optional'})",
+        f"{'required' if config_signing else 'optional'}, dialects {_span(offered)})",
         "agree",
     )
+
+
+def _span(offered: list[NegotiateResult]) -> str:
+    dialects = sorted((n.offered for n in offered), key=DIALECTS.index)
+    return f"{dialects[0]} to {dialects[-1]}"
+
+
+def _dialect_drift(limits: dict[str, Any], offered: list[NegotiateResult]) -> list[str]:
+    """Where the accepted dialects contradict Smb2DialectMin/Max, when the host has them."""
+    dialects = sorted((n.offered for n in offered), key=DIALECTS.index)
+    found = []
+    for setting, wire, config in (
+        ("Smb2DialectMin", dialects[0], floor_of),
+        ("Smb2DialectMax", dialects[-1], ceiling_of),
+    ):
+        value = limits[setting]
+        if value is not None and config(value) != wire:
+            edge = "lowest" if setting.endswith("Min") else "highest"
+            found.append(
+                f"config {setting}={value} ({config(value)}) but the {edge} dialect the wire "
+                f"accepted is {wire}"
+            )
+    return found

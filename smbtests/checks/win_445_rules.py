@@ -5,6 +5,8 @@ filters, in the active store."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from smbtests.checks._windows import (
     fail,
     per_windows_host,
@@ -52,16 +54,21 @@ def _covers_smb_port(ports: list[str]) -> bool:
     return False
 
 
+def allows_445(rule: dict[str, Any]) -> bool:
+    """An enabled inbound allow rule (a firewall-rules-445 row) whose ports cover 445."""
+    return (
+        true(rule["Enabled"])
+        and rule["Direction"] == "Inbound"
+        and rule["Action"] == "Allow"
+        and _covers_smb_port(rule["LocalPort"])
+    )
+
+
 def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
     endpoint = check.windows_role == "endpoint"
     offending = []
     for rule in reading(obs, HostQuery.FIREWALL_RULES_445):
-        allows = (
-            true(rule["Enabled"])
-            and rule["Direction"] == "Inbound"
-            and rule["Action"] == "Allow"
-            and _covers_smb_port(rule["LocalPort"])
-        )
+        allows = allows_445(rule)
         profile = str(rule["Profile"])
         exposed = (
             any(p in profile for p in ENDPOINT_EXPOSED_PROFILES)

@@ -5,9 +5,9 @@ Two instances of the same double (`smbtests/lab/wsman/`) run in the lab:
 - win1 (10.45.20.22, corp): a Windows endpoint; the win-* scenarios rewrite its state.
 - dc1 (10.45.10.12, servers): the Windows **configuration** of dc1, beside dc1's real smbd (the
   wire). Its state says what the configuration management believes dc1 is: a hardened server,
-  SMB1 off, signing required, 445 admitted from named subnets only. No scenario changes it, so
-  `smb1-enabled`, which changes only the smbd, shows drift between wire and configuration, like
-  a GPO that did not apply.
+  SMB1 off, signing required, 445 admitted from named subnets only. `smb1-enabled`, which
+  changes only the smbd, shows drift between wire and configuration, like a GPO that did not
+  apply; `dc1-445-scope-widened` and `dc1-quic-off` are the scenarios that rewrite this state.
 
 Every scenario (and `compliant`) first writes each double's compliant state again.
 """
@@ -23,6 +23,9 @@ from smbtests.lab import paths
 from smbtests.lab.wsman import State, default_state
 
 SMB_PORT = "445"
+WIDENED_CORP = "10.45.20.0-10.45.30.255"
+QUIC_NAME = "dc1.lab.example"
+QUIC_ISSUER = "CN=smbtests lab corp issuing CA"
 
 
 def dc1_smb_rule() -> dict[str, Any]:
@@ -41,6 +44,18 @@ def dc1_smb_rule() -> dict[str, Any]:
     }
 
 
+def dc1_quic_mapping() -> dict[str, Any]:
+    """dc1's SMB over QUIC certificate mapping, as Get-SmbServerCertificateMapping shows it."""
+    return {
+        "Name": QUIC_NAME,
+        "Subject": f"CN={QUIC_NAME}",
+        "Thumbprint": "5D1C0A3E9B7F4C2D8E6A1B3C5D7E9F0A2B4C6D8E",
+        "StoreName": "My",
+        "Type": "QUIC",
+        "Flags": "None",
+    }
+
+
 def dc1_state() -> State:
     """dc1 as its Windows configuration says it is: a hardened server matching compliant Samba.
 
@@ -56,6 +71,23 @@ def dc1_state() -> State:
     state["smb1_feature"] = {"FeatureName": "SMB1Protocol", "State": "Disabled"}
     # dc1's smbd admits 2.0.2 (server min protocol = SMB2_02): its configuration says the same
     state["smb_server_limits"]["Smb2DialectMin"] = "SMB202"
+    # the lab's one Windows server is also the host declared for remote access (lab.yaml,
+    # remote_access): SMB over QUIC on, one certificate mapping that admits only clients whose
+    # certificates the corp issuing CA signed
+    smb["EnableSMBQUIC"] = True
+    state["smb_certificate_mapping"] = {"Supported": True, "Mappings": [dc1_quic_mapping()]}
+    state["smb_client_access"] = {
+        "Supported": True,
+        "Mappings": [
+            {
+                "Name": QUIC_NAME,
+                "RequireClientAuthentication": True,
+                "Entries": [
+                    {"IdentifierType": "ISSUER", "Identifier": QUIC_ISSUER, "Access": "Allow"}
+                ],
+            }
+        ],
+    }
     for profile in state["firewall_profiles"]:
         profile.update(
             Enabled="True",
@@ -67,6 +99,22 @@ def dc1_state() -> State:
     # disabled RDP rule) do not cover 445 and stay.
     others = [r for r in state["firewall_rules"] if not {SMB_PORT, "Any"} & set(r["LocalPort"])]
     state["firewall_rules"] = [dc1_smb_rule(), *others]
+    return state
+
+
+def dc1_445_scope_widened() -> State:
+    """dc1's 445 rule with corp typed as a range that runs on into guest (10.45.30.0/24): still
+    named addresses, so only the comparison with the approved paths (win-445-scope) sees it."""
+    state = dc1_state()
+    (rule,) = [r for r in state["firewall_rules"] if r["Name"] == dc1_smb_rule()["Name"]]
+    rule["RemoteAddress"] = [WIDENED_CORP, "10.45.0.0/255.255.255.0"]
+    return state
+
+
+def dc1_quic_off() -> State:
+    """dc1 declared for remote access, but SMB over QUIC switched off (EnableSMBQUIC false)."""
+    state = dc1_state()
+    state["smb_server_configuration"]["EnableSMBQUIC"] = False
     return state
 
 

@@ -4,8 +4,9 @@ Applying a scenario first restores the compliant lab, so exactly one is active a
 Router changes are rules added to chain `scenario` of table inet smblab (see router.nft), each
 commented "scenario NAME"; `compliant` flushes that chain. win1's scenarios (win-*) rewrite the
 WS-Management double's state file, which it re-reads for every command: no restart. dc1's double
-(its Windows configuration) is only ever restored to compliant: `smb1-enabled` changes dc1's
-smbd, the wire, and leaves the configuration saying SMB1 is off, which is the drift to detect.
+(its Windows configuration) is rewritten only by `dc1-445-scope-widened` and `dc1-quic-off`;
+`smb1-enabled` changes dc1's smbd, the wire, and leaves the configuration saying SMB1 is off,
+the drift to detect.
 The equivalent of the router ones by hand:
 
     ip netns exec smblab-router nft add rule inet smblab scenario ip saddr @guest \\
@@ -390,6 +391,16 @@ SCENARIOS: dict[str, Scenario] = {
         *(
             Scenario(name, f"win1: {first_line(change.__doc__)}", _win_state(name))
             for name, change in current.SCENARIOS.items()
+        ),
+        Scenario(
+            "dc1-445-scope-widened",
+            f"dc1's 445 rule admits {doubles.WIDENED_CORP}: corp typed as a range into guest",
+            lambda _: write_state(doubles.DC1.state_file, doubles.dc1_445_scope_widened()),
+        ),
+        Scenario(
+            "dc1-quic-off",
+            "dc1 is declared for remote access but SMB over QUIC is off (EnableSMBQUIC false)",
+            lambda _: write_state(doubles.DC1.state_file, doubles.dc1_quic_off()),
         ),
     )
 }

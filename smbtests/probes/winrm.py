@@ -40,6 +40,7 @@ from smbtests.probes.winrm_output import (
     excerpt,
     powershell_error,
     reach_results,
+    require_auth_library,
 )
 from smbtests.secrets import account_name
 
@@ -277,6 +278,7 @@ class WinRMProbe:
             if chatty.getEffectiveLevel() < logging.INFO:
                 chatty.setLevel(logging.INFO)
         s = self.settings
+        require_auth_library(s.transport)
         verify = s.scheme == "https" and s.verify_tls
         return Protocol(
             s.endpoint,

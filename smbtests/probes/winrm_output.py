@@ -6,6 +6,7 @@ words of a ProbeError: a made-up state is never returned."""
 from __future__ import annotations
 
 import html
+import importlib
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,44 @@ class ScriptError(Exception):
         self.message = message
 
 
+# What pywinrm 0.5 imports for an authentication (winrm/transport.py; it only sets HAVE_KERBEROS
+# or HAVE_CREDSSP on failure and says so at the first request): the module, the package to install
+# and why it is not simply there.
+AUTH_LIBRARIES = {
+    "kerberos": (
+        "winrm.vendor.requests_kerberos",
+        "pywinrm[kerberos]",
+        "its vendored requests-kerberos needs pykerberos (winkerberos on Windows), which builds "
+        "against the system's Kerberos headers (apt install libkrb5-dev) and uses the ticket "
+        "of a prior kinit",
+    ),
+    "credssp": ("requests_credssp", "pywinrm[credssp]", "it needs requests-credssp"),
+}
+
+
+class MissingLibraryError(Exception):
+    """The transport the environment names needs a library this runner does not have."""
+
+    def __init__(self, transport: str, missing: str) -> None:
+        super().__init__(transport, missing)
+        self.transport = transport
+        self.missing = missing
+
+
+def require_auth_library(transport: str) -> None:
+    """Raise MissingLibraryError before any traffic when `transport` cannot work here."""
+    if transport not in AUTH_LIBRARIES:
+        return  # ntlm and basic come with pywinrm's own dependencies
+    module = AUTH_LIBRARIES[transport][0]
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        first: BaseException = exc  # pykerberos' absence hides behind the winkerberos fallback
+        while isinstance(first.__context__, ImportError):
+            first = first.__context__
+        raise MissingLibraryError(transport, getattr(first, "name", None) or module) from None
+
+
 class CommandTimeoutError(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(seconds)
@@ -45,6 +84,13 @@ def describe_failure(exc: BaseException, s: WinRMSettings) -> str:
         return f"PowerShell exited {exc.exit_code}: {exc.message}"
     if isinstance(exc, OutputError):
         return f"unexpected output from {where}: {exc}"
+    if isinstance(exc, MissingLibraryError):
+        _, extra, why = AUTH_LIBRARIES[exc.transport]
+        return (
+            f"winrm_auth {exc.transport} for {where} needs a library that is not installed "
+            f"({exc.missing} cannot be imported): pip install '{extra}' into the runner's "
+            f"environment ({why}), or use winrm_auth: ntlm"
+        )
     if isinstance(exc, CommandTimeoutError):
         return f"command on {where} did not finish within {exc.seconds:g} s"
     if isinstance(exc, requests.exceptions.SSLError):

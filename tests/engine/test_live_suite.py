@@ -82,6 +82,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "sysvol-unreadable-from-corp": {"smb-path:corp1/dc1": "failed"},
     # the wire accepts SMB1 while dc1's own configuration says it is off: drift
     "smb1-enabled": {"smb1:dc1": "failed", "drift:dc1": "failed"},
+    # named addresses (win-445-rules passes) reaching beyond corp and mgmt into guest
+    "dc1-445-scope-widened": {"win-445-scope:dc1": "failed"},
+    # declared for remote access, QUIC off: client access control alone does not pass it
+    "dc1-quic-off": {"win-quic:dc1": "failed"},
     "signing-optional": {"signing:print1": "failed"},
     # guests cannot be let in while fs1 demands encryption, so the scenario relaxes it too
     "guest-access": {"anonymous:fs1": "failed", "encryption:fs1": "failed"},

@@ -52,7 +52,7 @@ COMPLIANT_DC1 = {
     "dc1-win:smb/EncryptData": "False",
     "dc1-win:smb/RejectUnencryptedAccess": "True",
     "dc1-win:smb/AuditSmb1Access": "True",
-    "dc1-win:smb/EnableSMBQUIC": "False",
+    "dc1-win:smb/EnableSMBQUIC": "True",  # declared for remote access
     "dc1-win:smb1-feature": "Disabled",
     **{
         f"dc1-win:firewall/{profile}/{field}": value

@@ -114,6 +114,13 @@ CHANGES: dict[str, Callable[[dict[str, str]], dict[str, str]]] = {
         "winrm-reach:win1/fs1:445": "filtered",
     },
     "smb1-enabled": lambda _: {"smb:dc1/smb1": "accepted"},
+    "dc1-quic-off": lambda _: {"dc1-win:smb/EnableSMBQUIC": "False"},
+    # dc1's configuration, not its wire: the 445 rule's corp entry typed on into guest
+    "dc1-445-scope-widened": lambda compliant: {
+        "dc1-win:rules-445": compliant["dc1-win:rules-445"].replace(
+            "10.45.20.0/255.255.255.0", "10.45.20.0-10.45.30.255"
+        )
+    },
     "signing-optional": lambda _: {"smb:print1/signing_required": "False"},
     "guest-access": lambda _: {
         "smb:fs1/anonymous_listing": "allowed: IPC$,data,public",

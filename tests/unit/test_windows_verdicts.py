@@ -14,7 +14,8 @@ import yaml
 from smbtests import records
 from smbtests.checks.base import Check, Outcome, Verdict
 from smbtests.checks.registry import build_plan, judge, kind_of
-from smbtests.config import load
+from smbtests.checks.win_445_scope import approved_sources, beyond, merged, remote_interval
+from smbtests.config import DIALECTS, load
 from smbtests.lab.wsman.state import SCENARIOS, default_state
 from smbtests.observations import HostQuery, NegotiateResult, Smb1Result, WindowsObservation
 from smbtests.reports import evidence
@@ -77,6 +78,7 @@ def readings(state: dict[str, Any]) -> dict[str, object]:
         "smb-server-limits": state["smb_server_limits"],
         "smb-client-configuration": state["smb_client_configuration"],
         "network-profiles": state["network_profiles"],
+        "smb-client-access": state["smb_client_access"],
     }
 
 
@@ -118,6 +120,7 @@ def test_plan_has_windows_checks_per_role(plan: tuple[Any, dict[str, Check]]) ->
     assert fs1 == [
         "drift",
         "win-445-rules",
+        "win-445-scope",
         "win-auth-limiter",
         "win-dialect",
         "win-encryption",
@@ -126,6 +129,7 @@ def test_plan_has_windows_checks_per_role(plan: tuple[Any, dict[str, Check]]) ->
         "win-guest-logons",
         "win-profile",
         "win-quic",
+        "win-quic-access",
         "win-restrictive",
         "win-signing",
         "win-smb1",
@@ -204,6 +208,76 @@ def test_server_may_allow_445_from_named_addresses_only(plan: tuple[Any, dict[st
     assert opened["win-445-rules"] is Outcome.FAILED
 
 
+def corp_rule_from(
+    *remote: str, enabled: str = "True"
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def change(state: dict[str, Any]) -> dict[str, Any]:
+        (corp,) = [
+            r for r in state["firewall_rules"] if r["DisplayName"] == "SMB-In (corp servers)"
+        ]
+        corp.update(RemoteAddress=list(remote), Enabled=enabled)
+        return state
+
+    return change
+
+
+def scope(plan: tuple[Any, dict[str, Check]], change: Any = None, today: date = TODAY) -> Verdict:
+    config, checks = plan
+    state = default_state() if change is None else change(default_state())
+    observation = WindowsObservation(readings(state))
+    return judge(checks["win-445-scope:fs1-windows"], observation, config.policy, today)
+
+
+def test_server_445_rules_stay_within_the_approved_sources(
+    plan: tuple[Any, dict[str, Check]],
+) -> None:
+    _, checks = plan
+    assert "win-445-scope:win1" not in checks  # an endpoint: win-445-rules speaks for it
+    assert checks["win-445-scope:fs1-windows"].rule == (
+        "inbound 445 allow rules admit only the approved sources of fs1 (corp, mgmt) "
+        "and its unexpired exceptions'"
+    )
+    compliant = scope(plan)
+    assert compliant.outcome is Outcome.PASSED and compliant.observed == "within-approved"
+    # corp and mgmt as Windows writes them: masks, a bare address, a range inside corp
+    inside = corp_rule_from("10.45.20.0/255.255.255.0", "10.45.0.7", "10.45.20.10-10.45.20.99")
+    assert scope(plan, inside).outcome is Outcome.PASSED
+    assert scope(plan, corp_rule_from("fd45:0:0:20::/64", "fd45::1")).outcome is Outcome.PASSED
+    # a range typed too long runs into guest: win-445-rules does not see it, this does
+    widened = corp_rule_from("10.45.20.0-10.45.30.255")
+    assert verdicts(plan, "fs1-windows", widened)["win-445-rules"] is Outcome.PASSED
+    verdict = scope(plan, widened)
+    assert verdict.outcome is Outcome.FAILED and verdict.observed == "beyond-approved"
+    assert (
+        "'SMB-In (corp servers)' allows 445 from 10.45.20.0-10.45.30.255: 10.45.21.0-10.45.30.255 "
+        "beyond the approved sources (corp, mgmt)" in verdict.message
+    )
+    masked = scope(plan, corp_rule_from("10.45.0.0/255.255.0.0"))
+    assert "10.45.1.0-10.45.19.255, 10.45.21.0-10.45.255.255 beyond" in masked.message
+    keyword = scope(plan, corp_rule_from("LocalSubnet"))
+    assert keyword.outcome is Outcome.FAILED
+    assert "LocalSubnet (a keyword, not an address) beyond" in keyword.message
+    assert scope(plan, corp_rule_from("Any")).outcome is Outcome.FAILED
+    # a disabled rule admits nothing
+    assert scope(plan, corp_rule_from("Any", enabled="False")).outcome is Outcome.PASSED
+
+
+def test_approved_sources_union_and_exceptions(plan: tuple[Any, dict[str, Check]]) -> None:
+    v4 = [remote_interval(n) for n in ("10.45.0.0/24", "10.45.1.0/255.255.255.0")]
+    approved = merged(i for i in v4 if i is not None)
+    assert len(approved) == 1  # adjacent networks merge: a /23 the two cover is within
+    wide = remote_interval("10.45.0.0/255.255.254.0")
+    assert wide is not None and beyond(wide, approved) == []
+    wider = remote_interval("10.45.0.0/22")
+    assert wider is not None
+    assert [remote_interval("10.45.2.0/23")] == beyond(wider, approved)
+    assert remote_interval("10.45.20.9-10.45.20.1") is None
+    assert remote_interval("Intranet") is None
+    policy = plan[0].policy  # without the lab's overlay, which a running lab may have written
+    assert approved_sources(policy, "print1", TODAY) == ["corp", "mgmt", "10.45.40.41/32"]
+    assert approved_sources(policy, "print1", date(2027, 9, 1)) == ["corp", "mgmt"]
+
+
 def test_quic_needs_switch_and_certificate(plan: tuple[Any, dict[str, Check]]) -> None:
     def quic(state: dict[str, Any]) -> dict[str, Any]:
         state["smb_server_configuration"]["EnableSMBQUIC"] = True
@@ -216,9 +290,60 @@ def test_quic_needs_switch_and_certificate(plan: tuple[Any, dict[str, Check]]) -
     assert verdicts(plan, "fs1-windows", quic)["win-quic"] is Outcome.PASSED
 
 
-def wire(smb1_accepted: bool, signing_mode: int) -> WindowsObservation:
-    negotiation = NegotiateResult("3.1.1", True, "3.1.1", signing_mode, "")
-    return WindowsObservation({}, Smb1Result(smb1_accepted, ""), (negotiation,))
+def quic_access(
+    *mappings: dict[str, Any], supported: bool = True
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def change(state: dict[str, Any]) -> dict[str, Any]:
+        state["smb_client_access"] = {"Supported": supported, "Mappings": list(mappings)}
+        return state
+
+    return change
+
+
+def mapping(required: bool = True, *access: str) -> dict[str, Any]:
+    """A certificate mapping as Get-SmbClientAccessToServer reports its entries."""
+    entries = [
+        {"IdentifierType": "ISSUER", "Identifier": f"CN=Corp CA {n}", "Access": a}
+        for n, a in enumerate(access)
+    ]
+    return {"Name": "fs1.corp.example", "RequireClientAuthentication": required, "Entries": entries}
+
+
+def test_quic_client_access_control_where_remote_access_is_declared(
+    plan: tuple[Any, dict[str, Check]],
+) -> None:
+    config, checks = plan
+    assert "win-quic-access:win1" not in checks  # win1 declares no remote access
+
+    def seen(change: Any) -> Verdict:
+        state = change(default_state())
+        observation = WindowsObservation(readings(state))
+        return judge(checks["win-quic-access:fs1-windows"], observation, config.policy, TODAY)
+
+    granted = seen(quic_access(mapping(True, "Allow", "Deny")))
+    assert granted.outcome is Outcome.PASSED and granted.observed == "quic-access-on"
+    for change, words in (
+        (lambda state: state, "no SMB server certificate mapping"),
+        (quic_access(mapping(False, "Allow")), "does not require client authentication"),
+        (quic_access(mapping(True, "Deny")), "grants no client"),
+        (quic_access(mapping(True)), "grants no client"),
+        (quic_access(supported=False), "this build has no SMB over QUIC client access control"),
+    ):
+        verdict = seen(change)
+        assert verdict.outcome is Outcome.FAILED and words in verdict.message
+        assert verdict.observed == "quic-access-off"
+
+
+def wire(
+    smb1_accepted: bool, signing_mode: int, dialects: tuple[str, ...] = ("3.0", "3.0.2", "3.1.1")
+) -> WindowsObservation:
+    """What the runner's negotiates showed: SMB1, and each SMB2/3 dialect accepted or refused
+    (the compliant state's floor is SMB300, its ceiling SMB311)."""
+    negotiations = tuple(
+        NegotiateResult(d, d in dialects, d if d in dialects else None, signing_mode, "")
+        for d in DIALECTS
+    )
+    return WindowsObservation({}, Smb1Result(smb1_accepted, ""), negotiations)
 
 
 def drift(plan: tuple[Any, dict[str, Check]], change: Any, observed: WindowsObservation) -> Verdict:
@@ -239,6 +364,40 @@ def test_drift_between_wire_and_configuration(plan: tuple[Any, dict[str, Check]]
     assert signing.outcome is Outcome.FAILED
     assert "RequireSecuritySignature=False but the wire requires signing" in signing.message
     assert drift(plan, None, WindowsObservation({}, None, ())).outcome is Outcome.ERROR
+
+
+def limits(**values: str | None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def change(state: dict[str, Any]) -> dict[str, Any]:
+        state["smb_server_limits"].update(values)
+        return state
+
+    return change
+
+
+def test_drift_in_the_dialects(plan: tuple[Any, dict[str, Check]]) -> None:
+    agree = drift(plan, None, wire(False, 3))
+    assert agree.outcome is Outcome.PASSED and "dialects 3.0 to 3.1.1" in agree.message
+    # the wire still takes 2.0.2 although the configuration's floor is SMB300
+    lower = drift(plan, None, wire(False, 3, ("2.0.2", "2.1", "3.0", "3.0.2", "3.1.1")))
+    assert lower.outcome is Outcome.FAILED
+    assert (
+        "config Smb2DialectMin=SMB300 (3.0) but the lowest dialect the wire accepted is 2.0.2"
+        in lower.message
+    )
+    # the configuration was lowered, the wire was not: the setting did not apply
+    lowered = drift(plan, SCENARIOS["win-dialect-floor-lowered"], wire(False, 3))
+    assert lowered.outcome is Outcome.FAILED and "Smb2DialectMin=SMB202 (2.0.2)" in lowered.message
+    capped = drift(plan, limits(Smb2DialectMax="SMB302"), wire(False, 3))
+    assert capped.outcome is Outcome.FAILED
+    assert "the highest dialect the wire accepted is 3.1.1" in capped.message
+    # "None" sets no limit: every SMB2 dialect is admitted
+    open_ended = limits(Smb2DialectMin="None", Smb2DialectMax="None")
+    assert drift(plan, open_ended, wire(False, 3, DIALECTS)).outcome is Outcome.PASSED
+    assert drift(plan, open_ended, wire(False, 3)).outcome is Outcome.FAILED
+    # a build without the settings has nothing to compare: SMB1 and signing still are
+    old_build = limits(Smb2DialectMin=None, Smb2DialectMax=None)
+    assert drift(plan, old_build, wire(False, 3, ("2.0.2",))).outcome is Outcome.PASSED
+    assert drift(plan, old_build, wire(True, 3, ("2.0.2",))).outcome is Outcome.FAILED
 
 
 def test_own_connection_paths_anchor_to_the_environment(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -531,6 +533,45 @@ def test_every_failure_is_a_probe_error(
     # the session was dropped: the next call builds a new one and succeeds
     assert probe.run_json(HostQuery.SMB1_FEATURE) == ANSWERS["smb1-feature"]
     assert len(host.protocols) == 2
+
+
+@pytest.mark.parametrize(
+    ("transport", "hidden", "extra"),
+    [
+        ("kerberos", ("kerberos", "winkerberos"), "pip install 'pywinrm[kerberos]'"),
+        ("credssp", ("requests_credssp",), "pip install 'pywinrm[credssp]'"),
+    ],
+)
+def test_a_missing_auth_library_is_named_before_any_traffic(
+    host: FakeHost,
+    monkeypatch: pytest.MonkeyPatch,
+    transport: str,
+    hidden: tuple[str, ...],
+    extra: str,
+) -> None:
+    # what pywinrm imports, made unimportable: None in sys.modules stops an import
+    monkeypatch.delitem(sys.modules, "winrm.vendor.requests_kerberos", raising=False)
+    for name in hidden:
+        monkeypatch.setitem(sys.modules, name, None)
+    probe = WinRMProbe("win1", settings(transport=transport), PASSWORD)
+    with pytest.raises(ProbeError) as caught:
+        probe.run_json(HostQuery.SMB1_FEATURE)
+    message = str(caught.value)
+    assert f"winrm_auth {transport} for https://10.45.20.22:5986/wsman needs a library" in message
+    assert f"({hidden[0]} cannot be imported)" in message
+    assert extra in message and "or use winrm_auth: ntlm" in message
+    assert caught.value.__cause__ is None and PASSWORD not in message
+    assert host.protocols == []  # nothing was sent
+
+
+def test_kerberos_with_its_library_goes_to_pywinrm(
+    host: FakeHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = types.ModuleType("winrm.vendor.requests_kerberos")
+    monkeypatch.setitem(sys.modules, "winrm.vendor.requests_kerberos", fake)
+    probe = WinRMProbe("win1", settings(transport="kerberos", username="smbprobe@CORP"), PASSWORD)
+    probe.run_json(HostQuery.SMB1_FEATURE)
+    assert host.protocols[0].options["transport"] == "kerberos"
 
 
 def test_the_password_is_scrubbed_from_any_message(host: FakeHost, probe: WinRMProbe) -> None:
