@@ -3,6 +3,7 @@ without root, the lab's Debian packages, or this repository's conftest.py."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from smbtests import __version__
+from tests.conftest import Lab
 
 ROOT = Path(__file__).resolve().parents[2]
 PIP_TIMEOUT = 600.0
@@ -33,8 +35,10 @@ def _copy_checkout(target: Path) -> Path:
     return target
 
 
-@pytest.mark.install
-def test_fresh_venv_gets_command_and_plugin(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(a fresh venv with the checkout pip-installed in it, a folder with no config of ours)."""
+    tmp_path = tmp_path_factory.mktemp("install")
     checkout = _copy_checkout(tmp_path / "checkout")
     runner = tmp_path / "runner"
     # No pip inside the new venv: this venv's pip installs into it (`--python`), which skips
@@ -56,6 +60,12 @@ def test_fresh_venv_gets_command_and_plugin(tmp_path: Path) -> None:
     )
     elsewhere = tmp_path / "elsewhere"  # no conftest.py or pytest.ini of ours here
     elsewhere.mkdir()
+    return runner, elsewhere
+
+
+@pytest.mark.install
+def test_fresh_venv_gets_command_and_plugin(installed: tuple[Path, Path]) -> None:
+    runner, elsewhere = installed
 
     version = subprocess.run(
         [runner / "bin" / "smbtests", "--version"],
@@ -103,3 +113,36 @@ def test_fresh_venv_gets_command_and_plugin(tmp_path: Path) -> None:
     )
     assert "smbtests: live TCP 445 / SMB policy tests" in helped.stdout
     assert "--env" in helped.stdout
+
+
+@pytest.mark.install
+@pytest.mark.lab
+def test_installed_runner_runs_the_suite_against_ssh_probes(
+    installed: tuple[Path, Path], lab: Lab, tmp_path: Path
+) -> None:
+    """The pip-installed runner alone (no checkout, no lab code on its path) runs the live
+    suite against the lab's ssh probes from inside the lab."""
+    runner, elsewhere = installed
+    results = tmp_path / "results.json"
+    done = subprocess.run(
+        [
+            "ip", "netns", "exec", "smblab-mgmt", str(runner / "bin" / "pytest"),
+            "--env", str(ROOT / "environments" / "lab.yaml"), "-p", "no:cacheprovider", "-q",
+            "-k", "guest1 or corp1", "--smb-results", str(results),
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "SMBTESTS_LAB_SMB_PASSWORD": lab.smb_password(),
+            "SMBTESTS_LAB_WIN_PASSWORD": lab.win_password(),
+        },
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    checks = json.loads(results.read_text())["checks"]
+    probes = {c["probe"] for c in checks}
+    assert {"guest1", "corp1"} <= probes
+    assert checks and all(c["outcome"] == "passed" for c in checks)
