@@ -39,7 +39,7 @@ class LoadedConfig:
     warnings: tuple[str, ...] = ()
 
 
-def _describe(error: Mapping[str, Any], model_fields: Iterable[str]) -> str:
+def _describe(error: Mapping[str, Any], model_fields: Iterable[str], written: Any) -> str:
     kind = error["type"]
     key = error["loc"][-1] if error["loc"] else ""
     if kind == "extra_forbidden":
@@ -49,7 +49,20 @@ def _describe(error: Mapping[str, Any], model_fields: Iterable[str]) -> str:
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
+    if kind in ("literal_error", "string_type") and isinstance(written, int | float):
+        # YAML 1.1 reads `3.0` or `445` unquoted as a number, never as the text it looks like
+        return f'{message}; YAML read `{written}` as a number: write it in quotes ("{written}").'
     return f"{message}; fix the value."
+
+
+def _written(data: Any, loc: tuple[str | int, ...]) -> Any:
+    """The value the file holds at `loc`, or None where the path does not lead to one."""
+    for part in loc:
+        if (isinstance(data, dict) and part in data) or (isinstance(data, list) and isinstance(part, int) and part < len(data)):
+            data = data[part]
+        else:
+            return None
+    return data
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
@@ -93,7 +106,7 @@ def _validate(model: type[M], doc: SourceDocument) -> M:
             # pydantic adds the dict-key validator's name to loc for bad keys; drop it
             loc = tuple(p for p in loc if p != "[key]")
             label = path_label(loc) or "top level"
-            detail = _describe(error, _fields_at(model, loc))
+            detail = _describe(error, _fields_at(model, loc), _written(doc.data, loc))
             lines.append(f"{doc.where(loc)}: {label}: {detail}")
         raise PolicyError("\n".join(lines)) from None
 

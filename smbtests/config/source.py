@@ -70,7 +70,8 @@ def _scalar(node: yaml.Node) -> Any:
 
 MAX_BYTES = 1 << 20  # a large estate's policy is tens of KB; more is not a policy file
 MAX_DEPTH = 32  # the models nest 6 deep
-MAX_VALUES = 100_000  # values after alias expansion: a 2 KB alias bomb expands to billions
+MAX_VALUES = 100_000
+MERGE_TAG = "tag:yaml.org,2002:merge"  # values after alias expansion: a 2 KB alias bomb expands to billions
 
 
 @dataclass
@@ -95,7 +96,11 @@ def _walk(
     positions.setdefault(path, _mark(node))
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
+        merged: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                merged |= _merge_sources(value_node, path, positions, budget)
+                continue
             key = _scalar(key_node)
             if not isinstance(key, str | int):
                 raise PolicyError(
@@ -108,7 +113,7 @@ def _walk(
                 )
             positions[(*path, key)] = _mark(key_node)
             result[key] = _walk(value_node, (*path, key), positions, budget)
-        return result
+        return merged | result  # the mapping's own keys win over merged ones (YAML's `<<:`)
     if isinstance(node, yaml.SequenceNode):
         items = [
             _walk(item, (*path, index), positions, budget) for index, item in enumerate(node.value)
@@ -116,6 +121,21 @@ def _walk(
         _refuse_repeats(path, node, items)
         return items
     return _scalar(node)
+
+
+def _merge_sources(
+    node: yaml.Node, path: KeyPath, positions: dict[KeyPath, Position], budget: _Budget
+) -> dict[Any, Any]:
+    """The mappings a `<<:` merge key names (one, or a list of them; earlier ones win)."""
+    sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    merged: dict[Any, Any] = {}
+    for source in reversed(sources):
+        if not isinstance(source, yaml.MappingNode):
+            raise PolicyError(
+                f"line {_mark(source).line}: `<<:` merges mappings only; name a mapping (&anchor)"
+            )
+        merged |= _walk(source, path, positions, budget)
+    return merged
 
 
 def _refuse_repeats(path: KeyPath, node: yaml.SequenceNode, items: list[Any]) -> None:
@@ -180,6 +200,10 @@ def load_yaml(path: Path) -> SourceDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        if "'\\t'" in str(exc.problem):
+            raise PolicyError(
+                f"{place}: a tab character; YAML indents with spaces only: replace it with spaces."
+            ) from None
         raise PolicyError(f"{place}: YAML syntax error: {exc.problem}; fix the syntax.") from None
     except yaml.YAMLError as exc:  # e.g. a control character (a ReaderError has no mark)
         raise PolicyError(f"{path}: not readable as YAML ({exc}); fix the file.") from None

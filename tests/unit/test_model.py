@@ -85,6 +85,30 @@ def test_yaml_syntax_error_names_line(lab_files: Path) -> None:
         load(lab_files / "lab.yaml")
 
 
+def test_yaml_1_1_traps_are_explained(lab_files: Path) -> None:
+    policy = lab_files / "lab-policy.yaml"
+    text = policy.read_text()
+    policy.write_text(text.replace('min_dialect: "2.0.2"', "min_dialect: 3.0"))
+    with pytest.raises(PolicyError, match=r"YAML read `3\.0` as a number: write it in quotes"):
+        load(lab_files / "lab.yaml")
+    policy.write_text(text.replace("  signing: required", "\tsigning: required"))
+    with pytest.raises(PolicyError, match="a tab character; YAML indents with spaces only"):
+        load(lab_files / "lab.yaml")
+
+
+def test_merge_keys_merge(lab_files: Path) -> None:
+    policy = lab_files / "lab-policy.yaml"
+    text = policy.read_text().replace(
+        "hardening:\n  smb1: refused", "hardening: &base\n  smb1: refused"
+    )
+    policy.write_text(
+        text + "\nhardening_by_role:\n  dc:\n    <<: *base\n    encryption: required\n"
+    )
+    loaded = load(lab_files / "lab.yaml")
+    dc = loaded.policy.hardening_by_role["dc"]
+    assert (dc.smb1, dc.signing, dc.encryption) == ("refused", "required", "required")
+
+
 def test_duplicate_key_is_refused(lab_files: Path) -> None:
     policy = lab_files / "lab-policy.yaml"
     policy.write_text(policy.read_text() + "\nname: twice\n")
