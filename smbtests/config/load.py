@@ -58,10 +58,10 @@ def _describe(error: Mapping[str, Any], model_fields: Iterable[str], written: An
 def _written(data: Any, loc: tuple[str | int, ...]) -> Any:
     """The value the file holds at `loc`, or None where the path does not lead to one."""
     for part in loc:
-        if (isinstance(data, dict) and part in data) or (isinstance(data, list) and isinstance(part, int) and part < len(data)):
-            data = data[part]
-        else:
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if not (in_list or (isinstance(data, dict) and part in data)):
             return None
+        data = data[part]
     return data
 
 

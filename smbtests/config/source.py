@@ -70,8 +70,8 @@ def _scalar(node: yaml.Node) -> Any:
 
 MAX_BYTES = 1 << 20  # a large estate's policy is tens of KB; more is not a policy file
 MAX_DEPTH = 32  # the models nest 6 deep
-MAX_VALUES = 100_000
-MERGE_TAG = "tag:yaml.org,2002:merge"  # values after alias expansion: a 2 KB alias bomb expands to billions
+MAX_VALUES = 100_000  # values after alias expansion: a 2 KB alias bomb expands to billions
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass
