@@ -19,7 +19,8 @@ import pytest
 from tests.conftest import Lab
 
 PROGRAMS = Path(__file__).parent / "programs"
-CONNECT_TIMEOUT = 0.5
+# generous: a loaded CI machine must not turn a live path into "filtered"
+CONNECT_TIMEOUT = 1.5
 
 CLIENTS = {
     "mgmt": "10.45.0.10",
