@@ -57,6 +57,15 @@ def _socket(host: str, source: str) -> socket.socket:
     return sock
 
 
+def _has_peer(sock: socket.socket) -> bool:
+    """Whether the connect really completed: a writable socket with no error has a peer."""
+    try:
+        sock.getpeername()
+    except OSError:
+        return False
+    return True
+
+
 def scan(
     targets: list[list[Any]],
     timeout: float,
@@ -122,9 +131,15 @@ def scan(
                 sock, started = in_flight.pop(index)
                 selector.unregister(sock)
                 code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                connected = code == 0 and _has_peer(sock)
                 sock.close()
-                if code == 0:
+                if connected:
                     _settle(index, "open", None, started, "connected", emit)
+                elif code == 0:
+                    # writable with no error yet no peer: the connect failed and its error was
+                    # lost (seen on absent addresses of the probe's own segment under load);
+                    # never an open port
+                    _settle(index, "unreachable", None, started, "connect did not complete", emit)
                 elif code == errno.ECONNREFUSED:
                     _settle(index, "refused", code, started, "connection reset", emit)
                 elif code in NETWORK_UNREACHABLE:
