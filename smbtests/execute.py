@@ -37,7 +37,7 @@ from smbtests.checks.registry import kind_of
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import ConnectResult, HostQuery, Observation, Target
-from smbtests.probes.base import Dialer, HostReader, Probe
+from smbtests.probes.base import Dialer, HostReader, Probe, ShareMapper
 from smbtests.progress import OnProgress, ScanCounter
 from smbtests.secrets import Credentials
 from smbtests.settle import Settler
@@ -213,12 +213,37 @@ class Executor:
             return
         probe = self._open_probe(key.vantage)
         try:
-            if not isinstance(probe, Dialer):
-                raise ProbeError(key.vantage, "this probe cannot talk SMB from its position")
             for need in _union(needs):
-                settler.known(need, self._fetch_smb(need, key, target, probe.dial))
+                if need is SmbNeed.PATH_FROM_WINDOWS and isinstance(probe, ShareMapper):
+                    settler.known(need, self._map_shares(key, target, probe))
+                elif isinstance(probe, Dialer):
+                    settler.known(need, self._fetch_smb(need, key, target, probe.dial))
+                else:
+                    raise ProbeError(key.vantage, "this probe cannot talk SMB from its position")
         finally:
             probe.close()
+
+    def _map_shares(self, key: BatchKey, target: Target, probe: ShareMapper) -> object:
+        """The approved account's mappings by a Windows vantage's own SMB client."""
+        if self._account is None:
+            return ProbeError(RUNNER, "smb-path needs an SMB account: set smb.credential")
+        shares, sysvol = self._path_shares(key, target.port)
+        timeout = self._config.environment.timing.smb_timeout
+        account = self._account
+        return _attempt(
+            key.vantage,
+            lambda: probe.map_shares(target.host, shares, sysvol, account, timeout),
+        )
+
+    def _path_shares(self, key: BatchKey, port: int) -> tuple[tuple[str, ...], str | None]:
+        """The host's declared shares, and for a DC over SMB direct the one holding SYSVOL."""
+        smb_host = self._config.policy.smb_hosts.get(key.name or "")
+        shares = () if smb_host is None or key.kind is not BatchKind.SMB else smb_host.shares
+        # GPO processing reads SYSVOL over SMB direct; over the NetBIOS session service
+        # (139) impacket's file read is answered STATUS_INVALID_PARAMETER by Samba (measured),
+        # so there the path proves share access only
+        reads_sysvol = smb_host is not None and smb_host.role == "dc" and port == SMB_DIRECT
+        return shares, sysvol_share(shares) if reads_sysvol else None
 
     def _windows(
         self,
@@ -248,13 +273,7 @@ class Executor:
         host, port = target.host, target.port
         timeout = self._config.environment.timing.smb_timeout
         plain = smb.UNSIGNED_PROBE_DIALECT
-        smb_host = self._config.policy.smb_hosts.get(key.name or "")
-        shares = () if smb_host is None or key.kind is not BatchKind.SMB else smb_host.shares
-        # GPO processing reads SYSVOL over SMB direct; over the NetBIOS session service
-        # (139) impacket's file read is answered STATUS_INVALID_PARAMETER by Samba (measured),
-        # so there the path proves share access only
-        reads_sysvol = smb_host is not None and smb_host.role == "dc" and port == SMB_DIRECT
-        sysvol = sysvol_share(shares) if reads_sysvol else None
+        shares, sysvol = self._path_shares(key, port)
 
         def account() -> Credentials:
             if self._account is None:

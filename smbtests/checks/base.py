@@ -109,6 +109,8 @@ class SmbNeed(StrEnum):
     ACCOUNT = "approved-account session"
     ACCOUNT_UNENCRYPTED = "approved-account session over SMB 2.1"
     PATH = "approved-account session, declared shares and for DCs a SYSVOL policy file"
+    # the same from a Windows vantage, by its own SMB client (smb-path.ps1 over WinRM)
+    PATH_FROM_WINDOWS = "approved-account mappings of the declared shares from a Windows host"
 
 
 @dataclass(frozen=True, order=True)

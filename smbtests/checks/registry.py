@@ -104,7 +104,12 @@ def build_plan(config: LoadedConfig, today: date) -> list[Check]:
 
 def uses_account(checks: Iterable[Check], config: LoadedConfig) -> bool:
     """Whether any check logs in with the environment's approved account."""
-    account = (SmbNeed.ACCOUNT, SmbNeed.ACCOUNT_UNENCRYPTED, SmbNeed.PATH)
+    account = (
+        SmbNeed.ACCOUNT,
+        SmbNeed.ACCOUNT_UNENCRYPTED,
+        SmbNeed.PATH,
+        SmbNeed.PATH_FROM_WINDOWS,
+    )
     return any(need in account for c in checks for need in kind_of(c).needs(c, config))
 
 

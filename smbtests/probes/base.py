@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from smbtests.observations import ConnectResult, OnResult, Target
+from smbtests.secrets import Credentials
 
 
 class Probe(Protocol):
@@ -60,3 +61,24 @@ class Dialer(Protocol):
     name: str
 
     def dial(self, host: str, port: int, timeout: float) -> socket.socket: ...
+
+
+@runtime_checkable
+class ShareMapper(Protocol):
+    """A probe whose own host's SMB client maps shares with explicit credentials (`winrm`: the
+    smb-path script), so SMB is proved from a vantage we cannot dial from.
+
+    `map_shares` returns the script's JSON document, checked for shape; any failure of the probe
+    raises ProbeError. The password never reaches a message.
+    """
+
+    name: str
+
+    def map_shares(
+        self,
+        host: str,
+        shares: Sequence[str],
+        sysvol: str | None,
+        account: Credentials,
+        timeout: float,
+    ) -> object: ...

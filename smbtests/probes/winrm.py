@@ -41,8 +41,10 @@ from smbtests.probes.winrm_output import (
     powershell_error,
     reach_results,
     require_auth_library,
+    smb_negotiate_reading,
+    smb_path_reading,
 )
-from smbtests.secrets import account_name
+from smbtests.secrets import Credentials, account_name
 
 if TYPE_CHECKING:
     from smbtests.config import ProbeConfig, Timing, WinRMConnection
@@ -179,6 +181,37 @@ class WinRMProbe:
             lambda data: check_shape(query, data),
         )
 
+    def map_shares(
+        self,
+        host: str,
+        shares: Sequence[str],
+        sysvol: str | None,
+        account: Credentials,
+        timeout: float,
+    ) -> object:
+        """smb-negotiate.ps1, then (if SMB answered) smb-path.ps1 on the host: the approved
+        account's SMB from there, as one document (docs/winrm.md). The account's password goes
+        on stdin and is masked in any failure's message."""
+        __tracebackhide__ = True
+        negotiate = self._run(
+            winrm_scripts.script(winrm_scripts.SMB_NEGOTIATE_KIND),
+            winrm_scripts.smb_negotiate_request(host, timeout),
+            self.settings.command_timeout + 2 * timeout,
+            lambda data: smb_negotiate_reading(data, host),
+        )
+        if not (negotiate["Answered"] and negotiate["Status"] == 0):
+            return {"Negotiate": negotiate, "Login": None, "Shares": [], "Sysvol": None}
+        # IPC$, every share and the SYSVOL walk each wait on the host's SMB client
+        budget = self.settings.command_timeout + (len(shares) + 2) * timeout
+        mapped = self._run(
+            winrm_scripts.script(winrm_scripts.SMB_PATH_KIND),
+            winrm_scripts.smb_path_request(host, shares, sysvol, account, timeout),
+            budget,
+            lambda data: smb_path_reading(data, host, shares),
+            secret=account.password,
+        )
+        return {"Negotiate": negotiate, **mapped}
+
     def close(self) -> None:
         """Delete the shell and end the session; never raises (it runs in cleanup paths)."""
         with self._lock:
@@ -196,7 +229,15 @@ class WinRMProbe:
 
     # ------------------------------------------------------------------ commands
 
-    def _run(self, script: str, stdin: bytes | None, budget: float, parse: Callable[[Any], T]) -> T:
+    def _run(
+        self,
+        script: str,
+        stdin: bytes | None,
+        budget: float,
+        parse: Callable[[Any], T],
+        secret: str = "",
+    ) -> T:
+        __tracebackhide__ = True
         kind = script.split("\n", 1)[0].removeprefix("# smbtests:")
         with self._lock:
             started = time.monotonic()
@@ -208,10 +249,10 @@ class WinRMProbe:
                     raise OutputError(f"{kind} printed no JSON: {excerpt(out)}") from None
                 result = parse(data)
             except (ScriptError, OutputError) as exc:
-                raise self._probe_error(exc) from None
+                raise self._probe_error(exc, secret) from None
             except Exception as exc:
                 self._drop_session()
-                raise self._probe_error(exc) from None
+                raise self._probe_error(exc, secret) from None
             log.info(
                 "winrm %s: %s done in %.0f ms", self.name, kind, (time.monotonic() - started) * 1e3
             )
@@ -307,11 +348,13 @@ class WinRMProbe:
 
     # ------------------------------------------------------------------ errors
 
-    def _probe_error(self, exc: BaseException) -> ProbeError:
-        """The one place a failure becomes a ProbeError; its message never holds the password."""
+    def _probe_error(self, exc: BaseException, secret: str = "") -> ProbeError:
+        """The one place a failure becomes a ProbeError; its message never holds the password
+        (nor `secret`, the SMB account's a command carried)."""
         message = describe_failure(exc, self.settings)
-        if self._password:
-            message = message.replace(self._password, "***")
+        for hidden in (self._password, secret):
+            if hidden:
+                message = message.replace(hidden, "***")
         return ProbeError(self.name, message)
 
 

@@ -312,6 +312,67 @@ def check_shape(query: HostQuery, data: object) -> object:
     return data
 
 
+_NEGOTIATE_SHAPE: dict[str, tuple[type, ...]] = {
+    "Host": _STR,
+    "Connected": _BOOL,
+    "Answered": _BOOL,
+    "Status": _OPT_INT,
+    "Dialect": _OPT_STR,
+    "SecurityMode": _OPT_INT,
+    "Detail": _STR,
+}
+_MAPPING_ROW: dict[str, tuple[type, ...]] = {
+    "Share": _STR,
+    "Mapped": _BOOL,
+    "Readable": _BOOL,
+    "ErrorCode": _OPT_INT,
+    "Error": _OPT_STR,
+}
+_SYSVOL_SHAPE: dict[str, tuple[type, ...]] = {
+    "Share": _STR,
+    "File": _OPT_STR,
+    "Bytes": _OPT_INT,
+    "ErrorCode": _OPT_INT,
+    "Error": _OPT_STR,
+}
+
+
+def smb_negotiate_reading(data: object, host: str) -> dict[str, object]:
+    """smb-negotiate.ps1's document, checked, for the host asked."""
+    _check_object("smb-negotiate", data, _NEGOTIATE_SHAPE)
+    assert isinstance(data, dict)
+    if data["Host"] != host:
+        raise OutputError(f"smb-negotiate answered for {data['Host']!r}, asked {host!r}")
+    if data["Answered"] and not data["Connected"]:
+        raise OutputError("smb-negotiate: answered without a connection")
+    return data
+
+
+def smb_path_reading(data: object, host: str, shares: Sequence[str]) -> dict[str, object]:
+    """smb-path.ps1's document, checked: for the host asked, its login (the IPC$ mapping) and,
+    once logged in, a row per share asked, in order."""
+    shape: dict[str, tuple[type, ...]] = {
+        "Host": _STR,
+        "Login": (dict,),
+        "Shares": _LIST,
+        "Dialect": _STR,
+    }
+    _check_object("smb-path", data, shape)
+    assert isinstance(data, dict)
+    if data["Host"] != host:
+        raise OutputError(f"smb-path answered for {data['Host']!r}, asked {host!r}")
+    _check_object("smb-path.Login", data["Login"], _MAPPING_ROW)
+    if data.get("Sysvol") is not None:
+        _check_object("smb-path.Sysvol", data["Sysvol"], _SYSVOL_SHAPE)
+    rows = data["Shares"]
+    for number, row in enumerate(rows):
+        _check_object(f"smb-path.Shares[{number}]", row, _MAPPING_ROW)
+    named = [row["Share"] for row in rows]
+    if named != (list(shares) if data["Login"]["Mapped"] else []):
+        raise OutputError(f"smb-path mapped {named}, asked {list(shares)}")
+    return {key: data.get(key) for key in ("Login", "Shares", "Dialect", "Sysvol")}
+
+
 def reach_results(
     data: object, targets: Sequence[Target], test_netconnection: bool
 ) -> list[ConnectResult]:

@@ -11,9 +11,11 @@ Firewall reads use `-PolicyStore ActiveStore`, the rules and profiles in force (
 included); the default store shows only locally made settings and would hide a GPO that did
 or did not apply.
 
-Reachability scripts take their target list on stdin, not inside the script: WinRS runs the
-command through cmd.exe, whose command line stops at 8191 characters, and the script travels
-base64-encoded UTF-16 (about 2.7 characters per script character).
+Reachability scripts and smb-path take their requests on stdin, not inside the script: WinRS
+runs the command through cmd.exe, whose command line stops at 8191 characters, and the script
+travels base64-encoded UTF-16 (about 2.7 characters per script character). smb-path's request
+holds the SMB account's password: on stdin it stays inside the encrypted WinRM session and out
+of the command line, which Windows records (process creation events, 4688).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import json
 from collections.abc import Sequence
 
 from smbtests.observations import HostQuery, Target
+from smbtests.secrets import Credentials
 
 POWERSHELL = "powershell.exe"
 POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-EncodedCommand")
@@ -33,6 +36,8 @@ CMD_LINE_LIMIT = 8191  # cmd.exe's maximum command line, which every WinRS comma
 
 REACH_KIND = "reach"
 REACH_TNC_KIND = "reach-tnc"
+SMB_NEGOTIATE_KIND = "smb-negotiate"
+SMB_PATH_KIND = "smb-path"
 SCRIPT_DIR = "ps1"  # package data beside this module: one <kind>.ps1 per script
 
 
@@ -44,8 +49,15 @@ def script(kind: str) -> str:
 
 
 def script_kinds() -> tuple[str, ...]:
-    """Every kind the probe sends: one per HostQuery, plus the two reach scripts."""
-    return (*(query.value for query in HostQuery), REACH_KIND, REACH_TNC_KIND)
+    """Every kind the probe sends: one per HostQuery, the two reach scripts and the two of
+    smb-path (one script would pass cmd.exe's command line limit)."""
+    return (
+        *(query.value for query in HostQuery),
+        REACH_KIND,
+        REACH_TNC_KIND,
+        SMB_NEGOTIATE_KIND,
+        SMB_PATH_KIND,
+    )
 
 
 def query_script(query: HostQuery) -> str:
@@ -64,6 +76,30 @@ def reach_request(targets: Sequence[Target], timeout: float, concurrency: int) -
         "concurrency": concurrency,
     }
     return json.dumps(body, separators=(",", ":")).encode("ascii") + b"\r\n"
+
+
+def smb_negotiate_request(host: str, timeout: float) -> bytes:
+    """The stdin document of smb-negotiate.ps1."""
+    body = {"host": host, "timeout_ms": max(1, round(timeout * 1000))}
+    return json.dumps(body, separators=(",", ":")).encode("utf-8") + b"\r\n"
+
+
+def smb_path_request(
+    host: str, shares: Sequence[str], sysvol: str | None, account: Credentials, timeout: float
+) -> bytes:
+    """The stdin document of smb-path.ps1. It holds the approved account's password: it travels
+    only on stdin, inside the encrypted WinRM session, never in the script or a log line."""
+    __tracebackhide__ = True
+    body = {
+        "host": host,
+        "shares": list(shares),
+        "sysvol": sysvol,
+        "username": account.username,
+        "domain": account.domain,
+        "password": account.password,
+        "timeout_ms": max(1, round(timeout * 1000)),
+    }
+    return json.dumps(body, separators=(",", ":")).encode("utf-8") + b"\r\n"
 
 
 def encode_command(script: str) -> str:

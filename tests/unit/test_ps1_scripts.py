@@ -28,6 +28,12 @@ COMMON = frozenset({"ErrorAction", "WarningAction"})
 SERVER_2016: dict[str, tuple[str, frozenset[str]]] = {
     "Get-SmbServerConfiguration": ("SmbShare", frozenset()),
     "Get-SmbClientConfiguration": ("SmbShare", frozenset()),
+    # smb-path: a deviceless mapping with explicit credentials, its connection, its removal
+    "New-SmbMapping": ("SmbShare", frozenset({"RemotePath", "UserName", "Password"})),
+    "Remove-SmbMapping": ("SmbShare", frozenset({"RemotePath", "Force"})),
+    "Get-SmbConnection": ("SmbShare", frozenset({"ServerName"})),
+    "Test-Path": ("Microsoft.PowerShell.Management", frozenset({"LiteralPath"})),
+    "Get-ChildItem": ("Microsoft.PowerShell.Management", frozenset({"LiteralPath", "Force"})),
     "Get-WindowsOptionalFeature": ("Dism", frozenset({"Online", "FeatureName"})),
     "Get-NetFirewallProfile": ("NetSecurity", frozenset({"PolicyStore"})),
     "Get-NetFirewallRule": ("NetSecurity", frozenset({"All", "PolicyStore", "Direction"})),
@@ -36,7 +42,7 @@ SERVER_2016: dict[str, tuple[str, frozenset[str]]] = {
     "Get-NetConnectionProfile": ("NetConnection", frozenset()),
     "Test-NetConnection": ("NetTCPIP", frozenset({"ComputerName", "Port"})),
     "Get-Command": ("Microsoft.PowerShell.Core", frozenset()),
-    "Select-Object": ("Microsoft.PowerShell.Utility", frozenset({"Property"})),
+    "Select-Object": ("Microsoft.PowerShell.Utility", frozenset({"Property", "First"})),
     "ForEach-Object": ("Microsoft.PowerShell.Core", frozenset()),
     "Where-Object": ("Microsoft.PowerShell.Core", frozenset()),
     "ConvertTo-Json": ("Microsoft.PowerShell.Utility", frozenset({"Depth", "Compress"})),
@@ -56,7 +62,15 @@ GUARDED: dict[str, tuple[str, frozenset[str]]] = {
     "Get-SmbClientAccessToServer": ("SmbShare", frozenset({"Name"})),
 }
 # The scripts' own functions, defined in the same script.
-FUNCTIONS = {"Test-Covers445", "Settle", "Get-Setting"}
+FUNCTIONS = {
+    "Test-Covers445",
+    "Settle",
+    "Get-Setting",
+    "Hide-Secret",
+    "Get-Failure",
+    "Read-Exact",
+    "Connect-Share",
+}
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 

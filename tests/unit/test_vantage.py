@@ -121,6 +121,8 @@ def test_smb_path_is_planned_per_approved_probe_and_host() -> None:
         "smb-path:iot1/print1",
         # mgmt's path approves the NetBIOS session service too: the port is named where not 445
         *(f"smb-path:mgmt/{h}{p}" for h in ("dc1", "fs1", "print1") for p in ("", ":139")),
+        # win1 maps from its own SMB client (smb-path.ps1), which names no port: 445 only
+        *(f"smb-path:win1/{h}" for h in ("dc1", "fs1", "print1")),
     ]
     check = PLAN["smb-path:corp1/fs1"]
     assert str(check.batch) == "smb:fs1@corp1"

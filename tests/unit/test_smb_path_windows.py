@@ -1,0 +1,242 @@
+"""smb-path from a winrm vantage: the plan, the documents smb-negotiate.ps1 and smb-path.ps1
+print read into the same verdicts as from the other probes, their shape checks, and the
+executor handing the need to a probe that maps shares (the password never in a message)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smbtests.checks import smb_path
+from smbtests.checks.base import Facts, Outcome, SmbNeed
+from smbtests.checks.registry import build_plan, judge
+from smbtests.config import load
+from smbtests.errors import ProbeError
+from smbtests.execute import Executor
+from smbtests.observations import SmbPathObservation
+from smbtests.probes.winrm_output import OutputError, smb_negotiate_reading, smb_path_reading
+from smbtests.probes.winrm_scripts import smb_path_request
+from smbtests.secrets import Credentials
+
+TODAY = date(2026, 11, 26)
+CONFIG = load(Path(__file__).resolve().parents[2] / "environments" / "lab.yaml")
+PLAN = {c.id: c for c in build_plan(CONFIG, TODAY)}
+FS1, DC1 = "10.45.10.11", "10.45.10.12"
+SECRET = "Canary-Pa55word"
+ACCOUNT = Credentials("smblab", "", SECRET)
+
+
+def negotiate(host: str = FS1, connected: bool = True, answered: bool = True) -> dict[str, Any]:
+    return {
+        "Host": host,
+        "Connected": connected,
+        "Answered": answered,
+        "Status": 0 if answered else None,
+        "Dialect": "3.0.2" if answered else None,
+        "SecurityMode": 3 if answered else None,
+        "Detail": "answered"
+        if answered
+        else "SMB2 NEGOTIATE after the handshake: the server hung up",
+    }
+
+
+def row(share: str, code: int | None = None, readable: bool = True) -> dict[str, Any]:
+    mapped = code is None
+    return {
+        "Share": share,
+        "Mapped": mapped,
+        "Readable": mapped and readable,
+        "ErrorCode": code,
+        "Error": None if mapped else "some Windows words.",
+    }
+
+
+def document(
+    host: str = FS1,
+    login: int | None = None,
+    shares: Sequence[dict[str, Any]] = (),
+    sysvol: dict[str, Any] | None = None,
+    **negotiated: bool,
+) -> dict[str, Any]:
+    return {
+        "Negotiate": negotiate(host, **negotiated),
+        "Login": row("IPC$", login),
+        "Shares": list(shares) if login is None else [],
+        "Dialect": "3.1.1",
+        "Sysvol": sysvol,
+    }
+
+
+def verdict(check_id: str, doc: dict[str, Any]) -> tuple[Outcome, str, str]:
+    check = PLAN[check_id]
+    facts = Facts({SmbNeed.PATH_FROM_WINDOWS: doc}, account="smblab")
+    obs = smb_path.observe(check, facts)
+    result = judge(check, obs, CONFIG.policy, TODAY)
+    return result.outcome, result.observed, result.message
+
+
+def test_planned_for_win1_as_a_mapping_from_its_own_smb_client() -> None:
+    check = PLAN["smb-path:win1/fs1"]
+    assert str(check.batch) == "smb:fs1@win1"
+    assert smb_path.needs(check, CONFIG) == (SmbNeed.PATH_FROM_WINDOWS,)
+    assert smb_path.needs(PLAN["smb-path:corp1/fs1"], CONFIG) == (SmbNeed.PATH,)
+    assert "smb-path:win1/fs1:139" not in PLAN  # a Windows mapping names no port
+
+
+def test_every_share_mapped_and_read_passes_with_the_connection_dialect() -> None:
+    outcome, observed, message = verdict("smb-path:win1/fs1", document(shares=[row("data")]))
+    assert (outcome, observed) == (Outcome.PASSED, "works")
+    assert message == "win1 -> fs1 as smblab over SMB 3.1.1: opened data"
+
+
+def test_a_dc_passes_once_its_gpt_ini_is_read() -> None:
+    sysvol = {"Share": "sysvol", "File": "lab\\gpt.ini", "Bytes": 24, "ErrorCode": None}
+    doc = document(DC1, shares=[row("netlogon"), row("sysvol")], sysvol={**sysvol, "Error": None})
+    outcome, _, message = verdict("smb-path:win1/dc1", doc)
+    assert outcome is Outcome.PASSED
+    assert message.endswith("opened netlogon, sysvol, read sysvol\\lab\\gpt.ini (24 bytes)")
+
+
+def test_no_smb_after_the_handshake_is_tcp_only() -> None:
+    outcome, observed, message = verdict("smb-path:win1/fs1", document(answered=False))
+    assert (outcome, observed) == (Outcome.FAILED, "tcp-only")
+    assert "reachable but unusable" in message and "the server hung up" in message
+
+
+def test_no_tcp_from_windows_is_unprovable() -> None:
+    doc = document(connected=False, answered=False)
+    doc["Negotiate"]["Detail"] = "TimedOut"
+    with pytest.raises(ProbeError, match=r"TCP 445: TimedOut"):
+        verdict("smb-path:win1/fs1", doc)
+
+
+def test_a_refused_login_fails_whatever_the_shares() -> None:
+    outcome, observed, message = verdict("smb-path:win1/fs1", document(login=1326))
+    assert (outcome, observed) == (Outcome.FAILED, "refused")
+    assert "ERROR_LOGON_FAILURE (1326" in message
+    assert "the shares do not work for the approved account" in message
+
+
+def test_a_missing_share_fails_as_broken() -> None:
+    outcome, observed, message = verdict("smb-path:win1/fs1", document(shares=[row("data", 67)]))
+    assert (outcome, observed) == (Outcome.FAILED, "broken")
+    assert "data: ERROR_BAD_NET_NAME (67" in message
+
+
+def test_a_share_that_maps_but_cannot_be_read_fails() -> None:
+    doc = document(shares=[row("data", readable=False)])
+    assert verdict("smb-path:win1/fs1", doc)[:2] == (Outcome.FAILED, "broken")
+
+
+def test_an_unreadable_sysvol_fails() -> None:
+    sysvol = {"Share": "sysvol", "File": None, "Bytes": None, "ErrorCode": 5, "Error": "denied"}
+    doc = document(DC1, shares=[row("netlogon"), row("sysvol")], sysvol=sysvol)
+    outcome, observed, message = verdict("smb-path:win1/dc1", doc)
+    assert (outcome, observed) == (Outcome.FAILED, "no-sysvol")
+    assert "ERROR_ACCESS_DENIED" in message
+
+
+def test_a_connection_lost_while_mapping_is_tcp_only() -> None:
+    doc = document(shares=[row("data", 64)])
+    assert verdict("smb-path:win1/fs1", doc)[:2] == (Outcome.FAILED, "tcp-only")
+
+
+def test_a_credential_conflict_on_the_vantage_is_its_error_with_the_fix() -> None:
+    with pytest.raises(ProbeError, match=r"1219.*Remove-SmbMapping"):
+        verdict("smb-path:win1/fs1", document(login=1219))
+
+
+@pytest.mark.parametrize("code", [None, 50, 1240])
+def test_an_unexplained_mapping_failure_is_an_error_never_a_pass(code: int | None) -> None:
+    failed = {**row("data", 50), "ErrorCode": code}  # None: no Win32 code in the error record
+    with pytest.raises(ProbeError, match="not a refusal"):
+        verdict("smb-path:win1/fs1", document(shares=[failed]))
+
+
+# ------------------------------------------------------------------ the scripts' documents
+
+
+def test_the_negotiate_document_is_checked() -> None:
+    assert smb_negotiate_reading(negotiate(), FS1)["Answered"] is True
+    with pytest.raises(OutputError, match="answered for"):
+        smb_negotiate_reading(negotiate(DC1), FS1)
+    lying = {**negotiate(), "Connected": False}
+    with pytest.raises(OutputError, match="without a connection"):
+        smb_negotiate_reading(lying, FS1)
+
+
+def test_the_path_document_must_answer_the_shares_asked() -> None:
+    printed = {"Host": FS1, "Login": row("IPC$"), "Shares": [row("data")], "Dialect": "3.1.1"}
+    assert smb_path_reading(printed, FS1, ["data"])["Shares"] == [row("data")]
+    with pytest.raises(OutputError, match="mapped"):
+        smb_path_reading({**printed, "Shares": []}, FS1, ["data"])
+    with pytest.raises(OutputError, match="Login"):
+        smb_path_reading({**printed, "Login": 1}, FS1, ["data"])
+
+
+def test_the_password_travels_only_in_the_stdin_document() -> None:
+    request = smb_path_request(FS1, ["data"], None, ACCOUNT, 2.0)
+    assert SECRET.encode() in request  # where the script reads it, over the encrypted session
+    assert SECRET not in repr(ACCOUNT)
+
+
+# ------------------------------------------------------------------ the executor
+
+
+class FakeMapper:
+    """A winrm-like probe: it cannot dial, it maps shares; it fails with the password in hand."""
+
+    name = "win1"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.asked: list[tuple[str, tuple[str, ...], str | None]] = []
+
+    def scan(self, *args: object, **kwargs: object) -> list[object]:
+        raise AssertionError("an SMB batch does not scan")
+
+    def map_shares(
+        self,
+        host: str,
+        shares: Sequence[str],
+        sysvol: str | None,
+        account: Credentials,
+        timeout: float,
+    ) -> object:
+        self.asked.append((host, tuple(shares), sysvol))
+        if self.fail:
+            raise ProbeError(self.name, "PowerShell exited 1: ***")
+        return document(host, shares=[row(s) for s in shares])
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_executor_asks_the_mapping_from_the_windows_probe() -> None:
+    probe = FakeMapper()
+    checks = [PLAN["smb-path:win1/fs1"], PLAN["smb-path:win1/dc1"]]
+    executor = Executor(CONFIG, checks, lambda name: probe, ACCOUNT)  # type: ignore[arg-type,return-value]
+    try:
+        obs = executor.observe(PLAN["smb-path:win1/fs1"])
+        dc = executor.observe(PLAN["smb-path:win1/dc1"])
+    finally:
+        executor.close()
+    assert isinstance(obs, SmbPathObservation) and obs.session is not None
+    assert obs.session.opened_shares == ("data",)
+    assert isinstance(dc, SmbPathObservation)
+    assert sorted(probe.asked) == [(FS1, ("data",), None), (DC1, ("netlogon", "sysvol"), "sysvol")]
+
+
+def test_a_failing_mapping_errors_the_check_only() -> None:
+    probe = FakeMapper(fail=True)
+    executor = Executor(CONFIG, [PLAN["smb-path:win1/fs1"]], lambda name: probe, ACCOUNT)  # type: ignore[arg-type,return-value]
+    try:
+        with pytest.raises(ProbeError, match="PowerShell exited 1") as caught:
+            executor.observe(PLAN["smb-path:win1/fs1"])
+    finally:
+        executor.close()
+    assert SECRET not in str(caught.value)
