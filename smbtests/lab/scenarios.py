@@ -44,6 +44,7 @@ BLIND_TABLE = "smblab_blind"
 # unlike chain `scenario` it sees established flows (the router accepts those first).
 IPS_TABLE = "smblab_ips"
 MGMT_ONLY = "10.45.0.0/24"
+WIN1_ADDRESS = host("win1").address
 DOWN_PROBE = services.ALL_SERVICES["guest1/sshd"]
 
 
@@ -208,6 +209,15 @@ def _sysvol_mgmt_only(state: LabState) -> None:
     _samba_change("dc1", shares=shares)(state)
 
 
+def _share_refuses_win1(state: LabState) -> None:
+    fs1 = samba.COMPLIANT["fs1"]
+    shares = tuple(
+        replace(s, hosts_allow=f"ALL EXCEPT {WIN1_ADDRESS}") if s.name == "data" else s
+        for s in fs1.shares
+    )
+    _samba_change("fs1", shares=shares)(state)
+
+
 def expired_overlay(today: datetime.date) -> str:
     expired = today - datetime.timedelta(days=EXPIRED_DAYS_AGO)
     return f"exceptions:\n  - id: {EXPIRED_EXCEPTION}\n    expires: {expired.isoformat()}\n"
@@ -289,6 +299,12 @@ SCENARIOS: dict[str, Scenario] = {
             "fs1-refuses-corp",
             f"fs1 admits SMB clients from mgmt only (hosts allow = {MGMT_ONLY})",
             _samba_change("fs1", hosts_allow=MGMT_ONLY),
+        ),
+        Scenario(
+            "fs1-share-refuses-win1",
+            f"fs1's data share refuses win1's address alone (hosts allow = ALL EXCEPT "
+            f"{WIN1_ADDRESS}): the path works from corp1, not from the Windows client",
+            _share_refuses_win1,
         ),
         Scenario(
             "sysvol-unreadable-from-corp",

@@ -75,11 +75,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         "reach:corp1/fs1:445": "failed",
         "reach:win1/fs1:445": "failed",
         "smb-path:corp1/fs1": "error",
+        "smb-path:win1/fs1": "error",
     },
-    # handshakes complete (reach passes), SMB does not: only the end-to-end check sees it
-    "approved-path-broken": {"smb-path:corp1/fs1": "failed"},
-    "fs1-refuses-corp": {"smb-path:corp1/fs1": "failed"},
-    "sysvol-unreadable-from-corp": {"smb-path:corp1/dc1": "failed"},
+    # handshakes complete (reach passes), SMB does not: only the end-to-end checks see it, from
+    # corp1's sshd channels and from win1's own SMB client alike
+    "approved-path-broken": {"smb-path:corp1/fs1": "failed", "smb-path:win1/fs1": "failed"},
+    "fs1-refuses-corp": {"smb-path:corp1/fs1": "failed", "smb-path:win1/fs1": "failed"},
+    # one client address refused at the share: only the vantage standing there sees it
+    "fs1-share-refuses-win1": {"smb-path:win1/fs1": "failed"},
+    "sysvol-unreadable-from-corp": {"smb-path:corp1/dc1": "failed", "smb-path:win1/dc1": "failed"},
     # the wire accepts SMB1 while dc1's own configuration says it is off: drift
     "smb1-enabled": {"smb1:dc1": "failed", "drift:dc1": "failed"},
     # named addresses (win-445-rules passes) reaching beyond corp and mgmt into guest

@@ -97,6 +97,7 @@ CHANGES: dict[str, Callable[[dict[str, str]], dict[str, str]]] = {
     # still complete; the live suite's smb-path checks hold what these break
     "approved-path-broken": lambda _: {},
     "fs1-refuses-corp": lambda _: {},
+    "fs1-share-refuses-win1": lambda _: {},
     "sysvol-unreadable-from-corp": lambda _: {},
     "workstation-publishes-445": lambda _: {
         "reach:corp1/win1:445": "open",  # its segment's bridge switches it: no router between

@@ -7,7 +7,8 @@ stderr and exit code 1, so a check the double does not model errors instead of p
 
 Reachability is real: `reach` connects from wherever the double runs (in the lab, win1's
 namespace) and reports each connect as the TcpClient script does on Windows, with Winsock
-error numbers (10061 refused, 10065 host unreachable, ...).
+error numbers (10061 refused, 10065 host unreachable, ...). So is SMB: `smb-negotiate` and
+`smb-path` are answered by the double's own SMB client (`smb_client.py`) against the real hosts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from smbtests.lab.wsman import current, firewall_log
+from smbtests.lab.wsman import current, firewall_log, smb_client
 from smbtests.lab.wsman.state import State, read_state
 
 CMD_LINE_LIMIT = 8191
@@ -51,8 +52,9 @@ REQUIRED_NAMES: dict[str, tuple[str, ...]] = {
     "reach-tnc": ("Test-NetConnection", "ConvertTo-Json"),
     **current.REQUIRED_NAMES,
     **firewall_log.REQUIRED_NAMES,
+    **smb_client.REQUIRED_NAMES,
 }
-STDIN_KINDS = frozenset({"reach", "reach-tnc"})
+STDIN_KINDS = frozenset({"reach", "reach-tnc"}) | smb_client.STDIN_KINDS
 
 _MARKER = re.compile(r"\A# smbtests:([a-z0-9-]+)\r?\n")
 _POWERSHELL = re.compile(r"(?i)^powershell(\.exe)?$")
@@ -345,4 +347,5 @@ ANSWERS: dict[str, Callable[[State, bytes, Io], object]] = {
     "reach": _reach,
     "reach-tnc": _reach_tnc,
     **current.ANSWERS,
+    **smb_client.ANSWERS,
 }
