@@ -37,7 +37,7 @@ from smbtests.checks.registry import kind_of
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import ConnectResult, HostQuery, Observation, Target
-from smbtests.probes.base import Dialer, HostReader, Probe, ShareMapper
+from smbtests.probes.base import Dialer, HostReader, Probe, ShareMapper, ShareRequest
 from smbtests.progress import OnProgress, ScanCounter
 from smbtests.secrets import Credentials
 from smbtests.settle import Settler
@@ -229,11 +229,8 @@ class Executor:
             return ProbeError(RUNNER, "smb-path needs an SMB account: set smb.credential")
         shares, sysvol = self._path_shares(key, target.port)
         timeout = self._config.environment.timing.smb_timeout
-        account = self._account
-        return _attempt(
-            key.vantage,
-            lambda: probe.map_shares(target.host, shares, sysvol, account, timeout),
-        )
+        request = ShareRequest(target.host, shares, sysvol, self._account, timeout)
+        return _attempt(key.vantage, partial(probe.map_shares, request))
 
     def _path_shares(self, key: BatchKey, port: int) -> tuple[tuple[str, ...], str | None]:
         """The host's declared shares, and for a DC over SMB direct the one holding SYSVOL."""

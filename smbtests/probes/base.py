@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from smbtests.observations import ConnectResult, OnResult, Target
@@ -63,22 +64,27 @@ class Dialer(Protocol):
     def dial(self, host: str, port: int, timeout: float) -> socket.socket: ...
 
 
+@dataclass(frozen=True)
+class ShareRequest:
+    """What a ShareMapper maps: the host's declared shares as the approved account, and on a
+    DC the share whose gpt.ini it reads. `account` hides its password in any repr."""
+
+    host: str
+    shares: tuple[str, ...]
+    sysvol: str | None
+    account: Credentials
+    timeout: float  # seconds each SMB step may wait
+
+
 @runtime_checkable
 class ShareMapper(Protocol):
     """A probe whose own host's SMB client maps shares with explicit credentials (`winrm`: the
-    smb-path script), so SMB is proved from a vantage we cannot dial from.
+    smb-negotiate and smb-path scripts), so SMB is proved from a vantage we cannot dial from.
 
-    `map_shares` returns the script's JSON document, checked for shape; any failure of the probe
+    `map_shares` returns the scripts' JSON document, checked for shape; any failure of the probe
     raises ProbeError. The password never reaches a message.
     """
 
     name: str
 
-    def map_shares(
-        self,
-        host: str,
-        shares: Sequence[str],
-        sysvol: str | None,
-        account: Credentials,
-        timeout: float,
-    ) -> object: ...
+    def map_shares(self, request: ShareRequest) -> object: ...

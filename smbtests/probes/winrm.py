@@ -31,6 +31,7 @@ from winrm.protocol import Protocol
 from smbtests.errors import PolicyError, ProbeError
 from smbtests.observations import ConnectResult, HostQuery, OnResult, Target
 from smbtests.probes import winrm_scripts
+from smbtests.probes.base import ShareRequest
 from smbtests.probes.winrm_output import (
     CommandTimeoutError,
     OutputError,
@@ -44,7 +45,7 @@ from smbtests.probes.winrm_output import (
     smb_negotiate_reading,
     smb_path_reading,
 )
-from smbtests.secrets import Credentials, account_name
+from smbtests.secrets import account_name
 
 if TYPE_CHECKING:
     from smbtests.config import ProbeConfig, Timing, WinRMConnection
@@ -181,18 +182,12 @@ class WinRMProbe:
             lambda data: check_shape(query, data),
         )
 
-    def map_shares(
-        self,
-        host: str,
-        shares: Sequence[str],
-        sysvol: str | None,
-        account: Credentials,
-        timeout: float,
-    ) -> object:
+    def map_shares(self, request: ShareRequest) -> object:
         """smb-negotiate.ps1, then (if SMB answered) smb-path.ps1 on the host: the approved
         account's SMB from there, as one document (docs/winrm.md). The account's password goes
         on stdin and is masked in any failure's message."""
         __tracebackhide__ = True
+        host, shares, timeout = request.host, request.shares, request.timeout
         negotiate = self._run(
             winrm_scripts.script(winrm_scripts.SMB_NEGOTIATE_KIND),
             winrm_scripts.smb_negotiate_request(host, timeout),
@@ -205,10 +200,10 @@ class WinRMProbe:
         budget = self.settings.command_timeout + (len(shares) + 2) * timeout
         mapped = self._run(
             winrm_scripts.script(winrm_scripts.SMB_PATH_KIND),
-            winrm_scripts.smb_path_request(host, shares, sysvol, account, timeout),
+            winrm_scripts.smb_path_request(request),
             budget,
             lambda data: smb_path_reading(data, host, shares),
-            secret=account.password,
+            secret=request.account.password,
         )
         return {"Negotiate": negotiate, **mapped}
 

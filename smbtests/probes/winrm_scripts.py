@@ -27,7 +27,7 @@ import json
 from collections.abc import Sequence
 
 from smbtests.observations import HostQuery, Target
-from smbtests.secrets import Credentials
+from smbtests.probes.base import ShareRequest
 
 POWERSHELL = "powershell.exe"
 POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-EncodedCommand")
@@ -84,20 +84,19 @@ def smb_negotiate_request(host: str, timeout: float) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode("utf-8") + b"\r\n"
 
 
-def smb_path_request(
-    host: str, shares: Sequence[str], sysvol: str | None, account: Credentials, timeout: float
-) -> bytes:
+def smb_path_request(request: ShareRequest) -> bytes:
     """The stdin document of smb-path.ps1. It holds the approved account's password: it travels
     only on stdin, inside the encrypted WinRM session, never in the script or a log line."""
     __tracebackhide__ = True
+    account = request.account
     body = {
-        "host": host,
-        "shares": list(shares),
-        "sysvol": sysvol,
+        "host": request.host,
+        "shares": list(request.shares),
+        "sysvol": request.sysvol,
         "username": account.username,
         "domain": account.domain,
         "password": account.password,
-        "timeout_ms": max(1, round(timeout * 1000)),
+        "timeout_ms": max(1, round(request.timeout * 1000)),
     }
     return json.dumps(body, separators=(",", ":")).encode("utf-8") + b"\r\n"
 

@@ -29,7 +29,10 @@ SERVER_2016: dict[str, tuple[str, frozenset[str]]] = {
     "Get-SmbServerConfiguration": ("SmbShare", frozenset()),
     "Get-SmbClientConfiguration": ("SmbShare", frozenset()),
     # smb-path: a deviceless mapping with explicit credentials, its connection, its removal
-    "New-SmbMapping": ("SmbShare", frozenset({"RemotePath", "UserName", "Password"})),
+    "New-SmbMapping": (
+        "SmbShare",
+        frozenset({"RemotePath", "UserName", "Password", "Persistent"}),
+    ),
     "Remove-SmbMapping": ("SmbShare", frozenset({"RemotePath", "Force"})),
     "Get-SmbConnection": ("SmbShare", frozenset({"ServerName"})),
     "Test-Path": ("Microsoft.PowerShell.Management", frozenset({"LiteralPath"})),

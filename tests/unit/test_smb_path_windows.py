@@ -5,26 +5,29 @@ executor handing the need to a probe that maps shares (the password never in a m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from smbtests.checks import smb_path
 from smbtests.checks.base import Facts, Outcome, SmbNeed
-from smbtests.checks.registry import build_plan, judge
-from smbtests.config import load
+from smbtests.checks.registry import judge
 from smbtests.errors import ProbeError
 from smbtests.execute import Executor
 from smbtests.observations import SmbPathObservation
+from smbtests.probes.base import ShareRequest
 from smbtests.probes.winrm_output import OutputError, smb_negotiate_reading, smb_path_reading
-from smbtests.probes.winrm_scripts import smb_path_request
+from smbtests.probes.winrm_scripts import (
+    CMD_LINE_LIMIT,
+    SMB_NEGOTIATE_KIND,
+    SMB_PATH_KIND,
+    command_line,
+    script,
+    smb_path_request,
+)
 from smbtests.secrets import Credentials
+from tests.unit.test_vantage import CONFIG, PLAN, TODAY
 
-TODAY = date(2026, 11, 26)
-CONFIG = load(Path(__file__).resolve().parents[2] / "environments" / "lab.yaml")
-PLAN = {c.id: c for c in build_plan(CONFIG, TODAY)}
 FS1, DC1 = "10.45.10.11", "10.45.10.12"
 SECRET = "Canary-Pa55word"
 ACCOUNT = Credentials("smblab", "", SECRET)
@@ -178,8 +181,13 @@ def test_the_path_document_must_answer_the_shares_asked() -> None:
         smb_path_reading({**printed, "Login": 1}, FS1, ["data"])
 
 
+@pytest.mark.parametrize("kind", [SMB_NEGOTIATE_KIND, SMB_PATH_KIND])
+def test_each_script_fits_cmd_exe_s_command_line(kind: str) -> None:
+    assert len(command_line(script(kind))) <= CMD_LINE_LIMIT
+
+
 def test_the_password_travels_only_in_the_stdin_document() -> None:
-    request = smb_path_request(FS1, ["data"], None, ACCOUNT, 2.0)
+    request = smb_path_request(ShareRequest(FS1, ("data",), None, ACCOUNT, 2.0))
     assert SECRET.encode() in request  # where the script reads it, over the encrypted session
     assert SECRET not in repr(ACCOUNT)
 
@@ -199,18 +207,11 @@ class FakeMapper:
     def scan(self, *args: object, **kwargs: object) -> list[object]:
         raise AssertionError("an SMB batch does not scan")
 
-    def map_shares(
-        self,
-        host: str,
-        shares: Sequence[str],
-        sysvol: str | None,
-        account: Credentials,
-        timeout: float,
-    ) -> object:
-        self.asked.append((host, tuple(shares), sysvol))
+    def map_shares(self, request: ShareRequest) -> object:
+        self.asked.append((request.host, request.shares, request.sysvol))
         if self.fail:
             raise ProbeError(self.name, "PowerShell exited 1: ***")
-        return document(host, shares=[row(s) for s in shares])
+        return document(request.host, shares=[row(s) for s in request.shares])
 
     def close(self) -> None:
         pass

@@ -42,6 +42,7 @@ NEGOTIATE_REQUEST = (
     + struct.pack("<HHIHHIIQIIQ16s", 64, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, b"")
     + struct.pack("<HHHHI16sQ4H", 36, 4, 1, 0, 0, b"", 0, 0x0202, 0x0210, 0x0300, 0x0302)
 )
+SMB_PORT = 445  # what both scripts dial (tests point it elsewhere)
 ANSWER_BYTES = 74  # the script reads the NetBIOS header and the first 70 bytes of the answer
 DIALECTS = {0x0202: "2.0.2", 0x0210: "2.1", 0x0300: "3.0", 0x0302: "3.0.2", 0x0311: "3.1.1"}
 SOCKET_ERRORS = {  # Linux errno -> .NET SocketError name, as SocketErrorCode prints it
@@ -135,7 +136,7 @@ def _negotiate(state: Any, stdin: bytes, io: Any) -> object:
         "Detail": "answered",
     }
     try:
-        sock = socket.create_connection((host, 445), timeout=timeout)
+        sock = socket.create_connection((host, SMB_PORT), timeout=timeout)
     except TimeoutError:
         return {**answer, "Detail": "TimedOut"}
     except OSError as exc:
@@ -231,7 +232,7 @@ def _path(state: Any, stdin: bytes, io: Any) -> object:
 
     def login() -> bool:
         nonlocal conn
-        conn = SMBConnection(host, host, sess_port=445, timeout=timeout)
+        conn = SMBConnection(host, host, sess_port=SMB_PORT, timeout=timeout)
         conn.login(str(request["username"]), str(request["password"]), str(request["domain"]))
         return _tree(conn, "IPC$")
 

@@ -20,7 +20,7 @@ function Connect-Share([string]$share) {
     $p = "\\$unc\$share"
     $row = @{ Share = $share; Mapped = $false; Readable = $false; ErrorCode = $null; Error = $null }
     try {
-        $null = New-SmbMapping -RemotePath $p -UserName $u -Password $pw
+        $null = New-SmbMapping -RemotePath $p -UserName $u -Password $pw -Persistent $false
         $m.Add($p)
         $row.Mapped = $true
         $row.Readable = $share -eq 'IPC$' -or (Test-Path -LiteralPath $p)
