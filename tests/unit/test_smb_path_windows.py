@@ -4,6 +4,7 @@ executor handing the need to a probe that maps shares (the password never in a m
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,9 @@ from smbtests.checks.registry import judge
 from smbtests.errors import ProbeError
 from smbtests.execute import Executor
 from smbtests.observations import SmbPathObservation
+from smbtests.probes import winrm as winrm_probe
 from smbtests.probes.base import ShareRequest
+from smbtests.probes.winrm import WinRMProbe, WinRMSettings
 from smbtests.probes.winrm_output import OutputError, smb_negotiate_reading, smb_path_reading
 from smbtests.probes.winrm_scripts import (
     CMD_LINE_LIMIT,
@@ -27,6 +30,7 @@ from smbtests.probes.winrm_scripts import (
 )
 from smbtests.secrets import Credentials
 from tests.unit.test_vantage import CONFIG, PLAN, TODAY
+from tests.unit.test_winrm_probe import FakeHost
 
 FS1, DC1 = "10.45.10.11", "10.45.10.12"
 SECRET = "Canary-Pa55word"
@@ -241,3 +245,68 @@ def test_a_failing_mapping_errors_the_check_only() -> None:
     finally:
         executor.close()
     assert SECRET not in str(caught.value)
+
+
+# ------------------------------------------------------------------ the probe's transcript
+
+
+@pytest.fixture
+def fake_host(monkeypatch: pytest.MonkeyPatch) -> FakeHost:
+    fake = FakeHost()
+    monkeypatch.setattr(winrm_probe, "Protocol", fake.new_protocol)
+    return fake
+
+
+def windows_answers(answered: bool = True, error: bytes = b"") -> Any:
+    def answer(script_text: str, stdin: bytes) -> tuple[bytes, bytes, int]:
+        if script_text.startswith("# smbtests:smb-negotiate"):
+            return json.dumps(negotiate(answered=answered)).encode(), b"", 0
+        if error:
+            return b"", error, 1
+        printed = {"Host": FS1, "Login": row("IPC$"), "Shares": [row("data")], "Dialect": "3.1.1"}
+        return json.dumps(printed | {"Sysvol": None}).encode(), b"", 0
+
+    return answer
+
+
+def mapped(fake_host: FakeHost) -> object:
+    probe = WinRMProbe("win1", WinRMSettings(address="10.45.20.22", username="smbprobe"), "pw-x1")
+    try:
+        return probe.map_shares(ShareRequest(FS1, ("data",), None, ACCOUNT, 2.0))
+    finally:
+        probe.close()
+
+
+def test_the_probe_sends_both_packaged_scripts_and_the_password_only_on_stdin(
+    fake_host: FakeHost,
+) -> None:
+    stdins: list[bytes] = []
+    answer = windows_answers()
+
+    def recording(text: str, stdin: bytes) -> tuple[bytes, bytes, int]:
+        stdins.append(stdin)
+        return answer(text, stdin)
+
+    fake_host.answer = recording
+    document = mapped(fake_host)
+    assert fake_host.scripts == [script(SMB_NEGOTIATE_KIND), script(SMB_PATH_KIND)]
+    assert isinstance(document, dict) and document["Shares"] == [row("data")]
+    arguments = [c[3] for c in fake_host.calls if c[0] == "run_command"]
+    assert not any(SECRET in text for text in fake_host.scripts)
+    assert not any(SECRET in " ".join(a) for a in arguments)
+    assert SECRET.encode() not in stdins[0] and SECRET.encode() in stdins[1]
+
+
+def test_no_smb_answer_sends_no_password(fake_host: FakeHost) -> None:
+    fake_host.answer = windows_answers(answered=False)
+    document = mapped(fake_host)
+    assert fake_host.scripts == [script(SMB_NEGOTIATE_KIND)]
+    assert isinstance(document, dict) and document["Login"] is None
+
+
+def test_a_script_error_echoing_the_password_is_masked(fake_host: FakeHost) -> None:
+    echo = f'#< CLIXML\r\n<Objs><S S="Error">bad -Password {SECRET}_x000D__x000A_</S></Objs>'
+    fake_host.answer = windows_answers(error=echo.encode())
+    with pytest.raises(ProbeError) as caught:
+        mapped(fake_host)
+    assert SECRET not in str(caught.value) and "-Password ***" in str(caught.value)
