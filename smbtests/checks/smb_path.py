@@ -142,9 +142,6 @@ def _windows_session(check: Check, document: Any) -> SessionResult:
         raise ProbeError(check.probe, f"SMB to {host}: TCP 445: {negotiate['Detail']}")
     if not negotiate["Answered"]:
         raise _Silent(f"SMB to {host}: {negotiate['Detail']}")
-    if negotiate["Status"] != 0:
-        status = negotiate["Status"]
-        raise ProbeError(check.probe, f"SMB to {host}: SMB2 NEGOTIATE answered 0x{status:08x}")
     dialect = document.get("Dialect") or negotiate["Dialect"]
     login = document["Login"]
     if not login["Mapped"]:

@@ -194,7 +194,9 @@ class WinRMProbe:
             self.settings.command_timeout + 2 * timeout,
             lambda data: smb_negotiate_reading(data, host),
         )
-        if not (negotiate["Answered"] and negotiate["Status"] == 0):
+        # any SMB2 answer will do, a refusal of the dialects offered included: the host's own
+        # client negotiates its own next (3.1.1 with contexts)
+        if not negotiate["Answered"]:
             return {"Negotiate": negotiate, "Login": None, "Shares": [], "Sysvol": None}
         # IPC$, every share and the SYSVOL walk each wait on the host's SMB client
         budget = self.settings.command_timeout + (len(shares) + 2) * timeout

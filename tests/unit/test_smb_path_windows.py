@@ -310,3 +310,22 @@ def test_a_script_error_echoing_the_password_is_masked(fake_host: FakeHost) -> N
     with pytest.raises(ProbeError) as caught:
         mapped(fake_host)
     assert SECRET not in str(caught.value) and "-Password ***" in str(caught.value)
+
+
+def test_a_refusal_of_the_offered_dialects_still_counts_as_smb_answering(
+    fake_host: FakeHost,
+) -> None:
+    """A server whose floor is 3.1.1 refuses 2.0.2-3.0.2; the host's own client then maps."""
+    answer = windows_answers()
+
+    def floor_311(text: str, stdin: bytes) -> tuple[bytes, bytes, int]:
+        if text.startswith("# smbtests:smb-negotiate"):
+            refused = negotiate() | {"Status": 0xC00000BB, "Dialect": None}
+            return json.dumps(refused).encode(), b"", 0
+        return answer(text, stdin)
+
+    fake_host.answer = floor_311
+    document = mapped(fake_host)
+    assert fake_host.scripts == [script(SMB_NEGOTIATE_KIND), script(SMB_PATH_KIND)]
+    outcome, _, message = verdict("smb-path:win1/fs1", document)  # type: ignore[arg-type]
+    assert outcome is Outcome.PASSED and "over SMB 3.1.1" in message

@@ -6,12 +6,13 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
+from impacket.smbconnection import SessionError
 
 from smbtests import smb
 from smbtests.checks.base import Outcome
@@ -30,6 +31,7 @@ from smbtests.observations import (
     SmbPathObservation,
     Target,
 )
+from smbtests.smb import session as smb_session
 
 TODAY = date(2026, 11, 26)
 CONFIG = load(Path(__file__).resolve().parents[2] / "environments" / "lab.yaml")
@@ -244,3 +246,52 @@ def test_host_vantage_must_be_a_probe_that_can_dial(lab_files: Path) -> None:
     )
     with pytest.raises(PolicyError, match="unknown local or ssh probe `win1`"):
         load(env)
+
+
+class PolicyEntry:
+    def __init__(self, name: str, size: int) -> None:
+        self.name, self.size = name, size
+
+    def get_longname(self) -> str:
+        return self.name
+
+    def is_directory(self) -> bool:
+        return False
+
+    def get_filesize(self) -> int:
+        return self.size
+
+
+class ClosingBadly:
+    """A SYSVOL whose gpt.ini reads, then fails with `status` after `delivered` bytes."""
+
+    def __init__(self, delivered: bytes, size: int, status: int = 0xC000000D) -> None:
+        self.delivered, self.size, self.status = delivered, size, status
+
+    def connectTree(self, share: str) -> int:  # noqa: N802 (impacket's names)
+        return 1
+
+    def disconnectTree(self, tree: int) -> None:  # noqa: N802
+        pass
+
+    def listPath(self, share: str, pattern: str) -> list[PolicyEntry]:  # noqa: N802
+        return [PolicyEntry("gpt.ini", self.size)]
+
+    def getFile(self, share: str, path: str, callback: Callable[[bytes], None]) -> None:  # noqa: N802
+        if self.delivered:
+            callback(self.delivered)
+        raise SessionError(self.status)
+
+
+def test_a_failed_close_after_every_byte_was_read_is_a_read() -> None:
+    """Samba answers the CLOSE of a fully read gpt.ini with STATUS_INVALID_PARAMETER now and
+    then under concurrent readers: the policy was read."""
+    read = smb_session._read_policy_file(ClosingBadly(b"x" * 57, 57), "dc1", "sysvol")
+    assert read == "sysvol\\gpt.ini (57 bytes)"
+
+
+@pytest.mark.parametrize(("delivered", "size"), [(b"x" * 10, 57), (b"", 0)])
+def test_a_failure_before_the_last_byte_is_unreadable(delivered: bytes, size: int) -> None:
+    conn = ClosingBadly(delivered, size, status=0xC0000022)  # STATUS_ACCESS_DENIED
+    read = smb_session._read_policy_file(conn, "dc1", "sysvol")
+    assert read == "refused: STATUS_ACCESS_DENIED"

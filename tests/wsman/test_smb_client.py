@@ -88,6 +88,7 @@ def test_a_working_path_reads_as_works(smb_port: int) -> None:
         None, request(shares=("DATA", "SYSVOL"), sysvol="SYSVOL"), None
     )
     assert isinstance(mapped, dict) and mapped["Sysvol"]["File"] == GPT
+    assert mapped["Sysvol"]["Bytes"] == len("[General]\r\nVersion=1\r\n")
     result = verdict("smb-path:win1/dc1", negotiate, mapped, ("DATA", "SYSVOL"))
     assert (result.outcome, result.observed) == (Outcome.PASSED, "works"), result.message
     assert "read SYSVOL\\lab.example" in result.message

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import socket
 import struct
 import time
@@ -20,6 +21,7 @@ from functools import partial
 from typing import Any
 
 from impacket import nmb
+from impacket.smb3structs import FILE_READ_DATA
 from impacket.smbconnection import SessionError, SMBConnection
 
 REQUIRED_NAMES: dict[str, tuple[str, ...]] = {
@@ -34,14 +36,20 @@ REQUIRED_NAMES: dict[str, tuple[str, ...]] = {
 }
 STDIN_KINDS = frozenset(REQUIRED_NAMES)
 
-# The script's request bytes: NetBIOS length 108, an SMB2 NEGOTIATE header with one credit,
-# SecurityMode "signing enabled", dialects 2.0.2 2.1 3.0 3.0.2.
-NEGOTIATE_REQUEST = (
-    struct.pack(">I", 108)
-    + b"\xfeSMB"
-    + struct.pack("<HHIHHIIQIIQ16s", 64, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, b"")
-    + struct.pack("<HHHHI16sQ4H", 36, 4, 1, 0, 0, b"", 0, 0x0202, 0x0210, 0x0300, 0x0302)
-)
+
+def negotiate_request() -> bytes:
+    """The script's request bytes: NetBIOS length 108, an SMB2 NEGOTIATE header with one
+    credit, SecurityMode "signing enabled", a new ClientGuid, dialects 2.0.2 2.1 3.0 3.0.2."""
+    return (
+        struct.pack(">I", 108)
+        + b"\xfeSMB"
+        + struct.pack("<HHIHHIIQIIQ16s", 64, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, b"")
+        + struct.pack(
+            "<HHHHI16sQ4H", 36, 4, 1, 0, 0, os.urandom(16), 0, 0x0202, 0x0210, 0x0300, 0x0302
+        )
+    )
+
+
 SMB_PORT = 445  # what both scripts dial (tests point it elsewhere)
 ANSWER_BYTES = 74  # the script reads the NetBIOS header and the first 70 bytes of the answer
 DIALECTS = {0x0202: "2.0.2", 0x0210: "2.1", 0x0300: "3.0", 0x0302: "3.0.2", 0x0311: "3.1.1"}
@@ -85,27 +93,24 @@ MESSAGES = {
 SYSVOL_ENTRIES = 200  # what the script walks at most
 
 
-class MappingError(Exception):
-    """A failed mapping or read, as the cmdlet's error record names it."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def _win32(exc: BaseException) -> MappingError:
+def _failure(exc: BaseException) -> dict[str, Any]:
+    """The ErrorCode and Error of a failed mapping or read, as the cmdlet's record names them."""
     if isinstance(exc, SessionError):
-        return MappingError(WIN32.get(exc.getErrorCode() & 0xFFFFFFFF, 317))
-    if isinstance(exc, TimeoutError | nmb.NetBIOSTimeout):
-        return MappingError(121)
-    if isinstance(exc, ConnectionRefusedError):
-        return MappingError(53)
-    if isinstance(exc, OSError | nmb.NetBIOSError | struct.error):
-        return MappingError(64)
-    return MappingError(59)  # anything else in the double's own client
-
-
-def _failure(code: int) -> dict[str, Any]:
+        status = exc.getErrorCode() & 0xFFFFFFFF
+        if status not in WIN32:  # RtlNtStatusToDosError has no mapping: the double names it
+            return {
+                "ErrorCode": 317,
+                "Error": f"Windows System Error 317 (NTSTATUS 0x{status:08X}).",
+            }
+        code = WIN32[status]
+    elif isinstance(exc, TimeoutError | nmb.NetBIOSTimeout):
+        code = 121
+    elif isinstance(exc, ConnectionRefusedError):
+        code = 53
+    elif isinstance(exc, OSError | nmb.NetBIOSError | struct.error):
+        code = 64
+    else:
+        code = 59  # anything else in the double's own client
     return {"ErrorCode": code, "Error": MESSAGES.get(code, f"Windows System Error {code}.")}
 
 
@@ -144,7 +149,7 @@ def _negotiate(state: Any, stdin: bytes, io: Any) -> object:
     answer["Connected"] = True
     with sock:
         try:
-            sock.sendall(NEGOTIATE_REQUEST)
+            sock.sendall(negotiate_request())
             data = _read(sock, ANSWER_BYTES, time.monotonic() + timeout)
         except (TimeoutError, EOFError, OSError) as exc:
             why = "TimedOut" if isinstance(exc, TimeoutError) else str(exc)
@@ -173,7 +178,7 @@ def _mapping(share: str, attempt: Callable[[], bool]) -> dict[str, Any]:
     try:
         readable = attempt()
     except Exception as exc:  # every failure becomes the cmdlet's error code
-        return {**row, **_failure(_win32(exc).code)}
+        return {**row, **_failure(exc)}
     return {**row, "Mapped": True, "Readable": readable, "ErrorCode": None, "Error": None}
 
 
@@ -188,6 +193,24 @@ def _tree(conn: SMBConnection, share: str) -> bool:
             return False
         return True
     finally:
+        with contextlib.suppress(Exception):
+            conn.disconnectTree(tree)
+
+
+def _read_all_bytes(conn: SMBConnection, share: str, path: str) -> int:
+    """[IO.File]::ReadAllBytes over SMB: open, read to the end, close. Windows' client never
+    hands a failed CLOSE of a handle it has read to the caller (Samba answers one with
+    STATUS_INVALID_PARAMETER now and then under concurrent readers, measured in the lab)."""
+    tree = conn.connectTree(share)
+    handle = conn.openFile(tree, path, desiredAccess=FILE_READ_DATA)
+    try:
+        size = 0
+        while chunk := conn.readFile(tree, handle, size):
+            size += len(chunk)
+        return size
+    finally:
+        with contextlib.suppress(Exception):
+            conn.closeFile(tree, handle)
         with contextlib.suppress(Exception):
             conn.disconnectTree(tree)
 
@@ -208,9 +231,7 @@ def _sysvol(conn: SMBConnection, share: str) -> dict[str, Any]:
                     todo.append(f"{folder}{name}\\")
                 elif name.lower() == "gpt.ini":
                     path = f"{folder}{name}"
-                    chunks: list[bytes] = []
-                    conn.getFile(share, path, chunks.append)
-                    size = sum(map(len, chunks))
+                    size = _read_all_bytes(conn, share, path)
                     return {
                         **found,
                         "File": path,
@@ -219,7 +240,7 @@ def _sysvol(conn: SMBConnection, share: str) -> dict[str, Any]:
                         "Error": None,
                     }
     except Exception as exc:
-        return {**found, **_failure(_win32(exc).code)}
+        return {**found, **_failure(exc)}
     return {**found, "ErrorCode": 2, "Error": f"no gpt.ini in the first {walked} entries"}
 
 

@@ -14,6 +14,7 @@ try {
     $q = [byte[]]::new(112)
     $q[3] = 108; $q[4] = 0xFE; $q[5] = 0x53; $q[6] = 0x4D; $q[7] = 0x42; $q[8] = 64; $q[18] = 1
     $q[68] = 36; $q[70] = 4; $q[72] = 1
+    [Array]::Copy([guid]::NewGuid().ToByteArray(), 0, $q, 80, 16)  # ClientGuid, as Windows sends
     $q[104] = 2; $q[105] = 2; $q[106] = 0x10; $q[107] = 2; $q[109] = 3; $q[110] = 2; $q[111] = 3
     $st = $c.GetStream()
     $st.ReadTimeout = $wait
