@@ -3,7 +3,8 @@ server's NTSTATUS answers over SMB 2.1 (where impacket forces no signing)."""
 
 from __future__ import annotations
 
-from smbtests.checks.base import Check, Outcome, Verdict, policy_says
+from smbtests.checks.base import Check
+from smbtests.checks.verdicts import Outcome, Verdict, policy_says
 from smbtests.observations import SessionObservation
 
 

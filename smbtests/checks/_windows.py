@@ -8,7 +8,8 @@ from datetime import date
 from typing import Any
 
 from smbtests.checks._hardening import Needs, Observe, Plan
-from smbtests.checks.base import BatchKey, BatchKind, Check, Facts, Outcome, Verdict, policy_says
+from smbtests.checks.base import BatchKey, BatchKind, Check, Facts
+from smbtests.checks.verdicts import Outcome, Verdict, policy_says
 from smbtests.config import BASELINE_DEFAULTS, Hardening, LoadedConfig, WindowsHost
 from smbtests.observations import HostQuery, Target, WindowsObservation
 

@@ -7,17 +7,8 @@ from collections.abc import Sequence
 from datetime import date
 
 from smbtests.checks._hardening import per_host
-from smbtests.checks.base import (
-    Check,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    SmbNeed,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import Check, Facts, Family, Need, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
 from smbtests.config import LoadedConfig
 from smbtests.observations import Observation, SessionObservation
 

@@ -14,19 +14,8 @@ from datetime import date
 
 from smbtests.checks._connect import blind
 from smbtests.checks._paths import port_control_addresses
-from smbtests.checks.base import (
-    BatchKey,
-    BatchKind,
-    Check,
-    Connect,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Family, Need
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
 from smbtests.config import LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import (

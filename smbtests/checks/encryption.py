@@ -11,17 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smbtests.checks._hardening import per_host
-from smbtests.checks.base import (
-    Check,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    SmbNeed,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import Check, Facts, Family, Need, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
 from smbtests.config import LoadedConfig
 from smbtests.observations import EncryptionObservation, Observation
 

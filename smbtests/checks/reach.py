@@ -15,20 +15,8 @@ from datetime import date
 from smbtests.checks._connect import blind, reach_observation, seen, target_needs
 from smbtests.checks._outbound import OUTBOUND, outbound_block, vantage_needs
 from smbtests.checks._paths import Source, address_label, expected, smb_ports, sources
-from smbtests.checks.base import (
-    BatchKey,
-    BatchKind,
-    Check,
-    Expect,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    SmbAnswers,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import BatchKey, BatchKind, Check, Expect, Facts, Family, Need, SmbAnswers
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
 from smbtests.config import LoadedConfig, ProbeConfig
 from smbtests.errors import SmbSilentError
 from smbtests.observations import (

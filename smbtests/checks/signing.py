@@ -5,15 +5,8 @@ judged from its own SecurityMode in each negotiate answer, never from impacket's
 from __future__ import annotations
 
 from smbtests.checks._hardening import accepted, one_fact, per_host
-from smbtests.checks.base import (
-    Check,
-    Family,
-    Judging,
-    Outcome,
-    SmbNeed,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import Check, Family, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
 from smbtests.observations import NegotiationObservation
 
 NAME = "signing"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from smbtests.checks._hardening import one_fact, per_host
-from smbtests.checks.base import Check, Family, Judging, Outcome, SmbNeed, Verdict, policy_says
+from smbtests.checks.base import Check, Family, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
 from smbtests.observations import Smb1Observation
 
 NAME = "smb1"

@@ -21,19 +21,8 @@ from datetime import date
 
 from smbtests.checks._connect import blind
 from smbtests.checks._paths import Source, port_control_addresses, smb_ports, sources
-from smbtests.checks.base import (
-    BatchKey,
-    BatchKind,
-    Check,
-    Connect,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Family, Need
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
 from smbtests.config import LoadedConfig, Policy, ProbeConfig
 from smbtests.config.types import Address, Network
 from smbtests.errors import ProbeError

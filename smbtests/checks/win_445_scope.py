@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from datetime import date
 
 from smbtests.checks._windows import fail, per_windows_host, reading, readings
-from smbtests.checks.base import Check, Family, Judging, Outcome, Verdict
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Outcome, Verdict
 from smbtests.checks.win_445_rules import SMB_PORT, allows_445
 from smbtests.config import LoadedConfig, Policy, WindowsHost
 from smbtests.observations import HostQuery, WindowsObservation

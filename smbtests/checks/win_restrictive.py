@@ -6,7 +6,8 @@ Get-NetFirewallRule (DisplayGroup) and its address filter, in the active store."
 from __future__ import annotations
 
 from smbtests.checks._windows import fail, per_windows_host, reading, readings, true
-from smbtests.checks.base import Check, Family, Judging, Outcome, Verdict
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Outcome, Verdict
 from smbtests.checks.win_445_rules import unnamed
 from smbtests.observations import HostQuery, WindowsObservation
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from smbtests import smb
-from smbtests.checks.base import Outcome
 from smbtests.checks.registry import build_plan, judge
+from smbtests.checks.verdicts import Outcome
 from smbtests.config import load
 from smbtests.errors import PolicyError, SmbSilentError
 from smbtests.execute import Executor
