@@ -16,17 +16,8 @@ from typing import Any
 
 from smbtests.checks._hardening import accepted
 from smbtests.checks._windows import per_windows_host, reading, true
-from smbtests.checks.base import (
-    Check,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    SmbNeed,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import Check, Facts, Family, Need, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
 from smbtests.checks.win_dialect import ceiling_of, floor_of
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.observations import HostQuery, NegotiateResult, Observation, WindowsObservation

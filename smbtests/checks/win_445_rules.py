@@ -14,7 +14,8 @@ from smbtests.checks._windows import (
     readings,
     true,
 )
-from smbtests.checks.base import Check, Family, Judging, Outcome, Verdict
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Outcome, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
 
 NAME = "win-445-rules"

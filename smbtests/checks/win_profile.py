@@ -6,7 +6,8 @@ that network. Read with Get-NetConnectionProfile and Get-NetFirewallRule, in the
 from __future__ import annotations
 
 from smbtests.checks._windows import allows_445_in, fail, per_windows_host, reading, readings
-from smbtests.checks.base import Check, Family, Judging, Outcome, Verdict
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Outcome, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
 
 NAME = "win-profile"
