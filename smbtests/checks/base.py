@@ -15,12 +15,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol
 
-# re-exported until every importer names verdicts.py (removed in the next commits)
-from smbtests.checks.verdicts import Judging as Judging
-from smbtests.checks.verdicts import Outcome as Outcome
-from smbtests.checks.verdicts import Verdict as Verdict
-from smbtests.checks.verdicts import error_verdict as error_verdict
-from smbtests.checks.verdicts import policy_says as policy_says
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.config import Hardening, LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import ConnectResult, ConnectState, HostQuery, Observation, Target
