@@ -37,7 +37,7 @@ from smbtests.checks.registry import kind_of
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import ConnectResult, HostQuery, Observation, Target
-from smbtests.probes.base import Dialer, HostReader, Probe
+from smbtests.probes.base import Dialer, HostReader, Probe, ScanJob
 from smbtests.progress import OnProgress, ScanCounter
 from smbtests.secrets import Credentials
 from smbtests.settle import Settler
@@ -168,7 +168,9 @@ class Executor:
             settler.connected(result)
 
         try:
-            results = probe.scan(unique, timing.connect_timeout, timing.concurrency, streamed)
+            results = probe.scan(
+                ScanJob(unique, timing.connect_timeout, timing.concurrency, streamed)
+            )
             for result in results:  # the checked, complete answer settles what streaming missed
                 streamed(result)
             counter.finish()

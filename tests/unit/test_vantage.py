@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -23,13 +22,13 @@ from smbtests.observations import (
     ConnectResult,
     ConnectState,
     NegotiateResult,
-    OnResult,
     ReachObservation,
     SessionObservation,
     SessionResult,
     SmbPathObservation,
     Target,
 )
+from smbtests.probes.base import ScanJob
 
 TODAY = date(2026, 11, 26)
 CONFIG = load(Path(__file__).resolve().parents[2] / "environments" / "lab.yaml")
@@ -182,14 +181,8 @@ class OpenEverywhere:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.dialled: list[Target] = []
 
-    def scan(
-        self,
-        targets: Sequence[Target],
-        timeout: float,
-        concurrency: int,
-        on_result: OnResult | None = None,
-    ) -> list[ConnectResult]:
-        return [ConnectResult(t, ConnectState.OPEN, None, 1.0, "") for t in targets]
+    def scan(self, job: ScanJob) -> list[ConnectResult]:
+        return [ConnectResult(t, ConnectState.OPEN, None, 1.0, "") for t in job.targets]
 
     def dial(self, host: str, port: int, timeout: float) -> socket.socket:
         self.dialled.append(Target(host, port))

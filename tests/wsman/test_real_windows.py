@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from smbtests.observations import ConnectState, Target
+from smbtests.probes.base import ScanJob
 from smbtests.probes.winrm import HostQuery, WinRMProbe, WinRMSettings
 
 HOST = os.environ.get("SMBTESTS_WINRM_HOST", "")
@@ -46,5 +47,5 @@ def test_reading(windows: WinRMProbe, query: HostQuery) -> None:
 
 def test_reach_from_windows(windows: WinRMProbe) -> None:
     port = windows.settings.port or 5986
-    (result,) = windows.scan([Target("127.0.0.1", port)], 2.0, 4)
+    (result,) = windows.scan(ScanJob([Target("127.0.0.1", port)], 2.0, 4))
     assert result.state is ConnectState.OPEN, result.detail
