@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from functools import partial
 
 from smbtests import smb
@@ -46,6 +47,16 @@ ProbeOpener = Callable[[str], Probe]
 ReaderOpener = Callable[[str], HostReader]
 GUEST = Credentials("guest", "", "")
 SMB_DIRECT = 445
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One batch as its runner sees it: its key, its checks, what each needs, its settler."""
+
+    key: BatchKey
+    checks: list[Check]
+    needs: Mapping[str, tuple[Need, ...]]
+    settler: Settler
 
 
 class Executor:
@@ -135,20 +146,15 @@ class Executor:
             BatchKind.WINDOWS: self._windows,
         }
         try:
-            runners[key.kind](key, checks, needs, settler)
+            runners[key.kind](_Batch(key, checks, needs, settler))
         except Exception as exc:  # a failing batch errors all its items, held ones too
             settler.fail(as_probe_error(key.name or RUNNER, exc))
         else:
             settler.confirm()
         settler.fail(ProbeError(key.name or RUNNER, f"batch {key} ended without an answer"))
 
-    def _scan(
-        self,
-        key: BatchKey,
-        checks: list[Check],
-        needs: Mapping[str, tuple[Need, ...]],
-        settler: Settler,
-    ) -> None:
+    def _scan(self, batch: _Batch) -> None:
+        key, checks, needs, settler = batch.key, batch.checks, batch.needs, batch.settler
         if key.name is None:  # exceptions whose source holds no probe: governance only
             settler.without_probe()
             return
@@ -200,13 +206,8 @@ class Executor:
             probe.name, partial(smb.smb_answers, target.host, target.port, timeout, probe.dial)
         )
 
-    def _smb(
-        self,
-        key: BatchKey,
-        checks: list[Check],
-        needs: Mapping[str, tuple[Need, ...]],
-        settler: Settler,
-    ) -> None:
+    def _smb(self, batch: _Batch) -> None:
+        key, checks, needs, settler = batch.key, batch.checks, batch.needs, batch.settler
         target = checks[0].target  # one host at one port per batch
         assert target is not None
         if key.vantage == RUNNER:
@@ -222,13 +223,8 @@ class Executor:
         finally:
             probe.close()
 
-    def _windows(
-        self,
-        key: BatchKey,
-        checks: list[Check],
-        needs: Mapping[str, tuple[Need, ...]],
-        settler: Settler,
-    ) -> None:
+    def _windows(self, batch: _Batch) -> None:
+        key, checks, needs, settler = batch.key, batch.checks, batch.needs, batch.settler
         """All readings the host's checks need, over one WinRM shell; wire facts for drift."""
         wanted = _union(needs)
         queries = [n for n in wanted if isinstance(n, HostQuery)]
