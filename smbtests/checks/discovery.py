@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Sequence
 from datetime import date
 
-from smbtests.checks._connect import blind
+from smbtests.checks._connect import blind, range_observation
 from smbtests.checks._paths import port_control_addresses
 from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Family, Need
 from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
@@ -79,22 +79,7 @@ def observe(check: Check, facts: Facts) -> Observation:
             check.probe or "?", f"no control in IPv{network.version} proves it can connect"
         )
     results: list[ConnectResult] = [facts.get(need) for need in facts.values]
-    states: dict[str, int] = {}
-    for result in results:
-        states[result.state.value] = states.get(result.state.value, 0) + 1
-    return DiscoveryObservation(
-        range=check.discovery_range or "",
-        scanned=len(results),
-        listeners=tuple(
-            sorted(
-                {r.target.host for r in results if r.state is ConnectState.OPEN},
-                key=ipaddress.ip_address,
-            )
-        ),
-        errors=tuple(r for r in results if r.state is ConnectState.ERROR),
-        states=states,
-        control=control,
-    )
+    return range_observation(check.discovery_range or "", results, control, by_address=True)
 
 
 def judge(check: Check, obs: DiscoveryObservation, judging: Judging) -> Verdict:

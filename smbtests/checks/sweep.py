@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from smbtests.checks._connect import blind
+from smbtests.checks._connect import blind, range_observation
 from smbtests.checks._paths import Source, port_control_addresses, smb_ports, sources
 from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Family, Need
 from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
@@ -141,17 +141,7 @@ def observe(check: Check, facts: Facts) -> Observation:
     control = facts.control_for(results[0].target) if results else None
     if control is None:
         raise ProbeError(check.probe or "?", "no control in this IP version proves it can connect")
-    states: dict[str, int] = {}
-    for result in results:
-        states[result.state.value] = states.get(result.state.value, 0) + 1
-    return DiscoveryObservation(
-        range=check.discovery_range or "",
-        scanned=len(results),
-        listeners=tuple(r.target.host for r in results if r.state is ConnectState.OPEN),
-        errors=tuple(r for r in results if r.state is ConnectState.ERROR),
-        states=states,
-        control=control,
-    )
+    return range_observation(check.discovery_range or "", results, control, by_address=False)
 
 
 def _what(address: str, probe_segment: str, policy: Policy) -> str:
