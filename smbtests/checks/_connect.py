@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from smbtests.checks.base import Check, Connect, Facts, Need
+from smbtests.checks.verdicts import Outcome, Verdict
 from smbtests.observations import (
     ConnectResult,
     ConnectState,
@@ -61,4 +62,22 @@ def range_observation(
         errors=tuple(r for r in results if r.state is ConnectState.ERROR),
         states=dict(Counter(r.state.value for r in results)),
         control=control,
+    )
+
+
+def range_unproven(
+    obs: DiscoveryObservation, probe: str, connects: str, tail: str
+) -> Verdict | None:
+    """The error of a range the probe could not prove: its control did not answer, or some of
+    its `connects` failed on the probe itself; None when the range's answers are evidence."""
+    if obs.control.state is not ConnectState.OPEN:
+        return Verdict(Outcome.ERROR, blind(probe, obs.control), "error")
+    if not obs.errors:
+        return None
+    first = obs.errors[0]
+    return Verdict(
+        Outcome.ERROR,
+        f"{len(obs.errors)} of {obs.scanned} connects {connects} failed on the probe itself "
+        f"(first: {first.target.host}: {first.detail}); {tail}",
+        "error",
     )

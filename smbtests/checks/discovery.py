@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Sequence
 from datetime import date
 
-from smbtests.checks._connect import blind, range_observation
+from smbtests.checks._connect import range_observation, range_unproven
 from smbtests.checks._paths import port_control_addresses
 from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Family, Need
 from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
@@ -83,16 +83,9 @@ def observe(check: Check, facts: Facts) -> Observation:
 
 
 def judge(check: Check, obs: DiscoveryObservation, judging: Judging) -> Verdict:
-    if obs.control.state is not ConnectState.OPEN:
-        return Verdict(Outcome.ERROR, blind(check.probe or "?", obs.control), "error")
-    if obs.errors:
-        first = obs.errors[0]
-        return Verdict(
-            Outcome.ERROR,
-            f"{len(obs.errors)} of {obs.scanned} connects in {obs.range} failed on the probe "
-            f"itself (first: {first.target.host}: {first.detail}); the range is not proven",
-            "error",
-        )
+    unproven = range_unproven(obs, check.probe or "?", f"in {obs.range}", "the range is not proven")
+    if unproven is not None:
+        return unproven
     policy = judging.policy
     declared = {str(h.address) for h in policy.smb_hosts.values()} | {
         str(t.address) for t in policy.perimeter.outbound_targets.values()

@@ -19,14 +19,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from smbtests.checks._connect import blind, range_observation
+from smbtests.checks._connect import range_observation, range_unproven
 from smbtests.checks._paths import Source, port_control_addresses, smb_ports, sources
 from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Family, Need
 from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
 from smbtests.config import LoadedConfig, Policy, ProbeConfig
 from smbtests.config.types import Address, Network
 from smbtests.errors import ProbeError
-from smbtests.observations import ConnectState, DiscoveryObservation, Observation
+from smbtests.observations import DiscoveryObservation, Observation
 
 NAME = "sweep"
 FAMILY = Family.REACH
@@ -160,16 +160,9 @@ def _what(address: str, probe_segment: str, policy: Policy) -> str:
 
 def judge(check: Check, obs: DiscoveryObservation, judging: Judging) -> Verdict:
     probe = check.probe or "?"
-    if obs.control.state is not ConnectState.OPEN:
-        return Verdict(Outcome.ERROR, blind(probe, obs.control), "error")
-    if obs.errors:
-        first = obs.errors[0]
-        return Verdict(
-            Outcome.ERROR,
-            f"{len(obs.errors)} of {obs.scanned} connects from {probe} to {obs.range} failed on "
-            f"the probe itself (first: {first.target.host}: {first.detail}); not proven",
-            "error",
-        )
+    unproven = range_unproven(obs, probe, f"from {probe} to {obs.range}", "not proven")
+    if unproven is not None:
+        return unproven
     port = check.id.rsplit(":", 1)[1]
     summary = ", ".join(f"{n} {s}" for s, n in sorted(obs.states.items()))
     if obs.listeners:
