@@ -9,7 +9,7 @@ from typing import Any
 
 from smbtests.checks._hardening import Needs, Observe, Plan
 from smbtests.checks.base import BatchKey, BatchKind, Check, Facts
-from smbtests.checks.verdicts import Outcome, Verdict, policy_says
+from smbtests.checks.verdicts import Outcome, Verdict, violated
 from smbtests.config import BASELINE_DEFAULTS, Hardening, LoadedConfig, WindowsHost
 from smbtests.observations import HostQuery, Target, WindowsObservation
 
@@ -107,9 +107,7 @@ def allows_445_in(rule: dict[str, Any], profile: str) -> bool:
 
 
 def fail(check: Check, problems: list[str], observed: str) -> Verdict:
-    return Verdict(
-        Outcome.FAILED, f"{check.host}: {'; '.join(problems)}; {policy_says(check)}", observed
-    )
+    return violated(check, f"{check.host}: {'; '.join(problems)}", observed)
 
 
 def judged(

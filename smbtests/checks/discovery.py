@@ -15,7 +15,7 @@ from datetime import date
 from smbtests.checks._connect import range_observation, range_unproven
 from smbtests.checks._paths import port_control_addresses
 from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Family, Need
-from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.config import LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import (
@@ -93,10 +93,9 @@ def judge(check: Check, obs: DiscoveryObservation, judging: Judging) -> Verdict:
     rogue = [address for address in obs.listeners if address not in declared]
     summary = ", ".join(f"{n} {s}" for s, n in sorted(obs.states.items()))
     if rogue:
-        return Verdict(
-            Outcome.FAILED,
-            f"undeclared SMB listener(s) in {obs.range}: {', '.join(rogue)} ({summary}); "
-            f"{policy_says(check)}",
+        return violated(
+            check,
+            f"undeclared SMB listener(s) in {obs.range}: {', '.join(rogue)} ({summary})",
             "undeclared:" + ",".join(rogue),
         )
     known = ", ".join(obs.listeners) or "none"

@@ -22,7 +22,7 @@ from datetime import date
 from smbtests.checks._connect import range_observation, range_unproven
 from smbtests.checks._paths import Source, port_control_addresses, smb_ports, sources
 from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Family, Need
-from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.config import LoadedConfig, Policy, ProbeConfig
 from smbtests.config.types import Address, Network
 from smbtests.errors import ProbeError
@@ -171,10 +171,9 @@ def judge(check: Check, obs: DiscoveryObservation, judging: Judging) -> Verdict:
             f"{address}:{port} ({_what(address, segment, judging.policy)})"
             for address in obs.listeners
         )
-        return Verdict(
-            Outcome.FAILED,
-            f"{probe} reached SMB where the policy approves none: {found} ({summary}); "
-            f"{policy_says(check)}",
+        return violated(
+            check,
+            f"{probe} reached SMB where the policy approves none: {found} ({summary})",
             "open:" + ",".join(obs.listeners),
         )
     return Verdict(

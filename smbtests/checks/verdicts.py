@@ -43,3 +43,8 @@ def error_verdict(error: Exception) -> Verdict:
 
 def policy_says(check: Check) -> str:
     return f"policy: {check.rule} (step {check.step})"
+
+
+def violated(check: Check, finding: str, observed: str) -> Verdict:
+    """Failed: what was found, then the policy it breaks."""
+    return Verdict(Outcome.FAILED, f"{finding}; {policy_says(check)}", observed)
