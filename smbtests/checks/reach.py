@@ -16,7 +16,7 @@ from smbtests.checks._connect import blind, reach_observation, seen, target_need
 from smbtests.checks._outbound import OUTBOUND, outbound_block, vantage_needs
 from smbtests.checks._paths import Source, address_label, expected, smb_ports, sources
 from smbtests.checks.base import BatchKey, BatchKind, Check, Expect, Facts, Family, Need, SmbAnswers
-from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says, violated
 from smbtests.config import LoadedConfig, ProbeConfig
 from smbtests.errors import SmbSilentError
 from smbtests.observations import (
@@ -174,7 +174,7 @@ def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
         if expected_open:
             return Verdict(Outcome.PASSED, f"{seen_text}; {rule}", "open")
         observed = "tcp-only" if obs.tcp_only else "open"
-        return Verdict(Outcome.FAILED, f"{seen_text}{_smb_seen(obs)}; {rule}", observed)
+        return violated(check, f"{seen_text}{_smb_seen(obs)}", observed)
     # not open: evidence only from a probe that proved it can connect and whose own rules do
     # not explain it
     word = result.state.value
