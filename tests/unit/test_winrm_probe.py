@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sys
 import time
 import types
@@ -43,8 +44,13 @@ PS1_DIR = Path(smbtests.probes.__file__).parent / "ps1"
 
 
 def packaged(kind: str) -> str:
-    """The script file as it sits in the package: what must reach the host, byte for byte."""
-    return (PS1_DIR / f"{kind}.ps1").read_text(encoding="utf-8")
+    """The script file as it sits in the package, each `# include NAME.ps1` line replaced by the
+    shared `ps1/include/NAME.ps1`: what must reach the host, byte for byte."""
+    text = (PS1_DIR / f"{kind}.ps1").read_text(encoding="utf-8")
+    for name in re.findall(r"^# include (\S+)$", text, flags=re.MULTILINE):
+        shared = (PS1_DIR / "include" / name).read_text(encoding="utf-8")
+        text = text.replace(f"# include {name}\n", shared)
+    return text
 
 
 # What a compliant host prints for each query: the property names, types and enum spellings of
