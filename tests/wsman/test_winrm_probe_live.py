@@ -213,7 +213,9 @@ def test_reach_output_for_other_targets(compliant: Double, listening: int) -> No
     row = {"i": 0, "host": "10.9.9.9", "port": 445, "state": "open", "errno": None}
     row |= {"latency_ms": 1.0, "detail": "connected"}
     compliant.set_state(with_stdout("reach", json.dumps([row])))
-    error = probe_error(compliant.probe(), "scan", [Target("127.0.0.1", listening)], 1.0, 4)
+    error = probe_error(
+        compliant.probe(), "scan", ScanJob([Target("127.0.0.1", listening)], 1.0, 4)
+    )
     assert "expected 127.0.0.1" in str(error)
 
 
