@@ -116,9 +116,19 @@ def judged(
     """Failed with every problem found, or passed with what was confirmed. The observed word
     is `WORD-WANTED` when it passes (`smb1-off`, `signing-on`) and the opposite when it fails."""
     unwanted = "off" if wanted == "on" else "on"
+    return judged_as(
+        check, problems, ok_text, failed=f"{word}-{unwanted}", passed=f"{word}-{wanted}"
+    )
+
+
+def judged_as(
+    check: Check, problems: list[str], ok_text: str, *, failed: str, passed: str
+) -> Verdict:
+    """Failed with every problem found, or passed with what was confirmed; `failed` and
+    `passed` are the observed words."""
     if problems:
-        return fail(check, problems, f"{word}-{unwanted}")
-    return Verdict(Outcome.PASSED, f"{check.host}: {ok_text}", f"{word}-{wanted}")
+        return fail(check, problems, failed)
+    return Verdict(Outcome.PASSED, f"{check.host}: {ok_text}", passed)
 
 
 def observe_readings(facts: Facts) -> WindowsObservation:
