@@ -21,8 +21,9 @@ import pytest
 
 from smbtests import __version__
 from smbtests.atomic import write_text_atomically
-from smbtests.checks.base import STEP_TITLES, Check, Outcome, Verdict
+from smbtests.checks.base import STEP_TITLES, Check
 from smbtests.checks.titles import check_title
+from smbtests.checks.verdicts import Outcome, Verdict
 from smbtests.records import as_plain, evidence_json
 from smbtests.reports.register import build_register, render_markdown
 

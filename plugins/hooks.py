@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from smbtests.checks.base import Check, Verdict
+    from smbtests.checks.base import Check
+    from smbtests.checks.verdicts import Verdict
     from smbtests.observations import Observation
 
     from .suite import LiveRun

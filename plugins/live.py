@@ -6,7 +6,8 @@ import warnings
 
 import pytest
 
-from smbtests.checks.base import Check, Outcome, Verdict
+from smbtests.checks.base import Check
+from smbtests.checks.verdicts import Outcome, Verdict
 
 
 class SmbPolicyWarning(UserWarning):

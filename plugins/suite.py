@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from smbtests.checks.base import BatchKind, Check, Expect, Outcome, Verdict, error_verdict
+from smbtests.checks.base import BatchKind, Check, Expect
 from smbtests.checks.registry import build_plan, judge, uses_account
+from smbtests.checks.verdicts import Outcome, Verdict, error_verdict
 from smbtests.config import LoadedConfig, load, resolve_environment_path, with_timing
 from smbtests.config.source import suggest
 from smbtests.dates import utc_now

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from functools import partial
 
 from smbtests import smb
@@ -37,7 +38,7 @@ from smbtests.checks.registry import kind_of
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import ConnectResult, HostQuery, Observation, Target
-from smbtests.probes.base import Dialer, HostReader, Probe, ShareMapper, ShareRequest
+from smbtests.probes.base import Dialer, HostReader, Probe, ScanJob, ShareMapper, ShareRequest
 from smbtests.progress import OnProgress, ScanCounter
 from smbtests.secrets import Credentials
 from smbtests.settle import Settler
@@ -46,6 +47,16 @@ ProbeOpener = Callable[[str], Probe]
 ReaderOpener = Callable[[str], HostReader]
 GUEST = Credentials("guest", "", "")
 SMB_DIRECT = 445
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One batch as its runner sees it: its key, its checks, what each needs, its settler."""
+
+    key: BatchKey
+    checks: list[Check]
+    needs: Mapping[str, tuple[Need, ...]]
+    settler: Settler
 
 
 class Executor:
@@ -135,20 +146,15 @@ class Executor:
             BatchKind.WINDOWS: self._windows,
         }
         try:
-            runners[key.kind](key, checks, needs, settler)
+            runners[key.kind](_Batch(key, checks, needs, settler))
         except Exception as exc:  # a failing batch errors all its items, held ones too
             settler.fail(as_probe_error(key.name or RUNNER, exc))
         else:
             settler.confirm()
         settler.fail(ProbeError(key.name or RUNNER, f"batch {key} ended without an answer"))
 
-    def _scan(
-        self,
-        key: BatchKey,
-        checks: list[Check],
-        needs: Mapping[str, tuple[Need, ...]],
-        settler: Settler,
-    ) -> None:
+    def _scan(self, batch: _Batch) -> None:
+        key, checks, needs, settler = batch.key, batch.checks, batch.needs, batch.settler
         if key.name is None:  # exceptions whose source holds no probe: governance only
             settler.without_probe()
             return
@@ -168,7 +174,9 @@ class Executor:
             settler.connected(result)
 
         try:
-            results = probe.scan(unique, timing.connect_timeout, timing.concurrency, streamed)
+            results = probe.scan(
+                ScanJob(unique, timing.connect_timeout, timing.concurrency, streamed)
+            )
             for result in results:  # the checked, complete answer settles what streaming missed
                 streamed(result)
             counter.finish()
@@ -198,13 +206,8 @@ class Executor:
             probe.name, partial(smb.smb_answers, target.host, target.port, timeout, probe.dial)
         )
 
-    def _smb(
-        self,
-        key: BatchKey,
-        checks: list[Check],
-        needs: Mapping[str, tuple[Need, ...]],
-        settler: Settler,
-    ) -> None:
+    def _smb(self, batch: _Batch) -> None:
+        key, checks, needs, settler = batch.key, batch.checks, batch.needs, batch.settler
         target = checks[0].target  # one host at one port per batch
         assert target is not None
         if key.vantage == RUNNER:
@@ -242,13 +245,8 @@ class Executor:
         reads_sysvol = smb_host is not None and smb_host.role == "dc" and port == SMB_DIRECT
         return shares, sysvol_share(shares) if reads_sysvol else None
 
-    def _windows(
-        self,
-        key: BatchKey,
-        checks: list[Check],
-        needs: Mapping[str, tuple[Need, ...]],
-        settler: Settler,
-    ) -> None:
+    def _windows(self, batch: _Batch) -> None:
+        key, checks, needs, settler = batch.key, batch.checks, batch.needs, batch.settler
         """All readings the host's checks need, over one WinRM shell; wire facts for drift."""
         wanted = _union(needs)
         queries = [n for n in wanted if isinstance(n, HostQuery)]

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from smbtests.atomic import write_text_atomically
-from smbtests.checks.base import Check, Verdict
+from smbtests.checks.base import Check
+from smbtests.checks.verdicts import Verdict
 from smbtests.config import LoadedConfig
 from smbtests.errors import SmbtestsError
 from smbtests.observations import Observation

@@ -1,12 +1,21 @@
-"""What the connect-based kinds (control, reach, exception, discovery) share: the words for a
-connect result and for a probe that could not prove it can connect."""
+"""What the connect-based kinds (control, reach, exception, discovery, sweep) share: the words
+for a connect result and for a probe that could not prove it can connect, and a range's
+connects as one observation."""
 
 from __future__ import annotations
 
+import ipaddress
+from collections import Counter
 from collections.abc import Sequence
 
 from smbtests.checks.base import Check, Connect, Facts, Need
-from smbtests.observations import ConnectResult, ConnectState, ReachObservation
+from smbtests.checks.verdicts import Outcome, Verdict
+from smbtests.observations import (
+    ConnectResult,
+    ConnectState,
+    DiscoveryObservation,
+    ReachObservation,
+)
 
 
 def seen(result: ConnectResult) -> str:
@@ -35,3 +44,40 @@ def reach_observation(check: Check, facts: Facts) -> ReachObservation:
     assert check.target is not None
     target = check.target
     return ReachObservation(facts.connect(target), facts.control_for(target), facts.probe)
+
+
+def range_observation(
+    label: str, results: Sequence[ConnectResult], control: ConnectResult, *, by_address: bool
+) -> DiscoveryObservation:
+    """The connects to a range: a count per state, those that failed on the probe itself, and
+    the addresses that answered (`by_address`: each once, in address order, for a range
+    connected to on several ports; else in the order connected)."""
+    listeners = [r.target.host for r in results if r.state is ConnectState.OPEN]
+    if by_address:
+        listeners = sorted(set(listeners), key=ipaddress.ip_address)
+    return DiscoveryObservation(
+        range=label,
+        scanned=len(results),
+        listeners=tuple(listeners),
+        errors=tuple(r for r in results if r.state is ConnectState.ERROR),
+        states=dict(Counter(r.state.value for r in results)),
+        control=control,
+    )
+
+
+def range_unproven(
+    obs: DiscoveryObservation, probe: str, connects: str, tail: str
+) -> Verdict | None:
+    """The error of a range the probe could not prove: its control did not answer, or some of
+    its `connects` failed on the probe itself; None when the range's answers are evidence."""
+    if obs.control.state is not ConnectState.OPEN:
+        return Verdict(Outcome.ERROR, blind(probe, obs.control), "error")
+    if not obs.errors:
+        return None
+    first = obs.errors[0]
+    return Verdict(
+        Outcome.ERROR,
+        f"{len(obs.errors)} of {obs.scanned} connects {connects} failed on the probe itself "
+        f"(first: {first.target.host}: {first.detail}); {tail}",
+        "error",
+    )

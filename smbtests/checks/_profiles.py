@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from smbtests.checks._windows import judged, reading
-from smbtests.checks.base import Check, Judging, Verdict
+from smbtests.checks.base import Check
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
 
 ProfileRule = Callable[[str, dict[str, Any], Judging], list[str]]

@@ -3,7 +3,8 @@ server's NTSTATUS answers over SMB 2.1 (where impacket forces no signing)."""
 
 from __future__ import annotations
 
-from smbtests.checks.base import Check, Outcome, Verdict, policy_says
+from smbtests.checks.base import Check
+from smbtests.checks.verdicts import Outcome, Verdict, violated
 from smbtests.observations import SessionObservation
 
 
@@ -16,10 +17,6 @@ def judge_refused(check: Check, obs: SessionObservation) -> Verdict:
             seen.append(f"LISTED shares: {', '.join(session.shares) or '(empty list)'}")
         if session.opened_shares:
             seen.append(f"OPENED {', '.join(session.opened_shares)}")
-        return Verdict(
-            Outcome.FAILED,
-            f"{who} {'; '.join(seen)}; {policy_says(check)}",
-            "listed" if session.listed else "opened",
-        )
+        return violated(check, f"{who} {'; '.join(seen)}", "listed" if session.listed else "opened")
     refused = "".join(f"; {s}: {why}" for s, why in session.failed_shares)
     return Verdict(Outcome.PASSED, f"{who}: {session.status}{refused}", "refused")

@@ -8,7 +8,8 @@ from datetime import date
 from typing import Any
 
 from smbtests.checks._hardening import Needs, Observe, Plan
-from smbtests.checks.base import BatchKey, BatchKind, Check, Facts, Outcome, Verdict, policy_says
+from smbtests.checks.base import BatchKey, BatchKind, Check, Facts
+from smbtests.checks.verdicts import Outcome, Verdict, violated
 from smbtests.config import BASELINE_DEFAULTS, Hardening, LoadedConfig, WindowsHost
 from smbtests.observations import HostQuery, Target, WindowsObservation
 
@@ -106,9 +107,7 @@ def allows_445_in(rule: dict[str, Any], profile: str) -> bool:
 
 
 def fail(check: Check, problems: list[str], observed: str) -> Verdict:
-    return Verdict(
-        Outcome.FAILED, f"{check.host}: {'; '.join(problems)}; {policy_says(check)}", observed
-    )
+    return violated(check, f"{check.host}: {'; '.join(problems)}", observed)
 
 
 def judged(
@@ -117,9 +116,19 @@ def judged(
     """Failed with every problem found, or passed with what was confirmed. The observed word
     is `WORD-WANTED` when it passes (`smb1-off`, `signing-on`) and the opposite when it fails."""
     unwanted = "off" if wanted == "on" else "on"
+    return judged_as(
+        check, problems, ok_text, failed=f"{word}-{unwanted}", passed=f"{word}-{wanted}"
+    )
+
+
+def judged_as(
+    check: Check, problems: list[str], ok_text: str, *, failed: str, passed: str
+) -> Verdict:
+    """Failed with every problem found, or passed with what was confirmed; `failed` and
+    `passed` are the observed words."""
     if problems:
-        return fail(check, problems, f"{word}-{unwanted}")
-    return Verdict(Outcome.PASSED, f"{check.host}: {ok_text}", f"{word}-{wanted}")
+        return fail(check, problems, failed)
+    return Verdict(Outcome.PASSED, f"{check.host}: {ok_text}", passed)
 
 
 def observe_readings(facts: Facts) -> WindowsObservation:

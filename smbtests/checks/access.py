@@ -7,17 +7,8 @@ from collections.abc import Sequence
 from datetime import date
 
 from smbtests.checks._hardening import per_host
-from smbtests.checks.base import (
-    Check,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    SmbNeed,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import Check, Facts, Family, Need, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.config import LoadedConfig
 from smbtests.observations import Observation, SessionObservation
 
@@ -61,11 +52,7 @@ def judge(check: Check, obs: SessionObservation, judging: Judging) -> Verdict:
         )
     if session.failed_shares or not session.listed:
         failures = ", ".join(f"{s}: {why}" for s, why in session.failed_shares)
-        return Verdict(
-            Outcome.FAILED,
-            f"{who}: {failures or session.status}; {policy_says(check)}",
-            "broken",
-        )
+        return violated(check, f"{who}: {failures or session.status}", "broken")
     return Verdict(
         Outcome.PASSED, f"{who}: opened {', '.join(session.opened_shares) or 'no shares'}", "works"
     )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from smbtests.checks._hardening import one_fact, per_host
 from smbtests.checks._sessions import judge_refused
-from smbtests.checks.base import Check, Family, Judging, SmbNeed, Verdict
+from smbtests.checks.base import Check, Family, SmbNeed
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import SessionObservation
 
 NAME = "anonymous"

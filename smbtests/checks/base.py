@@ -1,5 +1,5 @@
 """What every check kind shares: the Check (one test item), what a kind needs executed, the
-verdict it returns, and the interface a kind module implements.
+verdict vocabulary it imports (`verdicts.py`), and the interface a kind module implements.
 
 A kind module (`smbtests/checks/<kind>.py`) holds everything about one kind of check: which
 checks a policy yields (`plan`), what each needs executed (`needs`, grouped into batches by
@@ -15,7 +15,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol
 
-from smbtests.config import Hardening, LoadedConfig, Policy
+from smbtests.checks.verdicts import Judging, Verdict
+from smbtests.config import Hardening, LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import ConnectResult, ConnectState, HostQuery, Observation, Target
 
@@ -179,36 +180,6 @@ class Facts:
             return None
         result: ConnectResult = self.get(Connect(target))
         return result
-
-
-class Outcome(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    outcome: Outcome
-    message: str
-    observed: str  # a short, stable word for diffs: open, filtered, refused, required, ...
-    warning: str | None = None
-
-
-@dataclass(frozen=True)
-class Judging:
-    """What a verdict may consult besides the observation."""
-
-    policy: Policy
-    today: date
-
-
-def error_verdict(error: Exception) -> Verdict:
-    return Verdict(Outcome.ERROR, str(error), "error")
-
-
-def policy_says(check: Check) -> str:
-    return f"policy: {check.rule} (step {check.step})"
 
 
 class CheckKind(Protocol):

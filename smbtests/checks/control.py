@@ -17,18 +17,8 @@ from datetime import date
 
 from smbtests.checks._connect import blind, reach_observation, seen, target_needs
 from smbtests.checks._paths import port_control_targets, sources
-from smbtests.checks.base import (
-    BatchKey,
-    BatchKind,
-    Check,
-    Expect,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    Verdict,
-)
+from smbtests.checks.base import BatchKey, BatchKind, Check, Expect, Facts, Family, Need
+from smbtests.checks.verdicts import Judging, Outcome, Verdict
 from smbtests.config import LoadedConfig, ProbeConfig
 from smbtests.observations import ConnectState, Observation, ReachObservation, Target
 

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 from smbtests.checks._hardening import accepted, one_fact, per_host
-from smbtests.checks.base import (
-    Check,
-    Family,
-    Judging,
-    Outcome,
-    SmbNeed,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import Check, Family, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.config import DIALECTS
 from smbtests.observations import NegotiationObservation
 
@@ -36,10 +29,9 @@ def judge(check: Check, obs: NegotiationObservation, judging: Judging) -> Verdic
     below = [n.offered for n in offered if DIALECTS.index(n.offered) < DIALECTS.index(floor)]
     names = ", ".join(n.offered for n in offered)
     if below:
-        return Verdict(
-            Outcome.FAILED,
-            f"{check.host} accepts {', '.join(below)} below the floor {floor} (accepts "
-            f"{names}); {policy_says(check)}",
+        return violated(
+            check,
+            f"{check.host} accepts {', '.join(below)} below the floor {floor} (accepts {names})",
             "below-floor:" + ",".join(below),
         )
     return Verdict(

@@ -12,21 +12,10 @@ import ipaddress
 from collections.abc import Sequence
 from datetime import date
 
-from smbtests.checks._connect import blind
+from smbtests.checks._connect import range_observation, range_unproven
 from smbtests.checks._paths import port_control_addresses
-from smbtests.checks.base import (
-    BatchKey,
-    BatchKind,
-    Check,
-    Connect,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Family, Need
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.config import LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import (
@@ -90,35 +79,13 @@ def observe(check: Check, facts: Facts) -> Observation:
             check.probe or "?", f"no control in IPv{network.version} proves it can connect"
         )
     results: list[ConnectResult] = [facts.get(need) for need in facts.values]
-    states: dict[str, int] = {}
-    for result in results:
-        states[result.state.value] = states.get(result.state.value, 0) + 1
-    return DiscoveryObservation(
-        range=check.discovery_range or "",
-        scanned=len(results),
-        listeners=tuple(
-            sorted(
-                {r.target.host for r in results if r.state is ConnectState.OPEN},
-                key=ipaddress.ip_address,
-            )
-        ),
-        errors=tuple(r for r in results if r.state is ConnectState.ERROR),
-        states=states,
-        control=control,
-    )
+    return range_observation(check.discovery_range or "", results, control, by_address=True)
 
 
 def judge(check: Check, obs: DiscoveryObservation, judging: Judging) -> Verdict:
-    if obs.control.state is not ConnectState.OPEN:
-        return Verdict(Outcome.ERROR, blind(check.probe or "?", obs.control), "error")
-    if obs.errors:
-        first = obs.errors[0]
-        return Verdict(
-            Outcome.ERROR,
-            f"{len(obs.errors)} of {obs.scanned} connects in {obs.range} failed on the probe "
-            f"itself (first: {first.target.host}: {first.detail}); the range is not proven",
-            "error",
-        )
+    unproven = range_unproven(obs, check.probe or "?", f"in {obs.range}", "the range is not proven")
+    if unproven is not None:
+        return unproven
     policy = judging.policy
     declared = {str(h.address) for h in policy.smb_hosts.values()} | {
         str(t.address) for t in policy.perimeter.outbound_targets.values()
@@ -126,10 +93,9 @@ def judge(check: Check, obs: DiscoveryObservation, judging: Judging) -> Verdict:
     rogue = [address for address in obs.listeners if address not in declared]
     summary = ", ".join(f"{n} {s}" for s, n in sorted(obs.states.items()))
     if rogue:
-        return Verdict(
-            Outcome.FAILED,
-            f"undeclared SMB listener(s) in {obs.range}: {', '.join(rogue)} ({summary}); "
-            f"{policy_says(check)}",
+        return violated(
+            check,
+            f"undeclared SMB listener(s) in {obs.range}: {', '.join(rogue)} ({summary})",
             "undeclared:" + ",".join(rogue),
         )
     known = ", ".join(obs.listeners) or "none"

@@ -16,17 +16,8 @@ from typing import Any
 
 from smbtests.checks._hardening import accepted
 from smbtests.checks._windows import per_windows_host, reading, true
-from smbtests.checks.base import (
-    Check,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    SmbNeed,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import Check, Facts, Family, Need, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.checks.win_dialect import ceiling_of, floor_of
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.observations import HostQuery, NegotiateResult, Observation, WindowsObservation
@@ -83,10 +74,10 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
         )
     disagreements += _dialect_drift(reading(obs, HostQuery.SMB_SERVER_LIMITS), offered)
     if disagreements:
-        return Verdict(
-            Outcome.FAILED,
+        return violated(
+            check,
             f"{check.host} DRIFT: {'; '.join(disagreements)} (a GPO that did not apply, or a "
-            f"detector bug); {policy_says(check)}",
+            "detector bug)",
             "drift",
         )
     return Verdict(

@@ -11,17 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smbtests.checks._hardening import per_host
-from smbtests.checks.base import (
-    Check,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    SmbNeed,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import Check, Facts, Family, Need, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.config import LoadedConfig
 from smbtests.observations import EncryptionObservation, Observation
 
@@ -62,10 +53,10 @@ def judge(check: Check, obs: EncryptionObservation, judging: Judging) -> Verdict
             "error",
         )
     if plain.opened_shares:
-        return Verdict(
-            Outcome.FAILED,
+        return violated(
+            check,
             f"{check.host} opened {', '.join(plain.opened_shares)} to {obs.as_user} over "
-            f"UNENCRYPTED SMB {plain.dialect}; {policy_says(check)}",
+            f"UNENCRYPTED SMB {plain.dialect}",
             "optional",
         )
     refused_login = not plain.logged_in and ACCESS_DENIED in plain.status

@@ -11,17 +11,8 @@ from collections.abc import Sequence
 from datetime import date
 
 from smbtests.checks._connect import blind, reach_observation, seen, target_needs
-from smbtests.checks.base import (
-    BatchKey,
-    BatchKind,
-    Check,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    Verdict,
-)
+from smbtests.checks.base import BatchKey, BatchKind, Check, Facts, Family, Need
+from smbtests.checks.verdicts import Judging, Outcome, Verdict
 from smbtests.config import LoadedConfig
 from smbtests.observations import (
     CLOSED_STATES,

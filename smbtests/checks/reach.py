@@ -15,20 +15,8 @@ from datetime import date
 from smbtests.checks._connect import blind, reach_observation, seen, target_needs
 from smbtests.checks._outbound import OUTBOUND, outbound_block, vantage_needs
 from smbtests.checks._paths import Source, address_label, expected, smb_ports, sources
-from smbtests.checks.base import (
-    BatchKey,
-    BatchKind,
-    Check,
-    Expect,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    SmbAnswers,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import BatchKey, BatchKind, Check, Expect, Facts, Family, Need, SmbAnswers
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says, violated
 from smbtests.config import LoadedConfig, ProbeConfig
 from smbtests.errors import SmbSilentError
 from smbtests.observations import (
@@ -181,23 +169,19 @@ def judge(check: Check, obs: ReachObservation, judging: Judging) -> Verdict:
         return Verdict(Outcome.ERROR, f"{seen_text}: the probe's own stack failed", "error")
     rule = policy_says(check)
     own = _own_block(obs, result.target)
-    if check.expect is Expect.OPEN:
-        if result.state is ConnectState.OPEN:
-            return Verdict(Outcome.PASSED, f"{seen_text}; {rule}", "open")
-        if control.state is not ConnectState.OPEN:
-            return Verdict(
-                Outcome.ERROR, f"{seen_text}; {blind(obs.probe, control)}", result.state.value
-            )
-        if own is not None:
-            return Verdict(Outcome.ERROR, f"{seen_text} but {own}", result.state.value)
-        return Verdict(Outcome.FAILED, f"{seen_text}; {rule}", result.state.value)
+    expected_open = check.expect is Expect.OPEN
     if result.state is ConnectState.OPEN:
+        if expected_open:
+            return Verdict(Outcome.PASSED, f"{seen_text}; {rule}", "open")
         observed = "tcp-only" if obs.tcp_only else "open"
-        return Verdict(Outcome.FAILED, f"{seen_text}{_smb_seen(obs)}; {rule}", observed)
+        return violated(check, f"{seen_text}{_smb_seen(obs)}", observed)
+    # not open: evidence only from a probe that proved it can connect and whose own rules do
+    # not explain it
+    word = result.state.value
     if control.state is not ConnectState.OPEN:
-        return Verdict(
-            Outcome.ERROR, f"{seen_text} but {blind(obs.probe, control)}", result.state.value
-        )
+        joint = "; " if expected_open else " but "
+        return Verdict(Outcome.ERROR, f"{seen_text}{joint}{blind(obs.probe, control)}", word)
     if own is not None:
-        return Verdict(Outcome.ERROR, f"{seen_text} but {own}", result.state.value)
-    return Verdict(Outcome.PASSED, f"{seen_text}; {rule}", result.state.value)
+        return Verdict(Outcome.ERROR, f"{seen_text} but {own}", word)
+    outcome = Outcome.FAILED if expected_open else Outcome.PASSED
+    return Verdict(outcome, f"{seen_text}; {rule}", word)

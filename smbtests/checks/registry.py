@@ -42,7 +42,8 @@ from smbtests.checks import (
     win_signing,
     win_smb1,
 )
-from smbtests.checks.base import Check, CheckKind, Family, Judging, SmbNeed, Verdict
+from smbtests.checks.base import Check, CheckKind, Family, SmbNeed
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.config import LoadedConfig, Policy
 from smbtests.errors import InternalError
 from smbtests.observations import Observation

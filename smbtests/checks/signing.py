@@ -5,15 +5,8 @@ judged from its own SecurityMode in each negotiate answer, never from impacket's
 from __future__ import annotations
 
 from smbtests.checks._hardening import accepted, one_fact, per_host
-from smbtests.checks.base import (
-    Check,
-    Family,
-    Judging,
-    Outcome,
-    SmbNeed,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import Check, Family, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.observations import NegotiationObservation
 
 NAME = "signing"
@@ -36,10 +29,10 @@ def judge(check: Check, obs: NegotiationObservation, judging: Judging) -> Verdic
     optional = [n.offered for n in offered if not n.signing_required]
     modes = ", ".join(f"{n.offered}=0x{n.security_mode or 0:x}" for n in offered)
     if optional:
-        return Verdict(
-            Outcome.FAILED,
+        return violated(
+            check,
             f"{check.host} does NOT require signing at {', '.join(optional)} (server "
-            f"SecurityMode {modes}); {policy_says(check)}",
+            f"SecurityMode {modes})",
             "optional",
         )
     return Verdict(

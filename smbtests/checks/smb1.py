@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from smbtests.checks._hardening import one_fact, per_host
-from smbtests.checks.base import Check, Family, Judging, Outcome, SmbNeed, Verdict, policy_says
+from smbtests.checks.base import Check, Family, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.observations import Smb1Observation
 
 NAME = "smb1"
@@ -19,9 +20,5 @@ needs, observe = one_fact(SmbNeed.SMB1, Smb1Observation)
 
 def judge(check: Check, obs: Smb1Observation, judging: Judging) -> Verdict:
     if obs.result.accepted:
-        return Verdict(
-            Outcome.FAILED,
-            f"{check.host} ACCEPTED SMB1: {obs.result.detail}; {policy_says(check)}",
-            "accepted",
-        )
+        return violated(check, f"{check.host} ACCEPTED SMB1: {obs.result.detail}", "accepted")
     return Verdict(Outcome.PASSED, f"{check.host} refused SMB1: {obs.result.detail}", "refused")

@@ -24,19 +24,8 @@ from datetime import date
 from typing import Any
 
 from smbtests.checks import reach
-from smbtests.checks.base import (
-    BatchKey,
-    BatchKind,
-    Check,
-    Expect,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    SmbNeed,
-    Verdict,
-)
+from smbtests.checks.base import BatchKey, BatchKind, Check, Expect, Facts, Family, Need, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict
 from smbtests.config import LoadedConfig
 from smbtests.errors import ProbeError, SmbSilentError
 from smbtests.observations import Observation, SessionResult, SmbPathObservation

@@ -19,25 +19,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from smbtests.checks._connect import blind
+from smbtests.checks._connect import range_observation, range_unproven
 from smbtests.checks._paths import Source, port_control_addresses, smb_ports, sources
-from smbtests.checks.base import (
-    BatchKey,
-    BatchKind,
-    Check,
-    Connect,
-    Facts,
-    Family,
-    Judging,
-    Need,
-    Outcome,
-    Verdict,
-    policy_says,
-)
+from smbtests.checks.base import BatchKey, BatchKind, Check, Connect, Facts, Family, Need
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.config import LoadedConfig, Policy, ProbeConfig
 from smbtests.config.types import Address, Network
 from smbtests.errors import ProbeError
-from smbtests.observations import ConnectState, DiscoveryObservation, Observation
+from smbtests.observations import DiscoveryObservation, Observation
 
 NAME = "sweep"
 FAMILY = Family.REACH
@@ -152,17 +141,7 @@ def observe(check: Check, facts: Facts) -> Observation:
     control = facts.control_for(results[0].target) if results else None
     if control is None:
         raise ProbeError(check.probe or "?", "no control in this IP version proves it can connect")
-    states: dict[str, int] = {}
-    for result in results:
-        states[result.state.value] = states.get(result.state.value, 0) + 1
-    return DiscoveryObservation(
-        range=check.discovery_range or "",
-        scanned=len(results),
-        listeners=tuple(r.target.host for r in results if r.state is ConnectState.OPEN),
-        errors=tuple(r for r in results if r.state is ConnectState.ERROR),
-        states=states,
-        control=control,
-    )
+    return range_observation(check.discovery_range or "", results, control, by_address=False)
 
 
 def _what(address: str, probe_segment: str, policy: Policy) -> str:
@@ -181,16 +160,9 @@ def _what(address: str, probe_segment: str, policy: Policy) -> str:
 
 def judge(check: Check, obs: DiscoveryObservation, judging: Judging) -> Verdict:
     probe = check.probe or "?"
-    if obs.control.state is not ConnectState.OPEN:
-        return Verdict(Outcome.ERROR, blind(probe, obs.control), "error")
-    if obs.errors:
-        first = obs.errors[0]
-        return Verdict(
-            Outcome.ERROR,
-            f"{len(obs.errors)} of {obs.scanned} connects from {probe} to {obs.range} failed on "
-            f"the probe itself (first: {first.target.host}: {first.detail}); not proven",
-            "error",
-        )
+    unproven = range_unproven(obs, probe, f"from {probe} to {obs.range}", "not proven")
+    if unproven is not None:
+        return unproven
     port = check.id.rsplit(":", 1)[1]
     summary = ", ".join(f"{n} {s}" for s, n in sorted(obs.states.items()))
     if obs.listeners:
@@ -199,10 +171,9 @@ def judge(check: Check, obs: DiscoveryObservation, judging: Judging) -> Verdict:
             f"{address}:{port} ({_what(address, segment, judging.policy)})"
             for address in obs.listeners
         )
-        return Verdict(
-            Outcome.FAILED,
-            f"{probe} reached SMB where the policy approves none: {found} ({summary}); "
-            f"{policy_says(check)}",
+        return violated(
+            check,
+            f"{probe} reached SMB where the policy approves none: {found} ({summary})",
             "open:" + ",".join(obs.listeners),
         )
     return Verdict(

@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from smbtests.checks._windows import (
-    fail,
+    judged_as,
     per_windows_host,
     reading,
     readings,
     true,
 )
-from smbtests.checks.base import Check, Family, Judging, Outcome, Verdict
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
 
 NAME = "win-445-rules"
@@ -80,6 +81,5 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
                 f"'{rule['DisplayName']}' allows 445 from {', '.join(rule['RemoteAddress'])} "
                 f"({profile})"
             )
-    if offending:
-        return fail(check, offending, "exposed")
-    return Verdict(Outcome.PASSED, f"{check.host}: no inbound rule exposes 445", "closed")
+    no_rule = "no inbound rule exposes 445"
+    return judged_as(check, offending, no_rule, failed="exposed", passed="closed")

@@ -17,8 +17,9 @@ import ipaddress
 from collections.abc import Iterable
 from datetime import date
 
-from smbtests.checks._windows import fail, per_windows_host, reading, readings
-from smbtests.checks.base import Check, Family, Judging, Outcome, Verdict
+from smbtests.checks._windows import judged_as, per_windows_host, reading, readings
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.checks.win_445_rules import SMB_PORT, allows_445
 from smbtests.config import LoadedConfig, Policy, WindowsHost
 from smbtests.observations import HostQuery, WindowsObservation
@@ -155,10 +156,5 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
                 f"{'; '.join(what)} beyond the approved sources "
                 f"({', '.join(sources) or 'none'})"
             )
-    if problems:
-        return fail(check, problems, "beyond-approved")
-    return Verdict(
-        Outcome.PASSED,
-        f"{check.host}: every inbound 445 allow stays within {', '.join(sources) or 'nothing'}",
-        "within-approved",
-    )
+    within = f"every inbound 445 allow stays within {', '.join(sources) or 'nothing'}"
+    return judged_as(check, problems, within, failed="beyond-approved", passed="within-approved")

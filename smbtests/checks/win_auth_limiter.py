@@ -6,7 +6,8 @@ Get-SmbServerConfiguration. A build without the setting has no limiter and fails
 from __future__ import annotations
 
 from smbtests.checks._windows import judged, per_windows_host, reading, readings
-from smbtests.checks.base import Check, Family, Judging, Verdict
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
 
 NAME = "win-auth-limiter"

@@ -7,7 +7,8 @@ the policy asks for nothing above 2.0.2, the lowest SMB2 dialect."""
 from __future__ import annotations
 
 from smbtests.checks._windows import baseline_of, judged, per_windows_host, reading, readings
-from smbtests.checks.base import Check, Family, Judging, Verdict
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.config import LoadedConfig, WindowsHost
 from smbtests.observations import HostQuery, WindowsObservation
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from smbtests.checks._profiles import judge_profiles
 from smbtests.checks._windows import per_windows_host, readings, true
-from smbtests.checks.base import Check, Family, Judging, Verdict
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
 
 NAME = "win-firewall"

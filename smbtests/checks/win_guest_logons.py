@@ -5,7 +5,8 @@ Read with Get-SmbClientConfiguration; planned where the policy refuses guests.""
 from __future__ import annotations
 
 from smbtests.checks._windows import judged, per_windows_host, reading, readings, true
-from smbtests.checks.base import Check, Family, Judging, Verdict
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
 
 NAME = "win-guest-logons"

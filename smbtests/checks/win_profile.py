@@ -5,8 +5,9 @@ that network. Read with Get-NetConnectionProfile and Get-NetFirewallRule, in the
 
 from __future__ import annotations
 
-from smbtests.checks._windows import allows_445_in, fail, per_windows_host, reading, readings
-from smbtests.checks.base import Check, Family, Judging, Outcome, Verdict
+from smbtests.checks._windows import allows_445_in, judged_as, per_windows_host, reading, readings
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
 
 NAME = "win-profile"
@@ -36,6 +37,5 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
                 f"{interface['InterfaceAlias']} is in the Public category and "
                 f"{', '.join(repr(name) for name in in_force)} admit 445 there"
             )
-    if problems:
-        return fail(check, problems, "exposed")
-    return Verdict(Outcome.PASSED, f"{check.host}: profiles in force {'; '.join(active)}", "closed")
+    summary = f"profiles in force {'; '.join(active)}"
+    return judged_as(check, problems, summary, failed="exposed", passed="closed")

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from smbtests.checks._windows import judged, per_windows_host, reading, readings
-from smbtests.checks.base import Check, Family, Judging, Verdict
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
 
 NAME = "win-quic-access"

@@ -5,8 +5,9 @@ Get-NetFirewallRule (DisplayGroup) and its address filter, in the active store."
 
 from __future__ import annotations
 
-from smbtests.checks._windows import fail, per_windows_host, reading, readings, true
-from smbtests.checks.base import Check, Family, Judging, Outcome, Verdict
+from smbtests.checks._windows import judged_as, per_windows_host, reading, readings, true
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.checks.win_445_rules import unnamed
 from smbtests.observations import HostQuery, WindowsObservation
 
@@ -32,6 +33,5 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
         and rule["Action"] == "Allow"
         and any(unnamed(address) for address in rule["RemoteAddress"])
     ]
-    if open_rules:
-        return fail(check, open_rules, "open")
-    return Verdict(Outcome.PASSED, f"{check.host}: the Restrictive group admits no one", "scoped")
+    no_one = "the Restrictive group admits no one"
+    return judged_as(check, open_rules, no_one, failed="open", passed="scoped")

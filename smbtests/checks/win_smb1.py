@@ -11,7 +11,8 @@ from smbtests.checks._windows import (
     readings,
     true,
 )
-from smbtests.checks.base import Check, Family, Judging, Verdict
+from smbtests.checks.base import Check, Family
+from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
 
 NAME = "win-smb1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import Field, field_validator
 
@@ -15,7 +15,23 @@ ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 WIDEST_SCOPE = {4: 8, 6: 32}  # prefix length: wider than this is not a network anyone owns
 
 
-class Control(ConfigModel):
+class _Addressed(Protocol):
+    @property
+    def address(self) -> Address: ...
+    @property
+    def addresses(self) -> tuple[Address, ...]: ...
+
+
+class _AllAddresses:
+    """For a listener a probe connects to on its address and, in the probe's other IP
+    versions, on its other `addresses`."""
+
+    @property
+    def all_addresses(self: _Addressed) -> tuple[Address, ...]:
+        return (self.address, *self.addresses)
+
+
+class Control(_AllAddresses, ConfigModel):
     """A service the probe is meant to reach across the same boundary as its SMB tests."""
 
     address: Address
@@ -25,12 +41,8 @@ class Control(ConfigModel):
     # every family (and from every source address) it tests, or those checks error
     addresses: tuple[Address, ...] = ()
 
-    @property
-    def all_addresses(self) -> tuple[Address, ...]:
-        return (self.address, *self.addresses)
 
-
-class SmbPortControl(ConfigModel):
+class SmbPortControl(_AllAddresses, ConfigModel):
     """A listener on the SMB ports inside the probe's own segment (no router between them): the
     proof that the probe's own host lets its SYNs to those ports out. A routed control on
     another port cannot show that: a drop in the probe's own output chain for 445 only looks
@@ -41,10 +53,6 @@ class SmbPortControl(ConfigModel):
     description: str = ""
     # its address in the probe's other IP versions: one per version the probe sends from
     addresses: tuple[Address, ...] = ()
-
-    @property
-    def all_addresses(self) -> tuple[Address, ...]:
-        return (self.address, *self.addresses)
 
 
 class Credential(ConfigModel):

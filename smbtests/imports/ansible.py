@@ -45,6 +45,17 @@ class _Inventory:
         self.hosts.setdefault(group, {}).setdefault(host, {}).update(variables)
         self.origin.setdefault(host, where)
 
+    def add_hosts(
+        self, group: str, pattern: str, variables: Mapping[str, Any], where: str, place: str
+    ) -> None:
+        """Every host a pattern names (`fs[01:03]`); a bad range is an error at `place`."""
+        try:
+            names = expand_range(pattern)
+        except ValueError as exc:
+            raise SmbtestsError(f"{place}: {exc}") from None
+        for host in names:
+            self.add_host(group, host, variables, where)
+
 
 def expand_range(pattern: str) -> list[str]:
     """`fs[01:03]` -> fs01, fs02, fs03 (Ansible's host ranges: numbers keep their width)."""
@@ -111,12 +122,8 @@ def parse_ini(text: str, path: Path) -> _Inventory:
         else:
             name, port = _host_and_port(tokens[0])
             variables = {**port, **_ini_variables(tokens[1:], where)}
-            try:
-                names = expand_range(name)
-            except ValueError as exc:
-                raise SmbtestsError(f"{where}: host `{name}`: {exc}") from None
-            for host in names:
-                inventory.add_host(group, host, variables, f"{path.name}:{number} [{group}]")
+            source = f"{path.name}:{number} [{group}]"
+            inventory.add_hosts(group, name, variables, source, f"{where}: host `{name}`")
     return inventory
 
 
@@ -142,12 +149,8 @@ def _walk_yaml(inventory: _Inventory, path: Path, group: str, body: Any, where: 
     for host, variables in _mapping(body.get("hosts"), path, f"{where}.hosts").items():
         name, port = _host_and_port(str(host))
         host_vars = {**port, **_mapping(variables, path, f"{where}.hosts.{host}")}
-        try:
-            names = expand_range(name)
-        except ValueError as exc:
-            raise SmbtestsError(f"{path}: {where}.hosts.{host}: {exc}") from None
-        for expanded in names:
-            inventory.add_host(group, expanded, host_vars, f"{path.name} {where}.hosts.{host}")
+        source = f"{path.name} {where}.hosts.{host}"
+        inventory.add_hosts(group, name, host_vars, source, f"{path}: {where}.hosts.{host}")
     group_vars = _mapping(body.get("vars"), path, f"{where}.vars")
     inventory.group_vars.setdefault(group, {}).update(group_vars)
     for child, child_body in _mapping(body.get("children"), path, f"{where}.children").items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -88,7 +89,9 @@ def _render_share(host: Host, share: Share) -> str:
 def render(service_name: str, host: Host, settings: SambaSettings) -> str:
     template = Template(resources.files("smbtests.lab").joinpath("files/smb.conf.in").read_text())
     shares = "".join("\n" + _render_share(host, share) for share in settings.shares)
+    # the template names the instance's settings as SambaSettings does
     return template.substitute(
+        dataclasses.asdict(settings),
         service=service_name,
         host=host.name,
         address=host.address,
@@ -101,12 +104,6 @@ def render(service_name: str, host: Host, settings: SambaSettings) -> str:
         ),
         netbios_name=host.name.upper(),
         dir=paths.service_dir(service_name),
-        min_protocol=settings.min_protocol,
-        signing=settings.signing,
-        encrypt=settings.encrypt,
-        restrict_anonymous=settings.restrict_anonymous,
-        map_to_guest=settings.map_to_guest,
-        hosts_allow=settings.hosts_allow,
         shares=shares,
     )
 

@@ -12,25 +12,30 @@ from smbtests.observations import ConnectResult, OnResult, Target
 from smbtests.secrets import Credentials
 
 
+@dataclass(frozen=True)
+class ScanJob:
+    """One batch's connects: every target, each bounded by `timeout` seconds, at most
+    `concurrency` at once; `on_result`, if given, hears each result as soon as it settles."""
+
+    targets: Sequence[Target]
+    timeout: float
+    concurrency: int
+    on_result: OnResult | None = None
+
+
 class Probe(Protocol):
     """A vantage point that can open TCP connections on the policy's behalf.
 
-    `scan` connects to every target concurrently (at most `concurrency` at once, each bounded by
-    `timeout` seconds) and returns one result per target in the order given. A backend that can
-    calls `on_result` with each result as soon as it settles (so callers need not wait for the
-    slowest target); the returned list is the checked, complete answer. Any failure of the probe
+    `scan` connects to every target of the job concurrently and returns one result per target in
+    the order given. A backend that can calls the job's `on_result` with each result as soon as
+    it settles (so callers need not wait for the slowest target); the returned list is the
+    checked, complete answer. Any failure of the probe
     itself raises ProbeError; it never returns a made-up state.
     """
 
     name: str
 
-    def scan(
-        self,
-        targets: Sequence[Target],
-        timeout: float,
-        concurrency: int,
-        on_result: OnResult | None = None,
-    ) -> list[ConnectResult]: ...
+    def scan(self, job: ScanJob) -> list[ConnectResult]: ...
 
     def close(self) -> None: ...
 

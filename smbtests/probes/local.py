@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Sequence
 from typing import Any
 
-from smbtests.observations import ConnectResult, OnResult, Target
+from smbtests.observations import ConnectResult
 from smbtests.probes import scanner
 from smbtests.probes._records import record_result, results_from_records
+from smbtests.probes.base import ScanJob
 
 
 class LocalProbe:
@@ -16,25 +16,19 @@ class LocalProbe:
         self.name = name
         self._rate = connects_per_second
 
-    def scan(
-        self,
-        targets: Sequence[Target],
-        timeout: float,
-        concurrency: int,
-        on_result: OnResult | None = None,
-    ) -> list[ConnectResult]:
+    def scan(self, job: ScanJob) -> list[ConnectResult]:
         records: list[dict[str, Any]] = []
 
         def emit(record: dict[str, Any]) -> None:
             records.append(record)
-            if on_result is not None:
-                on_result(record_result(self.name, targets, record))
+            if job.on_result is not None:
+                job.on_result(record_result(self.name, job.targets, record))
 
-        concurrency = scanner.raise_file_limit(concurrency)
-        request = [[t.host, t.port, t.source] for t in targets]
-        scanner.scan(request, timeout, concurrency, emit, self._rate)
-        records.append({"done": len(targets)})
-        return results_from_records(self.name, targets, records)
+        concurrency = scanner.raise_file_limit(job.concurrency)
+        request = [[t.host, t.port, t.source] for t in job.targets]
+        scanner.scan(request, job.timeout, concurrency, emit, self._rate)
+        records.append({"done": len(job.targets)})
+        return results_from_records(self.name, job.targets, records)
 
     def dial(self, host: str, port: int, timeout: float) -> socket.socket:
         return socket.create_connection((host, port), timeout=timeout)

@@ -12,7 +12,7 @@ import logging
 import shlex
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,9 +29,10 @@ from smbtests.errors import (
     ProbeTimeoutError,
     ProbeUnreachableError,
 )
-from smbtests.observations import ConnectResult, OnResult, Target
+from smbtests.observations import ConnectResult
 from smbtests.probes._records import ScanReader, scan_request
 from smbtests.probes._tunnel import bridge
+from smbtests.probes.base import ScanJob
 
 # paramiko logs its transport thread's tracebacks (e.g. a stopped sshd's missing banner); the
 # user gets the typed ProbeError below instead, so its log never reaches a terminal or report
@@ -243,17 +244,11 @@ class SshProbe:
         finally:
             channel.close()
 
-    def scan(
-        self,
-        targets: Sequence[Target],
-        timeout: float,
-        concurrency: int,
-        on_result: OnResult | None = None,
-    ) -> list[ConnectResult]:
+    def scan(self, job: ScanJob) -> list[ConnectResult]:
         command = f"{shlex.quote(self._python)} -c {shlex.quote(SCANNER_SOURCE)}"
-        reader = ScanReader(self.name, targets, on_result)
+        reader = ScanReader(self.name, job.targets, job.on_result)
         try:
-            request = scan_request(targets, timeout, concurrency, self._rate)
+            request = scan_request(job.targets, job.timeout, job.concurrency, self._rate)
             code, err = self._run(command, request, reader.line)
         except ProbeError:
             raise

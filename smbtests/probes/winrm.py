@@ -29,9 +29,9 @@ import winrm.exceptions
 from winrm.protocol import Protocol
 
 from smbtests.errors import PolicyError, ProbeError
-from smbtests.observations import ConnectResult, HostQuery, OnResult, Target
+from smbtests.observations import ConnectResult, HostQuery, Target
 from smbtests.probes import winrm_scripts
-from smbtests.probes.base import ShareRequest
+from smbtests.probes.base import ScanJob, ShareRequest
 from smbtests.probes.winrm_output import (
     CommandTimeoutError,
     OutputError,
@@ -141,18 +141,12 @@ class WinRMProbe:
 
     # ------------------------------------------------------------------ public
 
-    def scan(
-        self,
-        targets: Sequence[Target],
-        timeout: float,
-        concurrency: int,
-        on_result: OnResult | None = None,
-    ) -> list[ConnectResult]:
+    def scan(self, job: ScanJob) -> list[ConnectResult]:
         """One PowerShell command answers the whole batch, so results arrive together."""
-        results = self._scan(targets, timeout, concurrency)
-        if on_result is not None:
+        results = self._scan(job.targets, job.timeout, job.concurrency)
+        if job.on_result is not None:
             for result in results:
-                on_result(result)
+                job.on_result(result)
         return results
 
     def _scan(

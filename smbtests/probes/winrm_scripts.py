@@ -7,6 +7,10 @@ Every script starts with the marker line `# smbtests:<kind>`, stops at the first
 and ends by printing one compact JSON document. Enum-typed cmdlet properties are cast to
 [string]: ConvertTo-Json writes enums as bare numbers, which differ between PowerShell versions.
 
+Code several readings share lives in `ps1/include/<name>.ps1`; a script's line
+`# include <name>.ps1` stands for it, and the loader puts it there, so the host still gets one
+self-contained script (nothing is dot-sourced on the host).
+
 Firewall reads use `-PolicyStore ActiveStore`, the rules and profiles in force (group policy
 included); the default store shows only locally made settings and would hide a GPO that did
 or did not apply.
@@ -24,6 +28,7 @@ import base64
 import functools
 import importlib.resources
 import json
+import re
 from collections.abc import Sequence
 
 from smbtests.observations import HostQuery, Target
@@ -39,12 +44,20 @@ REACH_TNC_KIND = "reach-tnc"
 SMB_NEGOTIATE_KIND = "smb-negotiate"
 SMB_PATH_KIND = "smb-path"
 SCRIPT_DIR = "ps1"  # package data beside this module: one <kind>.ps1 per script
+INCLUDE_DIR = "include"  # beside them: code several scripts share
+INCLUDE = re.compile(r"^# include ([a-z0-9-]+\.ps1)\n", re.MULTILINE)
 
 
 @functools.cache
 def script(kind: str) -> str:
-    """The script of one kind, exactly as it is sent: the packaged `ps1/<kind>.ps1`."""
-    resource = importlib.resources.files("smbtests.probes").joinpath(SCRIPT_DIR, f"{kind}.ps1")
+    """The script of one kind, exactly as it is sent: the packaged `ps1/<kind>.ps1` with each
+    `# include <name>.ps1` line replaced by `ps1/include/<name>.ps1`."""
+    text = _packaged(SCRIPT_DIR, f"{kind}.ps1")
+    return INCLUDE.sub(lambda line: _packaged(SCRIPT_DIR, INCLUDE_DIR, line[1]), text)
+
+
+def _packaged(*parts: str) -> str:
+    resource = importlib.resources.files("smbtests.probes").joinpath(*parts)
     return resource.read_text(encoding="utf-8")
 
 

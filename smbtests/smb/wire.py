@@ -9,6 +9,7 @@ import string
 import struct
 import time
 from collections.abc import Callable
+from typing import Any
 
 from impacket import nt_errors, smb, smb3, smb3structs
 from impacket.smbconnection import SessionError
@@ -170,17 +171,11 @@ def _negotiate_request(dialect: str) -> bytes:
         preauth["SaltLength"] = 32
         preauth["HashAlgorithms"] = b"\x01\x00"  # SHA-512
         preauth["Salt"] = "".join(random.choice(string.ascii_letters) for _ in range(32))
-        first = smb3structs.SMB2NegotiateContext()
-        first["ContextType"] = smb3structs.SMB2_PREAUTH_INTEGRITY_CAPABILITIES
-        first["Data"] = preauth.getData()
-        first["DataLength"] = len(first["Data"])
+        first = _negotiate_context(smb3structs.SMB2_PREAUTH_INTEGRITY_CAPABILITIES, preauth)
         ciphers = smb3structs.SMB2EncryptionCapabilities()
         ciphers["CipherCount"] = 1
         ciphers["Ciphers"] = b"\x01\x00"  # AES-128-CCM
-        second = smb3structs.SMB2NegotiateContext()
-        second["ContextType"] = smb3structs.SMB2_ENCRYPTION_CAPABILITIES
-        second["Data"] = ciphers.getData()
-        second["DataLength"] = len(second["Data"])
+        second = _negotiate_context(smb3structs.SMB2_ENCRYPTION_CAPABILITIES, ciphers)
         contexts = smb3structs.SMB311ContextData()
         # header 64 + fixed negotiate 36 + one dialect 2 = 102, padded to 8 -> 104
         contexts["NegotiateContextOffset"] = 104
@@ -194,6 +189,15 @@ def _negotiate_request(dialect: str) -> bytes:
     packet["Data"] = request
     data: bytes = packet.getData()
     return data
+
+
+def _negotiate_context(kind: int, body: Any) -> Any:
+    """One SMB 3.1.1 negotiate context around a capabilities structure."""
+    context = smb3structs.SMB2NegotiateContext()
+    context["ContextType"] = kind
+    context["Data"] = body.getData()
+    context["DataLength"] = len(context["Data"])
+    return context
 
 
 def negotiate_smb2(

@@ -19,13 +19,14 @@ import json, sys
 from pathlib import Path
 from smbtests.errors import ProbeError
 from smbtests.observations import Target
+from smbtests.probes.base import ScanJob
 from smbtests.probes.ssh import SshProbe
 args = json.loads(sys.argv[1])
 probe = SshProbe("guest1", "10.45.30.31", "smbprobe", Path(args["key"]),
                  Path(args["known_hosts"]), python=args["python"], port=args["port"],
                  channel_timeout=args["deadline"])
 try:
-    results = probe.scan([Target("10.45.10.10", 8000)], 1.0, 4)
+    results = probe.scan(ScanJob([Target("10.45.10.10", 8000)], 1.0, 4))
     print(json.dumps({"state": results[0].state.value}))
 except ProbeError as exc:
     print(json.dumps({"error": str(exc)}))

@@ -17,8 +17,9 @@ from smbtests.checks.registry import build_plan
 from smbtests.config import load
 from smbtests.errors import BadOutputError, ProbeError
 from smbtests.execute import Executor
-from smbtests.observations import ConnectResult, ConnectState, OnResult, ReachObservation, Target
+from smbtests.observations import ConnectResult, ConnectState, ReachObservation, Target
 from smbtests.probes._records import ScanReader
+from smbtests.probes.base import ScanJob
 
 CONFIG = load(Path(__file__).resolve().parents[2] / "environments" / "lab.yaml")
 PLAN = {c.id: c for c in build_plan(CONFIG, date(2026, 11, 26))}
@@ -34,13 +35,8 @@ class SlowTailProbe:
         self.release = threading.Event()
         self.streamed = threading.Event()
 
-    def scan(
-        self,
-        targets: Sequence[Target],
-        timeout: float,
-        concurrency: int,
-        on_result: OnResult | None = None,
-    ) -> list[ConnectResult]:
+    def scan(self, job: ScanJob) -> list[ConnectResult]:
+        targets, on_result = job.targets, job.on_result
         fast = {CONTROL: ConnectState.OPEN, Target("10.45.10.11", 445): ConnectState.FILTERED}
         results = {t: ConnectResult(t, fast[t], None, 1.0, "") for t in targets if t in fast}
         for result in results.values():
@@ -101,15 +97,9 @@ class ScriptedProbe:
         self._lines = lines
         self._code = code
 
-    def scan(
-        self,
-        targets: Sequence[Target],
-        timeout: float,
-        concurrency: int,
-        on_result: OnResult | None = None,
-    ) -> list[ConnectResult]:
-        reader = ScanReader(self.name, targets, on_result)
-        for line in self._lines(targets):
+    def scan(self, job: ScanJob) -> list[ConnectResult]:
+        reader = ScanReader(self.name, job.targets, job.on_result)
+        for line in self._lines(job.targets):
             reader.line(line)
         return reader.finish(self._code, "scanner: something went wrong")
 
@@ -176,13 +166,7 @@ def test_an_honest_scanner_settles_every_check() -> None:
 class BrokenProbe:
     name = "guest1"
 
-    def scan(
-        self,
-        targets: Sequence[Target],
-        timeout: float,
-        concurrency: int,
-        on_result: OnResult | None = None,
-    ) -> list[ConnectResult]:
+    def scan(self, job: ScanJob) -> list[ConnectResult]:
         raise RuntimeError("backend bug")
 
     def close(self) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from smbtests.checks import discovery, reach, sweep
-from smbtests.checks.base import Connect, Facts, Judging, Outcome
+from smbtests.checks.base import Connect, Facts
 from smbtests.checks.registry import build_plan
+from smbtests.checks.verdicts import Judging, Outcome
 from smbtests.config import load
 from smbtests.errors import PolicyError
 from smbtests.observations import ConnectResult, ConnectState, ReachObservation, Target

@@ -111,6 +111,13 @@ def test_every_script_kind_has_its_file_and_no_file_is_unused() -> None:
     assert sorted(p.stem for p in PS1_DIR.glob("*.ps1")) == sorted(script_kinds())
 
 
+def test_every_shared_file_is_included_and_no_include_line_is_sent() -> None:
+    shared = sorted(p.name for p in (PS1_DIR / "include").glob("*.ps1"))
+    raw = "".join(p.read_text(encoding="utf-8") for p in PS1_DIR.glob("*.ps1"))
+    assert shared and all(f"# include {name}\n" in raw for name in shared)
+    assert not [kind for kind in script_kinds() if "# include" in script(kind)]
+
+
 @pytest.mark.parametrize("kind", script_kinds())
 def test_script_parses_with_the_powershell_grammar(kind: str) -> None:
     tree = PARSER.parse(script(kind).encode("utf-8"))

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from smbtests.checks import smb_path
-from smbtests.checks.base import Facts, Outcome, SmbNeed
+from smbtests.checks.base import Facts, SmbNeed
 from smbtests.checks.registry import judge
+from smbtests.checks.verdicts import Outcome
 from smbtests.errors import ProbeError
 from smbtests.execute import Executor
 from smbtests.observations import SmbPathObservation

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -15,8 +15,8 @@ import pytest
 from impacket.smbconnection import SessionError
 
 from smbtests import smb
-from smbtests.checks.base import Outcome
 from smbtests.checks.registry import build_plan, judge
+from smbtests.checks.verdicts import Outcome
 from smbtests.config import load
 from smbtests.errors import PolicyError, SmbSilentError
 from smbtests.execute import Executor
@@ -24,13 +24,13 @@ from smbtests.observations import (
     ConnectResult,
     ConnectState,
     NegotiateResult,
-    OnResult,
     ReachObservation,
     SessionObservation,
     SessionResult,
     SmbPathObservation,
     Target,
 )
+from smbtests.probes.base import ScanJob
 from smbtests.smb import session as smb_session
 
 TODAY = date(2026, 11, 26)
@@ -186,14 +186,8 @@ class OpenEverywhere:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.dialled: list[Target] = []
 
-    def scan(
-        self,
-        targets: Sequence[Target],
-        timeout: float,
-        concurrency: int,
-        on_result: OnResult | None = None,
-    ) -> list[ConnectResult]:
-        return [ConnectResult(t, ConnectState.OPEN, None, 1.0, "") for t in targets]
+    def scan(self, job: ScanJob) -> list[ConnectResult]:
+        return [ConnectResult(t, ConnectState.OPEN, None, 1.0, "") for t in job.targets]
 
     def dial(self, host: str, port: int, timeout: float) -> socket.socket:
         self.dialled.append(Target(host, port))

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from smbtests.checks.base import Check, Outcome, Verdict
+from smbtests.checks.base import Check
 from smbtests.checks.registry import build_plan, judge
+from smbtests.checks.verdicts import Outcome, Verdict
 from smbtests.config import load
 from smbtests.dates import utc_today
 from smbtests.observations import (

@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from smbtests import records
-from smbtests.checks.base import Check, Outcome, Verdict
+from smbtests.checks.base import Check
 from smbtests.checks.registry import build_plan, judge, kind_of
+from smbtests.checks.verdicts import Outcome, Verdict
 from smbtests.checks.win_445_scope import approved_sources, beyond, merged, remote_interval
 from smbtests.config import DIALECTS, load
 from smbtests.lab.wsman.state import SCENARIOS, default_state
@@ -463,7 +464,7 @@ def test_an_outbound_445_block_on_the_windows_vantage_makes_closed_an_error() ->
     import dataclasses
 
     from smbtests.checks import reach
-    from smbtests.checks.base import Judging
+    from smbtests.checks.verdicts import Judging
     from smbtests.lab.wsman.current import SCENARIOS as CURRENT
     from smbtests.observations import ConnectResult, ConnectState, ReachObservation, Target
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sys
 import time
 import types
@@ -33,6 +34,7 @@ from smbtests.config import Credential, ProbeConfig, Timing
 from smbtests.errors import PolicyError, ProbeError
 from smbtests.observations import ConnectState, Target
 from smbtests.probes import winrm as winrm_probe
+from smbtests.probes.base import ScanJob
 from smbtests.probes.winrm import HostQuery, WinRMProbe, WinRMSettings, open_from_config
 from smbtests.probes.winrm_scripts import CMD_LINE_LIMIT, command_line, query_script, reach_script
 
@@ -42,8 +44,13 @@ PS1_DIR = Path(smbtests.probes.__file__).parent / "ps1"
 
 
 def packaged(kind: str) -> str:
-    """The script file as it sits in the package: what must reach the host, byte for byte."""
-    return (PS1_DIR / f"{kind}.ps1").read_text(encoding="utf-8")
+    """The script file as it sits in the package, each `# include NAME.ps1` line replaced by the
+    shared `ps1/include/NAME.ps1`: what must reach the host, byte for byte."""
+    text = (PS1_DIR / f"{kind}.ps1").read_text(encoding="utf-8")
+    for name in re.findall(r"^# include (\S+)$", text, flags=re.MULTILINE):
+        shared = (PS1_DIR / "include" / name).read_text(encoding="utf-8")
+        text = text.replace(f"# include {name}\n", shared)
+    return text
 
 
 # What a compliant host prints for each query: the property names, types and enum spellings of
@@ -289,7 +296,7 @@ def test_scan_sends_the_tcpclient_script_and_targets_on_stdin(
     host: FakeHost, probe: WinRMProbe
 ) -> None:
     targets = [Target("10.45.10.11", 445), Target("10.45.10.10", 8000)]
-    results = probe.scan(targets, 1.5, 64)
+    results = probe.scan(ScanJob(targets, 1.5, 64))
     assert host.scripts == [packaged("reach")]
     assert host.stdin == (
         b'{"targets":[{"host":"10.45.10.11","port":445},{"host":"10.45.10.10","port":8000}],'
@@ -316,7 +323,7 @@ def test_test_netconnection_mode_sends_test_netconnection(host: FakeHost) -> Non
     host.answer = tnc
     probe = WinRMProbe("win1", settings(test_netconnection=True), PASSWORD)
     targets = [Target("10.45.10.11", 445), Target("10.45.30.31", 445)]
-    opened, silent = probe.scan(targets, 1.5, 64)
+    opened, silent = probe.scan(ScanJob(targets, 1.5, 64))
     assert host.scripts == [packaged("reach-tnc")]
     assert json.loads(host.stdin)["targets"] == [{"host": t.host, "port": t.port} for t in targets]
     assert (opened.state, silent.state) == (ConnectState.OPEN, ConnectState.FILTERED)
@@ -327,7 +334,7 @@ def test_test_netconnection_mode_sends_test_netconnection(host: FakeHost) -> Non
 
 def test_a_large_target_list_goes_in_chunks_with_one_end(host: FakeHost, probe: WinRMProbe) -> None:
     targets = [Target(f"10.45.{i // 250}.{i % 250}", 445) for i in range(3000)]
-    assert len(probe.scan(targets, 1.0, 256)) == 3000
+    assert len(probe.scan(ScanJob(targets, 1.0, 256))) == 3000
     sends = [c for c in host.calls if c[0] == "send"]
     assert len(sends) == 2 and [s[3] for s in sends] == [False, True]
     assert len(json.loads(host.stdin)["targets"]) == 3000
@@ -344,7 +351,7 @@ def test_one_shell_for_every_command_and_close_deletes_it(host: FakeHost) -> Non
     probe = WinRMProbe("win1", settings(), PASSWORD)
     for query in HostQuery:
         probe.run_json(query)
-    probe.scan([Target("10.45.10.11", 445)], 1.0, 8)
+    probe.scan(ScanJob([Target("10.45.10.11", 445)], 1.0, 8))
     assert [c for c in host.calls if c[0] == "open_shell"] == [("open_shell", 65001, True)]
     assert {c[1] for c in commands(host)} == {"SHELL-1"}
     assert len([c for c in host.calls if c[0] == "cleanup"]) == len(HostQuery) + 1
@@ -699,7 +706,7 @@ def test_reach_output_must_answer_the_targets(
 ) -> None:
     answering(host, output)
     with pytest.raises(ProbeError, match=expected):
-        probe.scan([Target("10.45.10.11", 445)], 1.0, 8)
+        probe.scan(ScanJob([Target("10.45.10.11", 445)], 1.0, 8))
 
 
 def test_reach_states_and_errnos(host: FakeHost, probe: WinRMProbe) -> None:
@@ -710,7 +717,7 @@ def test_reach_states_and_errnos(host: FakeHost, probe: WinRMProbe) -> None:
         ROW | {"i": 3, "state": "error", "errno": 10049, "detail": "AddressNotAvailable"},
     ]
     answering(host, reach_rows(*rows))
-    results = probe.scan([Target("10.45.10.11", 445)] * 4, 1.0, 8)
+    results = probe.scan(ScanJob([Target("10.45.10.11", 445)] * 4, 1.0, 8))
     assert [(r.state, r.errno) for r in results] == [
         (ConnectState.REFUSED, 10061),
         (ConnectState.FILTERED, None),
@@ -720,7 +727,7 @@ def test_reach_states_and_errnos(host: FakeHost, probe: WinRMProbe) -> None:
 
 
 def test_no_targets_runs_nothing(host: FakeHost, probe: WinRMProbe) -> None:
-    assert probe.scan([], 1.0, 8) == []
+    assert probe.scan(ScanJob([], 1.0, 8)) == []
     assert host.calls == []
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from smbtests.observations import ConnectState, Target
-from smbtests.probes.base import ShareRequest
+from smbtests.probes.base import ScanJob, ShareRequest
 from smbtests.probes.winrm import HostQuery, WinRMProbe, WinRMSettings
 from smbtests.secrets import Credentials
 
@@ -49,7 +49,7 @@ def test_reading(windows: WinRMProbe, query: HostQuery) -> None:
 
 def test_reach_from_windows(windows: WinRMProbe) -> None:
     port = windows.settings.port or 5986
-    (result,) = windows.scan([Target("127.0.0.1", port)], 2.0, 4)
+    (result,) = windows.scan(ScanJob([Target("127.0.0.1", port)], 2.0, 4))
     assert result.state is ConnectState.OPEN, result.detail
 
 

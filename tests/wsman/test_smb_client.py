@@ -18,8 +18,9 @@ from impacket import smbserver
 from impacket.ntlm import compute_lmhash, compute_nthash
 
 from smbtests.checks import smb_path
-from smbtests.checks.base import Facts, Outcome, SmbNeed
+from smbtests.checks.base import Facts, SmbNeed
 from smbtests.checks.registry import judge
+from smbtests.checks.verdicts import Outcome
 from smbtests.lab.wsman import default_state, smb_client
 from smbtests.probes.base import ShareRequest
 from smbtests.probes.winrm_output import smb_negotiate_reading, smb_path_reading

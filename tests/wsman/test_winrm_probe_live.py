@@ -16,6 +16,7 @@ from smbtests.errors import PolicyError, ProbeError
 from smbtests.lab.wsman import default_state, scenario_state
 from smbtests.lab.wsman.tls import make_lab_ca
 from smbtests.observations import ConnectState, Target
+from smbtests.probes.base import ScanJob
 from smbtests.probes.winrm import HostQuery, WinRMProbe
 
 from .conftest import USER, Double
@@ -90,7 +91,7 @@ def test_scan_open_and_refused(
     probe = compliant.probe(scheme)
     targets = [Target("127.0.0.1", listening), Target("127.0.0.1", refusing)]
     try:
-        opened, refused = probe.scan(targets, 2.0, 16)
+        opened, refused = probe.scan(ScanJob(targets, 2.0, 16))
     finally:
         probe.close()
     assert (opened.target, opened.state, opened.errno) == (targets[0], ConnectState.OPEN, None)
@@ -110,7 +111,7 @@ def test_a_big_batch_is_one_command_in_one_shell(
     log_before = len(compliant.log())
     probe = compliant.probe()
     try:
-        results = probe.scan(targets, 2.0, 64)
+        results = probe.scan(ScanJob(targets, 2.0, 64))
         probe.run_json(HostQuery.SMB1_FEATURE)
     finally:
         probe.close()
@@ -125,7 +126,7 @@ def test_test_netconnection_mode(compliant: Double, listening: int, refusing: in
     probe = compliant.probe(test_netconnection=True)
     try:
         opened, closed = probe.scan(
-            [Target("127.0.0.1", listening), Target("127.0.0.1", refusing)], 2.0, 16
+            ScanJob([Target("127.0.0.1", listening), Target("127.0.0.1", refusing)], 2.0, 16)
         )
     finally:
         probe.close()
@@ -212,7 +213,9 @@ def test_reach_output_for_other_targets(compliant: Double, listening: int) -> No
     row = {"i": 0, "host": "10.9.9.9", "port": 445, "state": "open", "errno": None}
     row |= {"latency_ms": 1.0, "detail": "connected"}
     compliant.set_state(with_stdout("reach", json.dumps([row])))
-    error = probe_error(compliant.probe(), "scan", [Target("127.0.0.1", listening)], 1.0, 4)
+    error = probe_error(
+        compliant.probe(), "scan", ScanJob([Target("127.0.0.1", listening)], 1.0, 4)
+    )
     assert "expected 127.0.0.1" in str(error)
 
 
@@ -266,7 +269,7 @@ def test_the_password_never_leaks(
     probe = compliant.probe()
     texts.append(repr(probe))
     probe.run_json(HostQuery.FIREWALL_PROFILES)
-    probe.scan([Target("127.0.0.1", listening)], 1.0, 4)
+    probe.scan(ScanJob([Target("127.0.0.1", listening)], 1.0, 4))
     probe.close()
     other = make_lab_ca(tmp_path / "other", "win1", ["127.0.0.1"])
     compliant.set_state(with_stdout("smb1-feature", "not json"))

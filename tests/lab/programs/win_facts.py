@@ -24,6 +24,7 @@ import winrm.exceptions
 
 from smbtests.errors import ProbeError
 from smbtests.observations import Target
+from smbtests.probes.base import ScanJob
 from smbtests.probes.winrm import HostQuery, WinRMProbe, WinRMSettings
 from smbtests.probes.winrm_scripts import query_script
 
@@ -132,7 +133,7 @@ def over_https(password: str, connect_timeout: float) -> dict[str, str]:
     probe = https_probe("win1", ADDRESS, CA, password)
     try:
         found = read_configuration(probe, "win")
-        results = probe.scan(list(REACH.values()), connect_timeout, len(REACH))
+        results = probe.scan(ScanJob(list(REACH.values()), connect_timeout, len(REACH)))
         for name, result in zip(REACH, results, strict=True):
             found[f"winrm-reach:win1/{name}"] = result.state.value
     except ProbeError as exc:
