@@ -78,6 +78,7 @@ class Judged:
     observation: Observation | None
     change: str | None  # since --baseline, when one was given
     observed_at: str  # UTC instant the observation was made (or its failure known)
+    evidence: str  # the observation as JSON, made once for every report that shows it
 
 
 judged_key = pytest.StashKey[Judged]()
@@ -335,7 +336,8 @@ def smb_verdict(
     node = request.node
     observed_at = smb_executor.observed_at(smb_check) or utc_now()
     change = _change_since_baseline(smb_check, verdict, observation, run)
-    node.stash[judged_key] = Judged(verdict, observation, change, observed_at)
+    evidence = evidence_json(observation)
+    node.stash[judged_key] = Judged(verdict, observation, change, observed_at, evidence)
     # JUnit consumers see when each verdict's observation was made
     node.user_properties.append(("smbtests_observed_at", observed_at))
     request.config.hook.pytest_smbtests_judged(
@@ -347,7 +349,7 @@ def smb_verdict(
         run=run,
         observed_at=observed_at,
     )
-    node.add_report_section("setup", "smb observation", evidence_json(observation))
+    node.add_report_section("setup", "smb observation", evidence)
     if change is not None:
         node.add_report_section("setup", "smb change since baseline", change)
     if verdict.outcome is Outcome.ERROR:
