@@ -255,7 +255,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from . import allure_writer
 
-    writer = allure_writer.install()
+    writer = allure_writer.install(config)
     if writer is not None:
         config.add_cleanup(writer.close)  # before allure-pytest's own (clean-ups run LIFO)
     mapper = AllureMapper(run, datetime.now(UTC).isoformat(timespec="seconds"), writer)

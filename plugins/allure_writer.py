@@ -5,7 +5,8 @@ from the thread running the tests: at thousands of checks that was the largest p
 The results are the same files allure-pytest writes (`<uuid>-result.json`, attachments named
 by their uuid), serialized by allure's own model; what changes:
 - no per-fixture containers: they only list the suite's fixtures (smb_check, smb_verdict,
-  smb_executor) as set-up steps, the same for every item;
+  smb_executor) as set-up steps, the same for every item; allure-pytest's listener is kept
+  for everything else but its fixture bookkeeping;
 - an attachment identical to one written before (a probe's vantage, shared by all its checks)
   is written once, and every result refers to that one file;
 - files are written by one background thread (each to a temporary name, then renamed, so a
@@ -100,6 +101,20 @@ def _rename_attachments(document: dict[str, Any], alias: dict[str, str]) -> None
         _rename_attachments(step, alias)
 
 
+def _without_fixture_bookkeeping(plugins: Any) -> None:
+    """allure-pytest's listener without what only feeds the containers: its fixture hooks and
+    the per-item update of every fixture's container, whose children list grows with the run
+    (a membership test per item: quadratic in the number of checks)."""
+    listener = plugins.get_plugin("allure_listener")
+    if listener is None or not hasattr(listener, "_update_fixtures_children"):
+        return
+    plugins.unregister(listener)
+    for hook in ("pytest_fixture_setup", "pytest_fixture_post_finalizer"):
+        setattr(listener, hook, None)  # not a routine any more: pytest registers no hook
+    listener._update_fixtures_children = lambda item: None
+    plugins.register(listener, "allure_listener")
+
+
 class Installed:
     """The lean writer in place of allure-pytest's file logger, for one session."""
 
@@ -119,8 +134,9 @@ class Installed:
         manager.register(self.logger, self.name)
 
 
-def install() -> Installed | None:
+def install(config: Any) -> Installed | None:
     """None when allure-pytest registered no file logger (no --alluredir)."""
+    _without_fixture_bookkeeping(config.pluginmanager)
     manager = allure_commons.plugin_manager
     logger = next((p for p in manager.get_plugins() if isinstance(p, AllureFileLogger)), None)
     return None if logger is None else Installed(logger)
