@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugins.order import batch_group, run_order
+from plugins.order import XDIST_MIN_BATCHES, batch_group, run_order, xdist_pays
 from smbtests.checks.base import BatchKey, BatchKind, Check, Expect
 
 
@@ -40,3 +40,16 @@ def test_a_batch_that_cannot_wait_out_a_timeout_runs_first_control_and_opens_lea
 def test_xdist_keeps_every_scan_on_one_worker_and_smb_per_host() -> None:
     assert batch_group(_check("a", SLOW, None)) == batch_group(_check("b", FAST, None)) == "scans"
     assert batch_group(_check("c", SMB, None)) == str(SMB)
+
+
+def test_xdist_pays_only_for_many_batches_that_are_not_scans() -> None:
+    scans = [
+        _check(f"reach:p{i}/h:445", BatchKey(BatchKind.SCAN, f"p{i}"), None) for i in range(500)
+    ]
+    hosts = [
+        _check(f"smb1:h{i}", BatchKey(BatchKind.SMB, f"h{i}"), None)
+        for i in range(XDIST_MIN_BATCHES)
+    ]
+    assert not xdist_pays(scans)
+    assert not xdist_pays(scans + hosts[:-1])
+    assert xdist_pays(hosts)
