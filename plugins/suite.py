@@ -41,7 +41,8 @@ from smbtests.reports.diff import change_since
 from smbtests.secrets import Credentials, SecretRegistry, all_secrets, smb_account
 
 from . import options
-from .order import Order, batch_group, run_order, xdist_pays
+from .order import Order, batch_group, run_order
+from .workers import serial_key, serial_unless_xdist_pays
 
 LIVE_MODULE = Path(__file__).with_name("live.py")
 MARKERS = {
@@ -117,7 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except SmbtestsError as exc:
         raise pytest.UsageError(f"smbtests: {exc}") from None
     _known_ring(run_options.ring, loaded)
-    _serial_unless_xdist_pays(config, checks)
+    serial_unless_xdist_pays(config, checks, run_options.ring)
     results_path = (
         run_options.results or Path("reports") / f"{loaded.environment.name}-results.json"
     )
@@ -130,20 +131,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # The suite's items come from the policy, not from testpaths (tests/ are the project's own).
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args = [str(LIVE_MODULE)]
-
-
-def _serial_unless_xdist_pays(config: pytest.Config, checks: tuple[Check, ...]) -> None:
-    """`-n` only where it pays (plugins/order.py), unless `--dist` is on the command line;
-    before xdist's own configure, which starts the workers."""
-    workers = getattr(config.option, "numprocesses", None)
-    chosen = any(a.split("=")[0] == "--dist" for a in config.invocation_params.args)
-    if not workers or chosen or config.getvalue("dist") != "load" or xdist_pays(checks):
-        return
-    config.option.dist, config.option.tx, config.option.numprocesses = "no", [], 0
-    config.stash[serial_key] = f"-n {workers} not used: these checks run faster in one process"
-
-
-serial_key = pytest.StashKey[str]()
 
 
 def _known_ring(ring: str | None, loaded: LoadedConfig) -> None:
