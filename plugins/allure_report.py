@@ -24,9 +24,10 @@ from smbtests.atomic import write_text_atomically
 from smbtests.checks.base import STEP_TITLES, Check
 from smbtests.checks.titles import check_title
 from smbtests.checks.verdicts import Outcome, Verdict
-from smbtests.records import as_plain, evidence_json
+from smbtests.records import as_plain
 from smbtests.reports.register import build_register, render_markdown
 
+from .allure_writer import Installed
 from .interrupted import allure_not_run, completeness_key
 from .suite import LiveRun, check_of, judged_key, live_run_key
 
@@ -48,16 +49,17 @@ def _alluredir(config: pytest.Config) -> Path | None:
 
 
 class AllureMapper:
-    def __init__(self, run: LiveRun, started: str) -> None:
+    def __init__(self, run: LiveRun, started: str, writer: Installed | None) -> None:
         self.run = run
         self.started = started
+        self.writer = writer
 
     @pytest.hookimpl
     def pytest_smbtests_judged(
         self,
+        item: pytest.Item,
         check: Check,
         verdict: Verdict,
-        observation: Any,
         change: str | None,
     ) -> None:
         import allure
@@ -95,7 +97,7 @@ class AllureMapper:
                 dynamic.parameter(name, value)
         if verdict.outcome is Outcome.ERROR:
             # no call phase follows an error: keep the evidence with the setup that raised it
-            self._evidence(check, verdict, observation)
+            self._evidence(check, verdict, item.stash[judged_key].evidence)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -114,10 +116,10 @@ class AllureMapper:
         judged = item.stash.get(judged_key, None)
         check = check_of(item)
         if judged is not None and check is not None:
-            self._evidence(check, judged.verdict, judged.observation)
+            self._evidence(check, judged.verdict, judged.evidence)
         return (yield)
 
-    def _evidence(self, check: Check, verdict: Verdict, observation: Any) -> None:
+    def _evidence(self, check: Check, verdict: Verdict, evidence: str) -> None:
         """Steps plan -> probe -> observe -> judge, each with what it saw attached."""
         import allure
 
@@ -146,7 +148,7 @@ class AllureMapper:
                 json.dumps(vantage, indent=2, default=str), "vantage", allure.attachment_type.JSON
             )
         with allure.step(f"observe: {verdict.observed}"):
-            allure.attach(evidence_json(observation), "observation", allure.attachment_type.JSON)
+            allure.attach(evidence, "observation", allure.attachment_type.JSON)
         with allure.step(f"judge: {verdict.outcome.value}: {verdict.message}"):
             if check.exception_id is not None:
                 rows = build_register(self.run.config.policy, self.run.options.as_of)
@@ -158,6 +160,8 @@ class AllureMapper:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Once, in the controller, after every worker finished: files that describe the run.
         Written now, not at start, because --clean-alluredir runs in every worker."""
+        if self.writer is not None:
+            self.writer.writer.flush()  # every result on disk: deny records are added to them
         directory = _alluredir(session.config)
         if directory is None or hasattr(session.config, "workerinput"):
             return
@@ -249,5 +253,10 @@ def pytest_configure(config: pytest.Config) -> None:
         import allure  # noqa: F401 - only to learn whether allure-pytest is there
     except ImportError:
         return
-    mapper = AllureMapper(run, datetime.now(UTC).isoformat(timespec="seconds"))
+    from . import allure_writer
+
+    writer = allure_writer.install(config)
+    if writer is not None:
+        config.add_cleanup(writer.close)  # before allure-pytest's own (clean-ups run LIFO)
+    mapper = AllureMapper(run, datetime.now(UTC).isoformat(timespec="seconds"), writer)
     config.pluginmanager.register(mapper, "smbtests-allure")

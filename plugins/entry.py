@@ -13,5 +13,6 @@ pytest_plugins = [
         "results",
         "allure_report",
         "redact",
+        "terse",
     )
 ]

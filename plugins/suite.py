@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from smbtests.checks.base import BatchKind, Check, Expect
+from smbtests.checks.base import Check
 from smbtests.checks.registry import build_plan, judge, uses_account
 from smbtests.checks.verdicts import Outcome, Verdict, error_verdict
 from smbtests.config import LoadedConfig, load, resolve_environment_path, with_timing
@@ -41,6 +41,8 @@ from smbtests.reports.diff import change_since
 from smbtests.secrets import Credentials, SecretRegistry, all_secrets, smb_account
 
 from . import options
+from .order import Order, batch_group, run_order
+from .workers import serial_key, serial_unless_xdist_pays
 
 LIVE_MODULE = Path(__file__).with_name("live.py")
 MARKERS = {
@@ -78,6 +80,7 @@ class Judged:
     observation: Observation | None
     change: str | None  # since --baseline, when one was given
     observed_at: str  # UTC instant the observation was made (or its failure known)
+    evidence: str  # the observation as JSON, made once for every report that shows it
 
 
 judged_key = pytest.StashKey[Judged]()
@@ -115,6 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except SmbtestsError as exc:
         raise pytest.UsageError(f"smbtests: {exc}") from None
     _known_ring(run_options.ring, loaded)
+    serial_unless_xdist_pays(config, checks, run_options.ring)
     results_path = (
         run_options.results or Path("reports") / f"{loaded.environment.name}-results.json"
     )
@@ -168,7 +172,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from .schedule import BatchScheduling
 
-    return BatchScheduling(config, {c.id: _batch_group(c) for c in run.checks}, log)
+    return BatchScheduling(config, {c.id: batch_group(c) for c in run.checks}, log)
 
 
 def _run(config: pytest.Config) -> LiveRun | None:
@@ -194,6 +198,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         else []
     )
     warnings += [f"smbtests: WARNING: {warning}" for warning in run.config.warnings]
+    warnings += [f"smbtests: {note}" for note in [config.stash.get(serial_key, "")] if note]
     return [
         *warnings,
         f"smbtests: environment {env.name} ({run.config.environment_path}), "
@@ -223,21 +228,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
-def _batch_group(check: Check) -> str:
-    """Under pytest-xdist: every scan on one worker (I/O-bound, started together so their
-    timeouts overlap), SMB talk spread per host (CPU-bound impacket work)."""
-    return "scans" if check.batch.kind is BatchKind.SCAN else str(check.batch)
-
-
-def _order(check: Check) -> tuple[int, str, int, str]:
-    # Scan items first (their batches start at once and overlap), control before the items
-    # that depend on it, expected-open before expected-closed (opens answer in ms, filtered
-    # ones take the full timeout), SMB hardening last.
-    scan = 0 if check.batch.kind is BatchKind.SCAN else 1
-    rank = 0 if check.kind == "control" else 1 if check.expect is Expect.OPEN else 2
-    return (scan, str(check.batch), rank, check.id)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
@@ -259,8 +249,14 @@ def pytest_collection_modifyitems(
         kept.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-    kept.sort(key=lambda i: _order(c) if (c := check_of(i)) else (2, "", 0, i.nodeid))
+    order = run_order([c for i in kept if (c := check_of(i)) is not None])
+    kept.sort(key=lambda i: _sort_key(i, order))
     items[:] = kept
+
+
+def _sort_key(item: pytest.Item, order: Order) -> tuple[int, int, str, int, str]:
+    check = check_of(item)
+    return (2, 0, "", 0, item.nodeid) if check is None else order(check)
 
 
 def check_of(item: pytest.Item) -> Check | None:
@@ -335,7 +331,8 @@ def smb_verdict(
     node = request.node
     observed_at = smb_executor.observed_at(smb_check) or utc_now()
     change = _change_since_baseline(smb_check, verdict, observation, run)
-    node.stash[judged_key] = Judged(verdict, observation, change, observed_at)
+    evidence = evidence_json(observation)
+    node.stash[judged_key] = Judged(verdict, observation, change, observed_at, evidence)
     # JUnit consumers see when each verdict's observation was made
     node.user_properties.append(("smbtests_observed_at", observed_at))
     request.config.hook.pytest_smbtests_judged(
@@ -347,7 +344,8 @@ def smb_verdict(
         run=run,
         observed_at=observed_at,
     )
-    node.add_report_section("setup", "smb observation", evidence_json(observation))
+    if request.config.option.tbstyle != "no":  # the sections are shown with tracebacks only
+        node.add_report_section("setup", "smb observation", evidence)
     if change is not None:
         node.add_report_section("setup", "smb change since baseline", change)
     if verdict.outcome is Outcome.ERROR:

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from smbtests.errors import LabError
-from smbtests.lab import accounts, lifecycle, netns, paths, scenarios, state, status
+from smbtests.lab import accounts, lifecycle, netns, paths, scale, scenarios, state, status
 from smbtests.lab.topology import NAMESPACES, host
 
 SMB_PASSWORD_ENV = "SMBTESTS_LAB_SMB_PASSWORD"  # noqa: S105 (a variable name, not a value)
@@ -19,7 +19,7 @@ RUNNER_NAMESPACE = host("mgmt").namespace
 
 def _up(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    lab = lifecycle.up(args.scenario)
+    lab = lifecycle.up(args.scenario, args.scale or 0)
     elapsed = time.monotonic() - started
     scenario = ", ".join(lab.active_scenarios) or "compliant"
     print(
@@ -29,6 +29,12 @@ def _up(args: argparse.Namespace) -> int:
     print("run things inside it: smbtests lab exec -- pytest --env lab")
     print(f"win1 (WinRM double): user {accounts.WIN_USER}, CA {paths.WIN1_CA}")
     print(f"dc1's configuration (WinRM double): user {accounts.WIN_USER}, CA {paths.DC1_WIN_CA}")
+    if args.scale:
+        print(
+            f"farm: {args.scale} targets in {scale.FARM}; environments "
+            f"{scale.SCALE_ENVIRONMENT} (4 probes x {args.scale} paths) and "
+            f"{scale.POSTURE_ENVIRONMENT} (the listening ones' hardening)"
+        )
     return 0
 
 
@@ -92,6 +98,13 @@ def register(subparsers: Any) -> None:
 
     up = commands.add_parser("up", help="(re)build the lab from nothing and wait until it answers")
     up.add_argument("--scenario", choices=sorted(scenarios.SCENARIOS), help="apply after up")
+    up.add_argument(
+        "--scale",
+        type=int,
+        metavar="N",
+        help="also N extra SMB targets (~10%% listening) and the environments that cover them, "
+        "for benchmarks/scale.py",
+    )
     up.set_defaults(func=_up)
 
     down = commands.add_parser("down", help="remove everything the lab created")

@@ -19,6 +19,7 @@ from smbtests.lab import (
     nflog,
     paths,
     procs,
+    scale,
     scenarios,
     services,
     state,
@@ -136,12 +137,15 @@ def _start_deny_log(lab: state.LabState, reader: DenyLogReader) -> None:
     raise LabError(f"{reader.name}'s deny-log reader did not bind NFLOG; see {log}")
 
 
-def up(scenario: str | None = None) -> state.LabState:
-    """Tear down whatever a previous lab left, then build and start everything, then wait."""
+def up(scenario: str | None = None, farm_targets: int = 0) -> state.LabState:
+    """Tear down whatever a previous lab left, then build and start everything, then wait.
+    With `farm_targets`, the farm of that many extra targets too (scale.py)."""
     require_root()
     require_programs()
     if scenario is not None and scenario not in scenarios.SCENARIOS:
         raise LabError(f"unknown scenario {scenario!r}; `smbtests lab scenario --list` shows them")
+    if farm_targets:
+        scale.farm(farm_targets)  # a count out of range fails before anything is torn down
     down()
     _create_state_dirs()
     lab = state.LabState()
@@ -160,6 +164,8 @@ def up(scenario: str | None = None) -> state.LabState:
             services.start(service, lab)
         services.wait_ready(list(services.COMPLIANT_SERVICES))
         network.announce_secondary_addresses()
+        if farm_targets:
+            scale.build(farm_targets, lab)
         if scenario is not None:
             scenarios.apply(scenario, lab)
     except BaseException as exc:

@@ -37,7 +37,16 @@ def test_an_interrupted_run_is_marked_everywhere(lab: Lab, tmp_path: Path, fault
     }
     # a long connect timeout keeps the scans in flight while the fault strikes
     command = [sys.executable, "-m", "pytest", "--env", "lab", "-p", "no:cacheprovider"]
-    command += ["-n", "2", "--smb-connect-timeout", "10", "--smb-results", str(results)]
+    command += [
+        "-n",
+        "2",
+        "--dist",
+        "load",
+        "--smb-connect-timeout",
+        "10",
+        "--smb-results",
+        str(results),
+    ]
     command += [f"--junitxml={junit}", f"--alluredir={allure}"]
     run = subprocess.Popen(
         ["ip", "netns", "exec", "smblab-mgmt", *command],

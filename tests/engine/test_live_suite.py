@@ -269,7 +269,14 @@ def test_xdist_run_matches_a_single_process_run(lab: Lab, tmp_path: Path) -> Non
         # -vv: PYTEST's -q plus -vv prints one line per item
         done, single = run_suite(lab, tmp_path / "single.json", "-vv", f"--junitxml={serial_xml}")
         done_n, parallel = run_suite(
-            lab, tmp_path / "parallel.json", "-n", "2", "-vv", f"--junitxml={parallel_xml}"
+            lab,
+            tmp_path / "parallel.json",
+            "-n",
+            "2",
+            "--dist",
+            "load",
+            "-vv",
+            f"--junitxml={parallel_xml}",
         )
     assert outcomes(single) == outcomes(parallel)
     assert outcomes(parallel)["signing:print1"] == "failed"
@@ -280,7 +287,9 @@ def test_xdist_run_matches_a_single_process_run(lab: Lab, tmp_path: Path) -> Non
     # an id printed under -n runs exactly that check, as a node id and as a -k string
     nodeid = next(i for i in printed_ids(done_n.stdout) if "reach:iot1[" in i)
     for args in ([nodeid], ["-k", nodeid.split("[", 1)[1][:-1]]):
-        again, document = run_suite(lab, tmp_path / "again.json", "-n", "2", *args)
+        again, document = run_suite(
+            lab, tmp_path / "again.json", "-n", "2", "--dist", "load", *args
+        )
         assert list(outcomes(document)) == [nodeid.split("[", 1)[1][:-1]], again.stdout[-2000:]
 
 

@@ -166,3 +166,16 @@ def test_unknown_ring_or_marker_is_a_usage_error_with_a_suggestion(
         f"--env={env_file}", "--collect-only", "-q", "-m", "smb_hardening and not lab"
     )
     assert fine.ret == 0, fine.stderr.str()
+
+
+def test_n_is_dropped_where_it_cannot_pay_unless_dist_is_chosen(
+    pytester: pytest.Pytester, env_file: Path
+) -> None:
+    # the lab has a few SMB/WinRM batches: xdist would only add its cost (plugins/order.py)
+    args = [f"--env={env_file}", "-n", "2", "-k", "no-such-check", "-p", "no:cacheprovider"]
+    dropped = pytester.runpytest_subprocess(*args)
+    dropped.stdout.fnmatch_lines(["smbtests: -n 2 not used: *"])
+    assert "created: 2/2 workers" not in dropped.stdout.str()
+    kept = pytester.runpytest_subprocess(*args, "--dist", "load")
+    kept.stdout.fnmatch_lines(["created: 2/2 workers"])
+    assert "not used" not in kept.stdout.str()

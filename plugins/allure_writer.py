@@ -1,0 +1,142 @@
+"""A lean writer of Allure's result format for the live suite, in place of allure-commons'
+file logger (which writes every result, every fixture container and every attachment at once,
+from the thread running the tests: at thousands of checks that was the largest per-item cost).
+
+The results are the same files allure-pytest writes (`<uuid>-result.json`, attachments named
+by their uuid), serialized by allure's own model; what changes:
+- no per-fixture containers: they only list the suite's fixtures (smb_check, smb_verdict,
+  smb_executor) as set-up steps, the same for every item; allure-pytest's listener is kept
+  for everything else but its fixture bookkeeping;
+- an attachment identical to one written before (a probe's vantage, shared by all its checks)
+  is written once, and every result refers to that one file;
+- files are written by one background thread (each to a temporary name, then renamed, so a
+  crash never leaves half a file); `flush` waits until all are on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import allure_commons
+from allure_commons.logger import AllureFileLogger
+from attr import asdict
+
+_DONE = None
+
+
+class LeanAllureWriter:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._written: dict[bytes, str] = {}  # attachment digest -> its file's name
+        self._alias: dict[str, str] = {}  # attachment name -> the identical one on disk
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._write_all, name="allure-writer", daemon=True)
+        self._thread.start()
+
+    def _write_all(self) -> None:
+        while (job := self._queue.get()) is not _DONE:
+            name, data = job
+            temporary = self.directory / f"{name}.tmp"
+            temporary.write_bytes(data)
+            os.replace(temporary, self.directory / name)
+
+    def flush(self) -> None:
+        """Wait until every file reported so far is written; later reports start a new writer."""
+        if self._thread.is_alive():
+            self._queue.put(_DONE)
+            self._thread.join()
+
+    def _put(self, name: str, data: bytes) -> None:
+        if not self._thread.is_alive():  # reports after a flush (session finish)
+            self._thread = threading.Thread(target=self._write_all, daemon=True)
+            self._thread.start()
+        self._queue.put((name, data))
+
+    def _item(self, item: Any) -> None:
+        document = asdict(item, filter=lambda _, v: v or v is False)
+        _rename_attachments(document, self._alias)
+        name = item.file_pattern.format(prefix=uuid.uuid4())
+        self._put(name, json.dumps(document, ensure_ascii=False).encode())
+
+    @allure_commons.hookimpl
+    def report_result(self, result: Any) -> None:
+        self._item(result)
+
+    @allure_commons.hookimpl
+    def report_container(self, container: Any) -> None:
+        """Dropped: see the module's docstring."""
+
+    @allure_commons.hookimpl
+    def report_attached_file(self, source: str, file_name: str) -> None:
+        self._put(file_name, Path(source).read_bytes())
+
+    @allure_commons.hookimpl
+    def report_attached_data(self, body: str | bytes, file_name: str) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        # the extension is part of the name Allure shows: only the same bytes AND type share
+        digest = hashlib.sha256(data).digest() + Path(file_name).suffix.encode()
+        first = self._written.get(digest)
+        if first is not None:
+            self._alias[file_name] = first
+            return
+        self._written[digest] = file_name
+        self._put(file_name, data)
+
+    @allure_commons.hookimpl
+    def report_globals(self, globals_item: Any) -> None:
+        self._item(globals_item)
+
+
+def _rename_attachments(document: dict[str, Any], alias: dict[str, str]) -> None:
+    for attachment in document.get("attachments", ()):
+        attachment["source"] = alias.get(attachment["source"], attachment["source"])
+    for step in document.get("steps", ()):
+        _rename_attachments(step, alias)
+
+
+def _without_fixture_bookkeeping(plugins: Any) -> None:
+    """allure-pytest's listener without what only feeds the containers: its fixture hooks and
+    the per-item update of every fixture's container, whose children list grows with the run
+    (a membership test per item: quadratic in the number of checks)."""
+    listener = plugins.get_plugin("allure_listener")
+    if listener is None or not hasattr(listener, "_update_fixtures_children"):
+        return
+    plugins.unregister(listener)
+    for hook in ("pytest_fixture_setup", "pytest_fixture_post_finalizer"):
+        setattr(listener, hook, None)  # not a routine any more: pytest registers no hook
+    listener._update_fixtures_children = lambda item: None
+    plugins.register(listener, "allure_listener")
+
+
+class Installed:
+    """The lean writer in place of allure-pytest's file logger, for one session."""
+
+    def __init__(self, logger: AllureFileLogger) -> None:
+        manager = allure_commons.plugin_manager
+        self.logger, self.name = logger, manager.get_name(logger)
+        manager.unregister(logger)
+        # the directory allure-pytest made (and cleaned, with --clean-alluredir)
+        self.writer = LeanAllureWriter(logger._report_dir)
+        manager.register(self.writer)
+
+    def close(self) -> None:
+        """Flush, and put allure-pytest's logger back, which its own clean-up unregisters."""
+        self.writer.flush()
+        manager = allure_commons.plugin_manager
+        manager.unregister(self.writer)
+        manager.register(self.logger, self.name)
+
+
+def install(config: Any) -> Installed | None:
+    """None when allure-pytest registered no file logger (no --alluredir)."""
+    _without_fixture_bookkeeping(config.pluginmanager)
+    manager = allure_commons.plugin_manager
+    logger = next((p for p in manager.get_plugins() if isinstance(p, AllureFileLogger)), None)
+    return None if logger is None else Installed(logger)

@@ -1,0 +1,41 @@
+"""Whether `-n` is used: decided in the controller's pytest_configure, before xdist's own
+starts a worker (plugins/order.py::xdist_pays says where it pays)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pytest
+from _pytest.mark.expression import Expression  # pytest's own -m grammar, as -m applies it
+
+from smbtests.checks.base import Check
+
+from .order import xdist_pays
+
+serial_key = pytest.StashKey[str]()
+
+
+def serial_unless_xdist_pays(
+    config: pytest.Config, checks: Sequence[Check], ring: str | None
+) -> None:
+    """Drop `-n` where it cannot pay for the checks this run selects (-m and --ring are known
+    now; -k, which also matches names, only after collection), unless `--dist` is on the
+    command line."""
+    workers = getattr(config.option, "numprocesses", None)
+    chosen = any(a.split("=")[0] == "--dist" for a in config.invocation_params.args)
+    if not workers or chosen or config.getvalue("dist") != "load":
+        return
+    selected = [c for c in checks if ring is None or ring in c.rings]
+    if config.option.markexpr:
+        expression = Expression.compile(config.option.markexpr)
+        selected = [c for c in selected if expression.evaluate(_has(c.marker))]
+    if not xdist_pays(selected):
+        config.option.dist, config.option.tx, config.option.numprocesses = "no", [], 0
+        config.stash[serial_key] = f"-n {workers} not used: these checks run faster in one process"
+
+
+def _has(marker: str) -> Callable[..., bool]:
+    def matches(name: str, /, **_: object) -> bool:
+        return name == marker
+
+    return matches

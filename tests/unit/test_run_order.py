@@ -1,0 +1,55 @@
+"""plugins/order.py: the order the live suite's items run in, and xdist's groups."""
+
+from __future__ import annotations
+
+from plugins.order import XDIST_MIN_BATCHES, batch_group, run_order, xdist_pays
+from smbtests.checks.base import BatchKey, BatchKind, Check, Expect
+
+
+def _check(check_id: str, batch: BatchKey, expect: Expect | None, kind: str = "reach") -> Check:
+    return Check(
+        check_id, kind, 3, "rule", "feature", "story", "critical", batch, "marker", expect=expect
+    )
+
+
+SLOW = BatchKey(BatchKind.SCAN, "a-guest")  # named first: alphabetical order would run it first
+FAST = BatchKey(BatchKind.SCAN, "z-mgmt")
+SMB = BatchKey(BatchKind.SMB, "fs1")
+
+
+def test_a_batch_that_cannot_wait_out_a_timeout_runs_first_control_and_opens_leading() -> None:
+    checks = [
+        _check("smb1:fs1", SMB, None, kind="smb1"),
+        _check("reach:a-guest/fs1:445", SLOW, Expect.CLOSED),
+        _check("control:a-guest", SLOW, None, kind="control"),
+        _check("reach:z-mgmt/fs2:445", FAST, Expect.OPEN),
+        _check("control:z-mgmt", FAST, None, kind="control"),
+        _check("reach:z-mgmt/fs1:445", FAST, Expect.OPEN),
+    ]
+    order = run_order(checks)
+    assert [c.id for c in sorted(checks, key=order)] == [
+        "control:z-mgmt",
+        "reach:z-mgmt/fs1:445",
+        "reach:z-mgmt/fs2:445",
+        "control:a-guest",
+        "reach:a-guest/fs1:445",
+        "smb1:fs1",
+    ]
+
+
+def test_xdist_keeps_every_scan_on_one_worker_and_smb_per_host() -> None:
+    assert batch_group(_check("a", SLOW, None)) == batch_group(_check("b", FAST, None)) == "scans"
+    assert batch_group(_check("c", SMB, None)) == str(SMB)
+
+
+def test_xdist_pays_only_for_many_batches_that_are_not_scans() -> None:
+    scans = [
+        _check(f"reach:p{i}/h:445", BatchKey(BatchKind.SCAN, f"p{i}"), None) for i in range(500)
+    ]
+    hosts = [
+        _check(f"smb1:h{i}", BatchKey(BatchKind.SMB, f"h{i}"), None)
+        for i in range(XDIST_MIN_BATCHES)
+    ]
+    assert not xdist_pays(scans)
+    assert not xdist_pays(scans + hosts[:-1])
+    assert xdist_pays(hosts)

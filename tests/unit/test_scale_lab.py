@@ -1,0 +1,80 @@
+"""`lab up --scale N` (smbtests/lab/scale.py) and benchmarks/scale.py: the pure parts."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections import Counter
+from datetime import date
+from ipaddress import IPv4Address
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+from smbtests.checks.registry import build_plan
+from smbtests.config import load
+from smbtests.errors import LabError
+from smbtests.lab import scale
+
+TODAY = date(2026, 12, 1)
+
+
+def _benchmark() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "scale.py"
+    spec = importlib.util.spec_from_file_location("benchmark_scale", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_farm_targets_are_consecutive_inside_the_farm_and_one_in_ten_listens() -> None:
+    farm = scale.farm(2500)
+    assert len(farm.targets) == len(set(farm.targets)) == 2500
+    assert farm.targets[0] == IPv4Address("10.45.64.16")
+    assert all(a in scale.FARM for a in farm.targets)
+    assert scale.FARM_HOST.address not in scale.FARM
+    assert len(farm.listening) == 250
+    assert scale.target_name(IPv4Address("10.45.65.7")) == "t-65-7"
+
+
+@pytest.mark.parametrize("count", [0, -1, scale.MAX_TARGETS + 1])
+def test_a_scale_the_farm_cannot_hold_is_refused(count: int) -> None:
+    with pytest.raises(LabError, match="choose 1 to"):
+        scale.farm(count)
+
+
+def _plan(tmp_path: Path, count: int, environment: str) -> Counter[str]:
+    for name, document in scale.documents(count).items():
+        (tmp_path / name).write_text(yaml.safe_dump(document))
+    return Counter(check.kind for check in build_plan(load(tmp_path / environment), TODAY))
+
+
+def test_the_scale_environment_plans_four_probes_times_every_target(tmp_path: Path) -> None:
+    kinds = _plan(tmp_path, 40, "scale.yaml")
+    # the dialect checks are deselected by the benchmark (-m "not smb_hardening")
+    assert kinds == {"reach": 4 * 40, "control": 4, "dialect": 40}
+
+
+def test_the_posture_environment_checks_the_listening_targets(tmp_path: Path) -> None:
+    kinds = _plan(tmp_path, 40, "posture.yaml")
+    assert kinds == {"smb1": 4, "signing": 4, "dialect": 4, "reach": 4, "control": 1}
+
+
+def test_tree_rss_sums_a_process_and_its_descendants_only() -> None:
+    parents = {1: 0, 10: 1, 11: 10, 12: 11, 20: 1}
+    rss = {1: 5, 10: 100, 11: 20, 12: 3, 20: 1000}
+    assert _benchmark().tree_rss(10, parents, rss) == 123
+
+
+def test_the_table_shows_medians_and_ratios_to_the_limit() -> None:
+    bench = _benchmark()
+    limit = bench.Row("limit", (1.0, 3.0, 1.2))
+    ours = bench.Row("ours", (2.4, 2.5, 9.0), rss_mb=120.0)
+    text = bench.render("title", [limit, ours], limit, {"ours": "<= 1.6x"})
+    assert "1.20 s" in text
+    assert "2.08x" in text
+    assert "120 MB  <= 1.6x" in text
