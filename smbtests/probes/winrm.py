@@ -39,6 +39,7 @@ from smbtests.probes.winrm_output import (
     check_shape,
     describe_failure,
     excerpt,
+    masked,
     powershell_error,
     reach_results,
     require_auth_library,
@@ -182,6 +183,14 @@ class WinRMProbe:
         on stdin and is masked in any failure's message."""
         __tracebackhide__ = True
         host, shares, timeout = request.host, request.shares, request.timeout
+        if self.settings.scheme == "https" and not self.settings.verify_tls:
+            # over HTTPS pywinrm leaves the body to TLS: unverified, anyone on the path would
+            # read the approved account's password from stdin
+            raise ProbeError(
+                self.name,
+                "SMB from this vantage carries the approved account's password, and TLS "
+                "verification is off (verify_tls: false): set ca_bundle and verify_tls: true",
+            )
         negotiate = self._run(
             winrm_scripts.script(winrm_scripts.SMB_NEGOTIATE_KIND),
             winrm_scripts.smb_negotiate_request(host, timeout),
@@ -198,7 +207,7 @@ class WinRMProbe:
             winrm_scripts.script(winrm_scripts.SMB_PATH_KIND),
             winrm_scripts.smb_path_request(request),
             budget,
-            lambda data: smb_path_reading(data, host, shares),
+            lambda data: smb_path_reading(data, host, shares, request.sysvol),
             secret=request.account.password,
         )
         return {"Negotiate": negotiate, **mapped}
@@ -230,10 +239,11 @@ class WinRMProbe:
     ) -> T:
         __tracebackhide__ = True
         kind = script.split("\n", 1)[0].removeprefix("# smbtests:")
+        hidden = (self._password, secret)
         with self._lock:
             started = time.monotonic()
             try:
-                out = self._execute(script, stdin, budget)
+                out = masked(self._execute(script, stdin, budget, hidden), hidden)
                 try:
                     data = json.loads(out)
                 except ValueError:
@@ -249,7 +259,9 @@ class WinRMProbe:
             )
             return result
 
-    def _execute(self, script: str, stdin: bytes | None, budget: float) -> str:
+    def _execute(
+        self, script: str, stdin: bytes | None, budget: float, hidden: Sequence[str]
+    ) -> str:
         deadline = time.monotonic() + budget
         protocol, shell_id = self._shell()
         command_id = protocol.run_command(
@@ -270,7 +282,7 @@ class WinRMProbe:
         stdout, stderr, exit_code = collected
         protocol.cleanup_command(shell_id, command_id)
         if exit_code != 0:
-            raise ScriptError(exit_code, powershell_error(stderr))
+            raise ScriptError(exit_code, powershell_error(stderr, hidden))
         try:
             return stdout.decode("utf-8-sig")  # a byte-order mark is not part of the JSON
         except UnicodeDecodeError:

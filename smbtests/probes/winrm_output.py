@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
@@ -147,14 +148,24 @@ _CLIXML_ERROR = re.compile(r'<S S="Error">(.*?)</S>', re.DOTALL)
 _CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
-def powershell_error(stderr: bytes) -> str:
+def masked(text: str, hidden: Sequence[str]) -> str:
+    """text with each secret (and its JSON-escaped form) replaced: applied before anything
+    re-spaces or cuts the text, so no part of a secret survives a shortened message."""
+    for secret in hidden:
+        if secret:
+            for form in {secret, json.dumps(secret)[1:-1]}:
+                text = text.replace(form, "***")
+    return text
+
+
+def powershell_error(stderr: bytes, hidden: Sequence[str] = ()) -> str:
     """The error text of PowerShell's stderr, which arrives as CLIXML under WinRS."""
     text = stderr.decode("utf-8", errors="replace")
     parts = _CLIXML_ERROR.findall(text)
     if parts:
         unescaped = (html.unescape(part) for part in parts)
         text = "".join(_CLIXML_ESCAPE.sub(lambda m: chr(int(m[1], 16)), u) for u in unescaped)
-    return excerpt(text, 300) or "no error text"
+    return excerpt(masked(text, hidden), 300) or "no error text"
 
 
 # ---------------------------------------------------------------------- output shapes
@@ -348,9 +359,12 @@ def smb_negotiate_reading(data: object, host: str) -> dict[str, object]:
     return data
 
 
-def smb_path_reading(data: object, host: str, shares: Sequence[str]) -> dict[str, object]:
+def smb_path_reading(
+    data: object, host: str, shares: Sequence[str], sysvol: str | None
+) -> dict[str, object]:
     """smb-path.ps1's document, checked: for the host asked, its login (the IPC$ mapping) and,
-    once logged in, a row per share asked, in order."""
+    once logged in, a row per share asked, in order, and the SYSVOL read asked (a file with its
+    size, or a failure with its code): a DC's document without it proves nothing."""
     shape: dict[str, tuple[type, ...]] = {
         "Host": _STR,
         "Login": (dict,),
@@ -362,8 +376,7 @@ def smb_path_reading(data: object, host: str, shares: Sequence[str]) -> dict[str
     if data["Host"] != host:
         raise OutputError(f"smb-path answered for {data['Host']!r}, asked {host!r}")
     _check_object("smb-path.Login", data["Login"], _MAPPING_ROW)
-    if data.get("Sysvol") is not None:
-        _check_object("smb-path.Sysvol", data["Sysvol"], _SYSVOL_SHAPE)
+    _check_sysvol(data.get("Sysvol"), sysvol if data["Login"]["Mapped"] else None)
     rows = data["Shares"]
     for number, row in enumerate(rows):
         _check_object(f"smb-path.Shares[{number}]", row, _MAPPING_ROW)
@@ -371,6 +384,22 @@ def smb_path_reading(data: object, host: str, shares: Sequence[str]) -> dict[str
     if named != (list(shares) if data["Login"]["Mapped"] else []):
         raise OutputError(f"smb-path mapped {named}, asked {list(shares)}")
     return {key: data.get(key) for key in ("Login", "Shares", "Dialect", "Sysvol")}
+
+
+def _check_sysvol(document: object, asked: str | None) -> None:
+    if asked is None:
+        if document is not None:
+            raise OutputError("smb-path read a SYSVOL it was not asked for")
+        return
+    if document is None:
+        raise OutputError(f"smb-path: no SYSVOL read of {asked!r}, which was asked")
+    _check_object("smb-path.Sysvol", document, _SYSVOL_SHAPE)
+    assert isinstance(document, dict)
+    if document["Share"] != asked:
+        raise OutputError(f"smb-path read SYSVOL {document['Share']!r}, asked {asked!r}")
+    read = document["File"] is not None
+    if read != (document["Bytes"] is not None) or read == (document["ErrorCode"] is not None):
+        raise OutputError("smb-path.Sysvol: a file needs its size and no error, a failure a code")
 
 
 def reach_results(

@@ -179,11 +179,33 @@ def test_the_negotiate_document_is_checked() -> None:
 
 def test_the_path_document_must_answer_the_shares_asked() -> None:
     printed = {"Host": FS1, "Login": row("IPC$"), "Shares": [row("data")], "Dialect": "3.1.1"}
-    assert smb_path_reading(printed, FS1, ["data"])["Shares"] == [row("data")]
+    assert smb_path_reading(printed, FS1, ["data"], None)["Shares"] == [row("data")]
     with pytest.raises(OutputError, match="mapped"):
-        smb_path_reading({**printed, "Shares": []}, FS1, ["data"])
+        smb_path_reading({**printed, "Shares": []}, FS1, ["data"], None)
     with pytest.raises(OutputError, match="Login"):
-        smb_path_reading({**printed, "Login": 1}, FS1, ["data"])
+        smb_path_reading({**printed, "Login": 1}, FS1, ["data"], None)
+
+
+READ = {"Share": "sysvol", "File": "lab/Policies/GPT.INI", "Bytes": 57, "ErrorCode": None}
+
+
+@pytest.mark.parametrize(
+    "sysvol",
+    [
+        None,  # a DC's document that leaves the SYSVOL read out proves nothing
+        {**READ, "Error": None, "Share": "netlogon"},  # another share than the one asked
+        {**READ, "Error": None, "Bytes": None},  # a file without its size
+        {**READ, "Error": "x", "ErrorCode": 5},  # a file and a failure at once
+        {**READ, "Error": "x", "File": None, "Bytes": None, "ErrorCode": None},  # no code
+    ],
+)
+def test_a_dc_document_without_a_proper_sysvol_read_is_an_error(sysvol: object) -> None:
+    printed = {"Host": DC1, "Login": row("IPC$"), "Shares": [], "Dialect": "3.1.1"}
+    assert smb_path_reading({**printed, "Sysvol": {**READ, "Error": None}}, DC1, [], "sysvol")
+    with pytest.raises(OutputError, match="SYSVOL|Sysvol"):
+        smb_path_reading({**printed, "Sysvol": sysvol}, DC1, [], "sysvol")
+    with pytest.raises(OutputError, match="not asked"):
+        smb_path_reading({**printed, "Sysvol": {**READ, "Error": None}}, DC1, [], None)
 
 
 @pytest.mark.parametrize("kind", [SMB_NEGOTIATE_KIND, SMB_PATH_KIND])

@@ -72,10 +72,16 @@ def request(
     return json.dumps(body).encode()
 
 
-def verdict(check_id: str, negotiate: object, mapped: object, shares: tuple[str, ...]) -> Any:
+def verdict(
+    check_id: str,
+    negotiate: object,
+    mapped: object,
+    shares: tuple[str, ...],
+    sysvol: str | None = None,
+) -> Any:
     document = {
         "Negotiate": smb_negotiate_reading(negotiate, LOOPBACK),
-        **smb_path_reading(mapped, LOOPBACK, shares),
+        **smb_path_reading(mapped, LOOPBACK, shares, sysvol),
     }
     check = PLAN[check_id]
     facts = Facts({SmbNeed.PATH_FROM_WINDOWS: document}, account="smblab")
@@ -90,7 +96,7 @@ def test_a_working_path_reads_as_works(smb_port: int) -> None:
     )
     assert isinstance(mapped, dict) and mapped["Sysvol"]["File"] == GPT
     assert mapped["Sysvol"]["Bytes"] == len("[General]\r\nVersion=1\r\n")
-    result = verdict("smb-path:win1/dc1", negotiate, mapped, ("DATA", "SYSVOL"))
+    result = verdict("smb-path:win1/dc1", negotiate, mapped, ("DATA", "SYSVOL"), "SYSVOL")
     assert (result.outcome, result.observed) == (Outcome.PASSED, "works"), result.message
     assert "read SYSVOL\\lab.example" in result.message
 

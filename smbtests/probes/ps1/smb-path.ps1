@@ -13,6 +13,7 @@ function Get-Failure($e) {
     if ([string]$e.FullyQualifiedErrorId -match '^Windows System Error (\d+),') {
         $code = [int]$Matches[1]
     }
+    elseif ($e.Exception -is [UnauthorizedAccessException]) { $code = 5 }
     @{ ErrorCode = $code; Error = ([string]$e.Exception.Message).Replace($pw, '***') }
 }
 $m = [Collections.Generic.List[string]]::new()
