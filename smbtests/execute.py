@@ -22,7 +22,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import partial
 
-from smbtests import smb
+from smbtests import quic, smb
 from smbtests.checks._paths import control_targets, port_control_targets
 from smbtests.checks.base import (
     RUNNER,
@@ -37,7 +37,7 @@ from smbtests.checks.base import (
 from smbtests.checks.registry import kind_of
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.errors import ProbeError
-from smbtests.observations import ConnectResult, HostQuery, Observation, Target
+from smbtests.observations import ConnectResult, HostQuery, Observation, QuicRequest, Target
 from smbtests.probes.base import Dialer, HostReader, Probe, ScanJob, ShareMapper, ShareRequest
 from smbtests.progress import OnProgress, ScanCounter
 from smbtests.secrets import Credentials
@@ -189,6 +189,13 @@ class Executor:
                     else ProbeError(key.name, f"probe {key.name} cannot read {query}")
                 )
                 settler.known(query, reading)
+            # QUIC handshakes from the probe's position (its UDP relay), all at once
+            handshakes = sorted(n for n in _union(needs) if isinstance(n, QuicRequest))
+            if handshakes:
+                ca_bundle = self._config.environment.quic.ca_bundle
+                found = quic.from_probe(probe, handshakes, timing.connect_timeout, ca_bundle)
+                for request, value in found.items():
+                    settler.known(request, value)
             # asked once a check's own needs were known (the readings above included)
             for need in settler.follow_ups():
                 settler.known(need, self._fetch_from_probe(need, probe))

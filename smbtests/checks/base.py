@@ -18,7 +18,14 @@ from typing import Any, Protocol
 from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.config import Hardening, LoadedConfig
 from smbtests.errors import ProbeError
-from smbtests.observations import ConnectResult, ConnectState, HostQuery, Observation, Target
+from smbtests.observations import (
+    ConnectResult,
+    ConnectState,
+    HostQuery,
+    Observation,
+    QuicRequest,
+    Target,
+)
 
 STEP_TITLES: dict[int, str] = {
     1: "1 Inventory",
@@ -129,7 +136,7 @@ class SmbAnswers:
     target: Target
 
 
-Need = Connect | SmbNeed | HostQuery | SmbAnswers
+Need = Connect | SmbNeed | HostQuery | SmbAnswers | QuicRequest
 
 
 @dataclass(frozen=True)

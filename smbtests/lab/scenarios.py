@@ -29,6 +29,7 @@ from smbtests.lab.topology import (
     FS1_SECOND,
     INTERNET_ROGUE_SMB,
     PUBLIC_EDGE,
+    QUIC_HOST,
     ROUTER_NAMESPACE,
     host,
 )
@@ -151,6 +152,16 @@ def _start(service: services.Service, state: LabState) -> None:
     services.prepare(service)
     services.start(service, state)
     services.wait_ready([service])
+
+
+def _quic_stand_in_down(state: LabState) -> None:
+    for suffix in ("", "6"):
+        services.stop(services.ALL_SERVICES[f"{QUIC_HOST.name}/quic{suffix}"], state)
+
+
+def _quic_alpn_wrong(state: LabState) -> None:
+    services.stop(services.ALL_SERVICES[f"{QUIC_HOST.name}/quic"], state)
+    _start(services.QUIC_WRONG_ALPN, state)
 
 
 def _probe_down(state: LabState) -> None:
@@ -412,6 +423,21 @@ SCENARIOS: dict[str, Scenario] = {
             "dc1-445-scope-widened",
             f"dc1's 445 rule admits {doubles.WIDENED_CORP}: corp typed as a range into guest",
             lambda _: write_state(doubles.DC1.state_file, doubles.dc1_445_scope_widened()),
+        ),
+        Scenario(
+            "quic-endpoint-down",
+            "fs1's SMB over QUIC stand-in is stopped (both families): remote users lose it",
+            _quic_stand_in_down,
+        ),
+        Scenario(
+            "quic-alpn-wrong",
+            "fs1's QUIC endpoint on IPv4 answers ALPN h3 instead of smb",
+            _quic_alpn_wrong,
+        ),
+        Scenario(
+            "quic-open-to-all",
+            "the router admits UDP 443 to fs1 from every segment (IPv4), not just the internet",
+            _router_rule("quic-open-to-all", "ip daddr 10.45.10.11 udp dport 443 accept"),
         ),
         Scenario(
             "dc1-quic-off",
