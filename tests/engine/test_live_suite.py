@@ -90,6 +90,18 @@ EXPECTED: dict[str, dict[str, str]] = {
     "dc1-445-scope-widened": {"win-445-scope:dc1": "failed"},
     # declared for remote access, QUIC off: client access control alone does not pass it
     "dc1-quic-off": {"win-quic:dc1": "failed"},
+    # SMB over QUIC for remote users: fs1's stand-in gone (ICMP port unreachable, its control
+    # answering), answering another ALPN on IPv4, or let in from every segment (IPv4)
+    "quic-endpoint-down": {
+        "quic:inet1/fs1:443": "failed",
+        "quic:inet1/fs1[fd45:0:0:10::11]:443": "failed",
+    },
+    "quic-alpn-wrong": {"quic:inet1/fs1:443": "failed"},
+    "quic-open-to-all": {
+        "quic:guest1/fs1:443": "failed",
+        "quic:iot1/fs1:443": "failed",
+        "quic:iot1[10.45.40.42]/fs1:443": "failed",
+    },
     "signing-optional": {"signing:print1": "failed"},
     # guests cannot be let in while fs1 demands encryption, so the scenario relaxes it too
     "guest-access": {"anonymous:fs1": "failed", "encryption:fs1": "failed"},
@@ -140,8 +152,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "win-rate-limiter-off": {"win-auth-limiter:win1": "failed"},
     "win-ntlm-allowed": {"win-ntlm:win1": "failed"},
     "win-restrictive-open": {"win-restrictive:win1": "failed"},
-    # the corp rule now applies in Public too: the static endpoint rule and the live profile
-    "win-public-profile-445": {"win-profile:win1": "failed", "win-445-rules:win1": "failed"},
+    # the corp rule now applies in Public, which is in force: live, so win-profile's alone
+    # (win-445-rules keeps the latent exposure, a Public rule while no interface is Public)
+    "win-public-profile-445": {"win-profile:win1": "failed"},
     # win1's own outbound block explains any closed result: only the closed path is judged
     # closed there (the double's real connects still cross), and it errors instead of passing
     "win-outbound-445-blocked": {

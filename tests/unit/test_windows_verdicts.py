@@ -155,8 +155,8 @@ def test_compliant_endpoint_passes(plan: tuple[Any, dict[str, Check]]) -> None:
         ("win-rate-limiter-off", {"win-auth-limiter"}),
         ("win-ntlm-allowed", {"win-ntlm"}),
         ("win-restrictive-open", {"win-restrictive"}),
-        # the corp rule now applies in Public too: a static endpoint finding and a live one
-        ("win-public-profile-445", {"win-profile", "win-445-rules"}),
+        # the corp rule now applies in Public, which is in force: live, so win-profile's alone
+        ("win-public-profile-445", {"win-profile"}),
     ],
 )
 def test_each_win_scenario_fails_exactly_its_check(
@@ -487,3 +487,25 @@ def test_an_outbound_445_block_on_the_windows_vantage_makes_closed_an_error() ->
     assert reach.judge(check, obs, judging).outcome is Outcome.ERROR
     ssh_check = next(c for c in build_plan(config, TODAY) if c.id == "reach:corp1/fs1:445")
     assert HostQuery.FIREWALL_OUTBOUND_445 not in reach.needs(ssh_check, config)
+
+
+@pytest.mark.parametrize("category", ["DomainAuthenticated", "Private", "Public"])
+@pytest.mark.parametrize("profile", ["Domain", "Private", "Public", "Domain, Public", "Any"])
+def test_an_endpoint_445_rule_is_reported_once(
+    plan: tuple[Any, dict[str, Check]], category: str, profile: str
+) -> None:
+    """win-profile (in force now) and win-445-rules (latent) never report the same exposure:
+    on an endpoint every win-profile failure is a rule in the Public profile with Public in
+    force, which win-445-rules leaves to it; its other profiles stay win-445-rules' own."""
+
+    def change(state: dict[str, Any]) -> dict[str, Any]:
+        state["network_profiles"][0]["NetworkCategory"] = category
+        (corp,) = [r for r in state["firewall_rules"] if "445" in r["LocalPort"]]
+        corp["Profile"] = profile
+        return state
+
+    seen = verdicts(plan, "win1", change)
+    live = category == "Public" and ("Public" in profile or profile == "Any")
+    latent = "Private" in profile or profile == "Any" or ("Public" in profile and not live)
+    assert (seen["win-profile"] is Outcome.FAILED) == live
+    assert (seen["win-445-rules"] is Outcome.FAILED) == latent
