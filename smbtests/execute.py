@@ -244,8 +244,12 @@ class Executor:
 
     def _path_shares(self, key: BatchKey, port: int) -> tuple[tuple[str, ...], str | None]:
         """The host's declared shares, and for a DC over SMB direct the one holding SYSVOL."""
-        smb_host = self._config.policy.smb_hosts.get(key.name or "")
-        shares = () if smb_host is None or key.kind is not BatchKind.SMB else smb_host.shares
+        name = key.name or ""
+        windows = self._config.environment.windows_hosts.get(name)
+        if key.kind is BatchKind.WINDOWS:  # drift's sessions open the shares of its smb_host
+            name = "" if windows is None or windows.smb_host is None else windows.smb_host
+        smb_host = self._config.policy.smb_hosts.get(name)
+        shares = () if smb_host is None else smb_host.shares
         # GPO processing reads SYSVOL over SMB direct; over the NetBIOS session service
         # (139) impacket's file read is answered STATUS_INVALID_PARAMETER by Samba (measured),
         # so there the path proves share access only

@@ -218,6 +218,9 @@ class WindowsObservation:
     readings: Mapping[str, object]
     wire_smb1: Smb1Result | None = None
     wire_negotiations: tuple[NegotiateResult, ...] = ()
+    # the approved account over 3.x and over 2.1 (drift's encryption), or why there is none
+    wire_encryption: EncryptionObservation | None = None
+    wire_note: str | None = None
 
 
 Observation = (

@@ -1,26 +1,38 @@
-"""drift:HOST — what the wire shows of a Windows SMB host (SMB1, signing, the SMB2/3 dialects;
-impacket from the runner) matches the host's own configuration (seed step 6): a GPO that did not
-apply, or a detector bug, shows up as a disagreement.
+"""drift:HOST — what the wire shows of a Windows SMB host (SMB1, signing, the SMB2/3 dialects,
+encryption; impacket from the runner) matches the host's own configuration (seed step 6): a GPO
+that did not apply, or a detector bug, shows up as a disagreement.
 
 The dialects: the lowest and highest dialect the server accepted, one negotiate per dialect,
 against Smb2DialectMin/Smb2DialectMax (Server 2025, 11 24H2; a build that reads null has no
-setting to compare, so only the rest is). Encryption is not compared: EncryptData shows on the
-wire only as an authenticated tree connect refused over SMB 2.1, which needs the approved
-account and a declared share (the `encryption` kind's conversation), not the negotiations this
-check already has; the negotiate's encryption capability says "can", never "must"."""
+setting to compare, so only the rest is). Encryption: EncryptData and RejectUnencryptedAccess
+both True demand it; the wire shows it only as the approved account's declared shares refused
+over SMB 2.1 (which cannot encrypt) while they open over 3.x, the `encryption` kind's own
+conversation and verdict word (`required`/`optional`). The negotiate's encryption capability
+says "can", never "must", so without an account (`smb.credential`) or a declared share
+encryption is not compared, and the verdict says so."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+from smbtests.checks import encryption
 from smbtests.checks._hardening import accepted
 from smbtests.checks._windows import per_windows_host, reading, true
 from smbtests.checks.base import Check, Facts, Family, Need, SmbNeed
 from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.checks.win_dialect import ceiling_of, floor_of
 from smbtests.config import DIALECTS, LoadedConfig
-from smbtests.observations import HostQuery, NegotiateResult, Observation, WindowsObservation
+from smbtests.errors import ProbeError
+from smbtests.observations import (
+    EncryptionObservation,
+    HostQuery,
+    NegotiateResult,
+    Observation,
+    SessionResult,
+    WindowsObservation,
+)
 
 NAME = "drift"
 FAMILY = Family.OTHER
@@ -29,6 +41,8 @@ READINGS = (
     HostQuery.SMB1_FEATURE,
     HostQuery.SMB_SERVER_LIMITS,
 )
+SESSIONS = (SmbNeed.ACCOUNT, SmbNeed.ACCOUNT_UNENCRYPTED)
+NO_SESSION = "no approved-account session (smb.credential and a declared share are needed)"
 
 
 plan = per_windows_host(
@@ -36,19 +50,33 @@ plan = per_windows_host(
     ("Wire and configuration agree", "critical", 6, "smb_verification"),
     lambda windows, _baseline: windows.smb_host is not None,
     lambda _config, windows: (
-        f"what the wire shows of {windows.smb_host} (SMB1, signing, dialects) "
+        f"what the wire shows of {windows.smb_host} (SMB1, signing, dialects, encryption) "
         "matches the host's own configuration"
     ),
 )
 
 
 def needs(check: Check, config: LoadedConfig) -> Sequence[Need]:
-    return (*READINGS, SmbNeed.SMB1, SmbNeed.NEGOTIATIONS)
+    windows = config.environment.windows_hosts[check.host or ""]
+    host = config.policy.smb_hosts.get(windows.smb_host or "")
+    sessions = SESSIONS if config.environment.smb.credential and host and host.shares else ()
+    return (*READINGS, SmbNeed.SMB1, SmbNeed.NEGOTIATIONS, *sessions)
 
 
 def observe(check: Check, facts: Facts) -> Observation:
     readings = {str(query): facts.get(query) for query in READINGS}
-    return WindowsObservation(readings, facts.get(SmbNeed.SMB1), facts.get(SmbNeed.NEGOTIATIONS))
+    seen = WindowsObservation(
+        readings, facts.get(SmbNeed.SMB1), facts.get(SmbNeed.NEGOTIATIONS), wire_note=NO_SESSION
+    )
+    sessions = [facts.values.get(need) for need in SESSIONS]
+    failed = next((s for s in sessions if isinstance(s, ProbeError)), None)
+    if failed is not None:  # the account's failure leaves the rest of the comparison standing
+        return replace(seen, wire_note=f"the account's sessions failed: {failed}")
+    capable, plain = sessions
+    if isinstance(capable, SessionResult) and isinstance(plain, SessionResult):
+        found = EncryptionObservation(capable, plain, facts.account or "")
+        return replace(seen, wire_encryption=found, wire_note=None)
+    return seen
 
 
 def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
@@ -73,6 +101,8 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
             f"{'requires' if wire_signing else 'does not require'} signing"
         )
     disagreements += _dialect_drift(reading(obs, HostQuery.SMB_SERVER_LIMITS), offered)
+    found, encrypted = _encryption_drift(check, config, obs, judging)
+    disagreements += found
     if disagreements:
         return violated(
             check,
@@ -84,9 +114,31 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
         Outcome.PASSED,
         f"{check.host}: wire and configuration agree (SMB1 "
         f"{'on' if config_smb1 else 'off'}, signing "
-        f"{'required' if config_signing else 'optional'}, dialects {_span(offered)})",
+        f"{'required' if config_signing else 'optional'}, dialects {_span(offered)}, "
+        f"{encrypted})",
         "agree",
     )
+
+
+def _encryption_drift(
+    check: Check, config: dict[str, Any], obs: WindowsObservation, judging: Judging
+) -> tuple[list[str], str]:
+    """Disagreements, and what the pass says of encryption (compared or why not)."""
+    settings = ("EncryptData", "RejectUnencryptedAccess")
+    demanded = all(true(config[key]) for key in settings)
+    if obs.wire_encryption is None:
+        return [], f"encryption not compared: {obs.wire_note or NO_SESSION}"
+    wire = encryption.judge(check, obs.wire_encryption, judging).observed
+    if wire not in ("required", "optional"):
+        return [], "encryption not compared: the account's sessions showed neither answer"
+    if demanded == (wire == "required"):
+        return [], f"encryption {wire}"
+    values = ", ".join(f"{key}={true(config[key])}" for key in settings)
+    seen = "refused" if wire == "required" else "opened"
+    return [
+        f"config {values} but the wire {seen} the account's shares over unencrypted SMB "
+        f"{obs.wire_encryption.plain.dialect}"
+    ], ""
 
 
 def _span(offered: list[NegotiateResult]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -12,13 +13,23 @@ import pytest
 import yaml
 
 from smbtests import records
-from smbtests.checks.base import Check
+from smbtests.checks import drift as drift_kind
+from smbtests.checks.base import Check, Facts, SmbNeed
 from smbtests.checks.registry import build_plan, judge, kind_of
 from smbtests.checks.verdicts import Outcome, Verdict
 from smbtests.checks.win_445_scope import approved_sources, beyond, merged, remote_interval
 from smbtests.config import DIALECTS, load
+from smbtests.config.environment import SmbVantage
+from smbtests.errors import ProbeError
 from smbtests.lab.wsman.state import SCENARIOS, default_state
-from smbtests.observations import HostQuery, NegotiateResult, Smb1Result, WindowsObservation
+from smbtests.observations import (
+    EncryptionObservation,
+    HostQuery,
+    NegotiateResult,
+    SessionResult,
+    Smb1Result,
+    WindowsObservation,
+)
 from smbtests.reports import evidence
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -509,3 +520,89 @@ def test_an_endpoint_445_rule_is_reported_once(
     latent = "Private" in profile or profile == "Any" or ("Public" in profile and not live)
     assert (seen["win-profile"] is Outcome.FAILED) == live
     assert (seen["win-445-rules"] is Outcome.FAILED) == latent
+
+
+CAPABLE = SessionResult("3.1.1", True, True, ("data",), None, "OK", opened_shares=("data",))
+PLAIN_OPENS = SessionResult("2.1", True, True, ("data",), None, "OK", opened_shares=("data",))
+PLAIN_REFUSED = SessionResult(
+    "2.1", True, True, (), None, "OK", failed_shares=(("data", "STATUS_ACCESS_DENIED"),)
+)
+CAPABLE_FAILS = SessionResult("3.1.1", False, False, (), None, "STATUS_LOGON_FAILURE")
+
+
+def encrypting(state: dict[str, Any]) -> dict[str, Any]:
+    state["smb_server_configuration"].update(EncryptData=True, RejectUnencryptedAccess=True)
+    return state
+
+
+@pytest.mark.parametrize(
+    ("change", "capable", "plain", "outcome", "words"),
+    [
+        (None, CAPABLE, PLAIN_OPENS, Outcome.PASSED, "encryption optional"),
+        (encrypting, CAPABLE, PLAIN_REFUSED, Outcome.PASSED, "encryption required"),
+        # the configuration demands it, the wire lets the account in unencrypted: not applied
+        (
+            encrypting,
+            CAPABLE,
+            PLAIN_OPENS,
+            Outcome.FAILED,
+            "config EncryptData=True, RejectUnencryptedAccess=True but the wire opened",
+        ),
+        # the wire demands what the configuration does not say (a share-level setting)
+        (None, CAPABLE, PLAIN_REFUSED, Outcome.FAILED, "EncryptData=False, "),
+        # the account's 3.x session proves nothing: encryption is left out, the rest compared
+        (encrypting, CAPABLE_FAILS, PLAIN_REFUSED, Outcome.PASSED, "encryption not compared"),
+    ],
+)
+def test_drift_in_encryption(
+    plan: tuple[Any, dict[str, Check]],
+    change: Any,
+    capable: SessionResult,
+    plain: SessionResult,
+    outcome: Outcome,
+    words: str,
+) -> None:
+    base = wire(False, 3)
+    observed = WindowsObservation(
+        {}, base.wire_smb1, base.wire_negotiations, EncryptionObservation(capable, plain, "u")
+    )
+    config, checks = plan
+    state = default_state() if change is None else change(default_state())
+    observation = WindowsObservation(
+        readings(state),
+        observed.wire_smb1,
+        observed.wire_negotiations,
+        observed.wire_encryption,
+    )
+    verdict = judge(checks["drift:fs1-windows"], observation, config.policy, TODAY)
+    assert verdict.outcome is outcome and words in verdict.message
+
+
+def test_drift_reads_the_account_sessions_only_when_there_is_an_account(
+    plan: tuple[Any, dict[str, Check]],
+) -> None:
+    config, checks = plan
+    check = checks["drift:fs1-windows"]
+    assert SmbNeed.ACCOUNT_UNENCRYPTED in kind_of(check).needs(check, config)
+    environment = config.environment.model_copy(update={"smb": SmbVantage()})
+    anonymous = dataclasses.replace(config, environment=environment)
+    assert SmbNeed.ACCOUNT not in kind_of(check).needs(check, anonymous)
+
+
+def test_a_failed_account_session_leaves_the_rest_of_drift_standing(
+    plan: tuple[Any, dict[str, Check]],
+) -> None:
+    config, checks = plan
+    check = checks["drift:fs1-windows"]
+    base = wire(False, 3)
+    values: dict[Any, object] = {q: readings(default_state())[str(q)] for q in drift_kind.READINGS}
+    values |= {SmbNeed.SMB1: base.wire_smb1, SmbNeed.NEGOTIATIONS: base.wire_negotiations}
+    values |= {
+        SmbNeed.ACCOUNT: ProbeError("runner", "login refused"),
+        SmbNeed.ACCOUNT_UNENCRYPTED: PLAIN_OPENS,
+    }
+    observation = kind_of(check).observe(check, Facts(values))
+    assert isinstance(observation, WindowsObservation) and observation.wire_encryption is None
+    verdict = judge(check, observation, config.policy, TODAY)
+    assert verdict.outcome is Outcome.PASSED
+    assert "encryption not compared: the account's sessions failed" in verdict.message
