@@ -15,6 +15,7 @@ errors every check of that scan, never leaving a pass behind.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -299,8 +300,18 @@ class Executor:
             SmbNeed.ACCOUNT: lambda: session(account(), None, shares),
             SmbNeed.ACCOUNT_UNENCRYPTED: lambda: session(account(), plain, shares),
             SmbNeed.PATH: lambda: session(account(), None, shares, sysvol=sysvol),
+            SmbNeed.SOURCE: lambda: source_toward(host, port),
         }
         return _attempt(key.vantage, fetch[need])
+
+
+def source_toward(host: str, port: int) -> str:
+    """The runner's address its connections to host use: the kernel's route choice for a
+    connected UDP socket (no packet leaves)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect((host, port))
+        return str(probe.getsockname()[0])
 
 
 def sysvol_share(shares: tuple[str, ...]) -> str:

@@ -221,6 +221,7 @@ class WindowsObservation:
     # the approved account over 3.x and over 2.1 (drift's encryption), or why there is none
     wire_encryption: EncryptionObservation | None = None
     wire_note: str | None = None
+    wire_source: str | None = None  # the runner's address toward the host (firewall drift)
 
 
 Observation = (

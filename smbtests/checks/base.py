@@ -119,6 +119,7 @@ class SmbNeed(StrEnum):
     PATH = "approved-account session, declared shares and for DCs a SYSVOL policy file"
     # the same from a Windows vantage, by its own SMB client (smb-path.ps1 over WinRM)
     PATH_FROM_WINDOWS = "approved-account mappings of the declared shares from a Windows host"
+    SOURCE = "the vantage's own address toward the host (a route lookup; nothing is sent)"
 
 
 @dataclass(frozen=True, order=True)

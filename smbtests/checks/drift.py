@@ -13,16 +13,20 @@ encryption is not compared, and the verdict says so."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from smbtests.checks import encryption
 from smbtests.checks._hardening import accepted
-from smbtests.checks._windows import per_windows_host, reading, true
+from smbtests.checks._windows import allows_445_in, per_windows_host, reading, true
 from smbtests.checks.base import Check, Facts, Family, Need, SmbNeed
 from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
+from smbtests.checks.win_445_rules import allows_445
+from smbtests.checks.win_445_scope import remote_interval
 from smbtests.checks.win_dialect import ceiling_of, floor_of
+from smbtests.checks.win_profile import PROFILE_OF
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import (
@@ -40,6 +44,9 @@ READINGS = (
     HostQuery.SMB_SERVER_CONFIGURATION,
     HostQuery.SMB1_FEATURE,
     HostQuery.SMB_SERVER_LIMITS,
+    HostQuery.FIREWALL_PROFILES,
+    HostQuery.FIREWALL_RULES_445,
+    HostQuery.NETWORK_PROFILES,
 )
 SESSIONS = (SmbNeed.ACCOUNT, SmbNeed.ACCOUNT_UNENCRYPTED)
 NO_SESSION = "no approved-account session (smb.credential and a declared share are needed)"
@@ -60,13 +67,17 @@ def needs(check: Check, config: LoadedConfig) -> Sequence[Need]:
     windows = config.environment.windows_hosts[check.host or ""]
     host = config.policy.smb_hosts.get(windows.smb_host or "")
     sessions = SESSIONS if config.environment.smb.credential and host and host.shares else ()
-    return (*READINGS, SmbNeed.SMB1, SmbNeed.NEGOTIATIONS, *sessions)
+    return (*READINGS, SmbNeed.SMB1, SmbNeed.NEGOTIATIONS, SmbNeed.SOURCE, *sessions)
 
 
 def observe(check: Check, facts: Facts) -> Observation:
     readings = {str(query): facts.get(query) for query in READINGS}
     seen = WindowsObservation(
-        readings, facts.get(SmbNeed.SMB1), facts.get(SmbNeed.NEGOTIATIONS), wire_note=NO_SESSION
+        readings,
+        facts.get(SmbNeed.SMB1),
+        facts.get(SmbNeed.NEGOTIATIONS),
+        wire_note=NO_SESSION,
+        wire_source=facts.get(SmbNeed.SOURCE),
     )
     sessions = [facts.values.get(need) for need in SESSIONS]
     failed = next((s for s in sessions if isinstance(s, ProbeError)), None)
@@ -82,9 +93,17 @@ def observe(check: Check, facts: Facts) -> Observation:
 def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
     config = reading(obs, HostQuery.SMB_SERVER_CONFIGURATION)
     offered = accepted(obs.wire_negotiations)
+    firewall = firewall_in_force(obs)
     if obs.wire_smb1 is None or not offered:
+        # the reverse of firewall drift (admitted, yet nothing answered) is unprovable from
+        # one vantage: the network between may drop it
+        why = ""
+        if firewall is not None and not firewall[0]:
+            why = f"; the configuration admits {obs.wire_source} ({firewall[1]})"
         return Verdict(
-            Outcome.ERROR, f"{check.host}: no SMB conversation on the wire to compare", "error"
+            Outcome.ERROR,
+            f"{check.host}: no SMB conversation on the wire to compare{why}",
+            "error",
         )
     disagreements = []
     config_smb1 = true(config["EnableSMB1Protocol"])
@@ -103,6 +122,8 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
     disagreements += _dialect_drift(reading(obs, HostQuery.SMB_SERVER_LIMITS), offered)
     found, encrypted = _encryption_drift(check, config, obs, judging)
     disagreements += found
+    if firewall is not None and firewall[0]:
+        disagreements.append(f"config: {firewall[1]}, but the wire answered SMB from there")
     if disagreements:
         return violated(
             check,
@@ -115,9 +136,50 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
         f"{check.host}: wire and configuration agree (SMB1 "
         f"{'on' if config_smb1 else 'off'}, signing "
         f"{'required' if config_signing else 'optional'}, dialects {_span(offered)}, "
-        f"{encrypted})",
+        f"{encrypted}, firewall "
+        f"{'not compared (no address or profile)' if firewall is None else firewall[1]})",
         "agree",
     )
+
+
+def firewall_in_force(obs: WindowsObservation) -> tuple[bool, str] | None:
+    """Whether the firewall in force blocks 445 from the runner's address (every active
+    profile filters and no enabled allow rule in force covers it), and why; None when the
+    readings cannot say (no address, no active profile)."""
+    if obs.wire_source is None:
+        return None
+    runner = ipaddress.ip_address(obs.wire_source)
+    profiles = {p["Name"]: p for p in reading(obs, HostQuery.FIREWALL_PROFILES)}
+    rules = reading(obs, HostQuery.FIREWALL_RULES_445)
+    active = sorted(
+        {
+            PROFILE_OF.get(i["NetworkCategory"], "Public")
+            for i in reading(obs, HostQuery.NETWORK_PROFILES)
+        }
+    )
+    if not active:
+        return None
+    for name in active:
+        profile = profiles.get(name, {})
+        if not (true(profile.get("Enabled")) and profile.get("DefaultInboundAction") == "Block"):
+            return False, f"the {name} profile in force does not filter inbound"
+        for rule in rules:
+            if allows_445(rule) and allows_445_in(rule, name) and _covers(rule, runner):
+                return False, f"'{rule['DisplayName']}' admits {runner} in the {name} profile"
+    profiles_text = ", ".join(active)
+    return True, f"the {profiles_text} profile in force admits 445 from {runner} by no rule"
+
+
+def _covers(rule: dict[str, Any], address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a rule's RemoteAddress may include address (a keyword may: it is not narrowed)."""
+    for entry in rule["RemoteAddress"]:
+        interval = remote_interval(str(entry))
+        if interval is None:
+            return True
+        version, first, last = interval
+        if version == address.version and first <= int(address) <= last:
+            return True
+    return False
 
 
 def _encryption_drift(

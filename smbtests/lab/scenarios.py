@@ -4,8 +4,8 @@ Applying a scenario first restores the compliant lab, so exactly one is active a
 Router changes are rules added to chain `scenario` of table inet smblab (see router.nft), each
 commented "scenario NAME"; `compliant` flushes that chain. win1's scenarios (win-*) rewrite the
 WS-Management double's state file, which it re-reads for every command: no restart. dc1's double
-(its Windows configuration) is rewritten only by `dc1-445-scope-widened`, `dc1-quic-off` and
-`dc1-encryption-drift`;
+(its Windows configuration) is rewritten only by `dc1-445-scope-widened`, `dc1-quic-off`,
+`dc1-encryption-drift` and `dc1-firewall-drift`;
 `smb1-enabled` changes dc1's smbd, the wire, and leaves the configuration saying SMB1 is off,
 the drift to detect.
 The equivalent of the router ones by hand:
@@ -429,6 +429,11 @@ SCENARIOS: dict[str, Scenario] = {
             "dc1-encryption-drift",
             "dc1's configuration demands encryption (EncryptData) that its smbd does not",
             lambda _: write_state(doubles.DC1.state_file, doubles.dc1_encryption_drift()),
+        ),
+        Scenario(
+            "dc1-firewall-drift",
+            "dc1's 445 rule no longer admits mgmt, yet its smbd answers the runner there",
+            lambda _: write_state(doubles.DC1.state_file, doubles.dc1_firewall_drift()),
         ),
         Scenario(
             "quic-endpoint-down",

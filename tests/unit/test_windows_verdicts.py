@@ -597,6 +597,7 @@ def test_a_failed_account_session_leaves_the_rest_of_drift_standing(
     base = wire(False, 3)
     values: dict[Any, object] = {q: readings(default_state())[str(q)] for q in drift_kind.READINGS}
     values |= {SmbNeed.SMB1: base.wire_smb1, SmbNeed.NEGOTIATIONS: base.wire_negotiations}
+    values[SmbNeed.SOURCE] = "10.45.20.99"
     values |= {
         SmbNeed.ACCOUNT: ProbeError("runner", "login refused"),
         SmbNeed.ACCOUNT_UNENCRYPTED: PLAIN_OPENS,
@@ -606,3 +607,53 @@ def test_a_failed_account_session_leaves_the_rest_of_drift_standing(
     verdict = judge(check, observation, config.policy, TODAY)
     assert verdict.outcome is Outcome.PASSED
     assert "encryption not compared: the account's sessions failed" in verdict.message
+
+
+def firewall_drift(
+    plan: tuple[Any, dict[str, Check]], change: Any, source: str | None, answered: bool = True
+) -> Verdict:
+    config, checks = plan
+    state = default_state() if change is None else change(default_state())
+    base = wire(False, 3) if answered else WindowsObservation({}, None, ())
+    observation = WindowsObservation(
+        readings(state), base.wire_smb1, base.wire_negotiations, wire_source=source
+    )
+    return judge(checks["drift:fs1-windows"], observation, config.policy, TODAY)
+
+
+def public_category(state: dict[str, Any]) -> dict[str, Any]:
+    state["network_profiles"][0]["NetworkCategory"] = "Public"
+    return state
+
+
+def firewall_off(state: dict[str, Any]) -> dict[str, Any]:
+    for profile in state["firewall_profiles"]:
+        profile["Enabled"] = "False"
+    return state
+
+
+def test_drift_between_the_firewall_and_the_wire(plan: tuple[Any, dict[str, Check]]) -> None:
+    """The compliant state admits 445 from corp (10.45.20.0/24) in the Domain profile only."""
+    admitted = firewall_drift(plan, None, "10.45.20.99")
+    assert admitted.outcome is Outcome.PASSED
+    assert "'SMB-In (corp servers)' admits 10.45.20.99 in the Domain profile" in admitted.message
+    # no rule admits the runner's address, yet SMB answered it: the firewall is not in force
+    blocked = firewall_drift(plan, None, "10.45.0.10")
+    assert blocked.outcome is Outcome.FAILED
+    assert "admits 445 from 10.45.0.10 by no rule, but the wire answered" in blocked.message
+    # a Public interface takes the Public profile, where the Domain rule is not in force
+    public = firewall_drift(plan, public_category, "10.45.20.99")
+    assert public.outcome is Outcome.FAILED and "the Public profile in force" in public.message
+    # the firewall switched off: it blocks nothing, so an answer agrees
+    assert firewall_drift(plan, firewall_off, "10.45.0.10").outcome is Outcome.PASSED
+    # no address to compare (an old results file, a probe vantage): the rest still is
+    assert firewall_drift(plan, None, None).outcome is Outcome.PASSED
+    assert "firewall not compared" in firewall_drift(plan, None, None).message
+
+
+def test_the_reverse_firewall_drift_stays_an_error(plan: tuple[Any, dict[str, Check]]) -> None:
+    """Admitted by the configuration but silent on the wire: the network between may drop it,
+    so one vantage cannot judge it; the error names the rule that admits it."""
+    silent = firewall_drift(plan, None, "10.45.20.99", answered=False)
+    assert silent.outcome is Outcome.ERROR
+    assert "the configuration admits 10.45.20.99 ('SMB-In (corp servers)'" in silent.message
