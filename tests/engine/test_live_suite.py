@@ -56,8 +56,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     "netbios-139-open": {"reach:guest1/fs1:139": "failed"},
     # a one-host exception implemented as a whole-segment rule: iot1's second address sees it
     "exception-whole-segment": {"reach:iot1[10.45.40.42]/print1:445": "failed"},
-    # guest's deny rules written for IPv4 only
-    "ipv6-left-open": dict.fromkeys(to_hosts("guest1", ipv6=True), "failed"),
+    # guest's deny rules written for IPv4 only: over IPv6 fs1's QUIC stand-in answers guest too
+    "ipv6-left-open": {
+        **dict.fromkeys(to_hosts("guest1", ipv6=True), "failed"),
+        "quic:guest1/fs1[fd45:0:0:10::11]:443": "failed",
+    },
     "iot-445-open": {
         "reach:iot1/fs1:445": "failed",
         "reach:iot1/dc1:445": "failed",
