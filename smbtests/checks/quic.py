@@ -21,6 +21,7 @@ from datetime import date
 
 from smbtests.checks._paths import Source, address_label, sources
 from smbtests.checks.base import BatchKey, BatchKind, Check, Expect, Facts, Family, Need
+from smbtests.checks.control import control_check
 from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says, violated
 from smbtests.config import LoadedConfig, ProbeConfig
 from smbtests.config.types import Address
@@ -37,6 +38,10 @@ from smbtests.observations import (
 NAME = "quic"
 FAMILY = Family.REACH
 CONTROL = "control"  # the host part of a QUIC control's id
+CONTROL_RULE = (
+    "the probe completes a QUIC handshake with its control, so its 'no QUIC answer' results "
+    "are the network's"
+)
 VANTAGES = ("perimeter", "untrusted")
 # answers that prove a QUIC server there refused SMB over QUIC: no control needed
 REFUSALS = frozenset({QuicState.ALPN_MISMATCH, QuicState.TLS_ALERT, QuicState.VERSION_NEGOTIATION})
@@ -74,22 +79,8 @@ def _control(name: str, probe: ProbeConfig, source: Source, address: Address) ->
     assert probe.control is not None and probe.control.quic_port is not None
     port = probe.control.quic_port
     label = address_label(address, probe.control.address)
-    return Check(
-        id=f"{NAME}:{name}{source.label}/{CONTROL}{label}:{port}",
-        kind=NAME,
-        step=6,
-        rule="the probe completes a QUIC handshake with its control, so its 'no QUIC answer' "
-        "results are the network's",
-        feature="Probes can prove a port is blocked",
-        story=probe.segment,
-        severity="critical",
-        batch=BatchKey(BatchKind.SCAN, name),
-        marker="smb_verification",
-        probe=name,
-        target=source.to(address, port),
-        expect=Expect.OPEN,
-        rings=probe.rings,
-    )
+    where = f"{source.label}/{CONTROL}{label}:{port}"
+    return control_check(name, probe, where, source.to(address, port), CONTROL_RULE, NAME)
 
 
 def _check(
