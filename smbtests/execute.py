@@ -15,6 +15,7 @@ errors every check of that scan, never leaving a pass behind.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +23,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import partial
 
-from smbtests import smb
+from smbtests import quic, smb
 from smbtests.checks._paths import control_targets, port_control_targets
 from smbtests.checks.base import (
     RUNNER,
@@ -37,7 +38,7 @@ from smbtests.checks.base import (
 from smbtests.checks.registry import kind_of
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.errors import ProbeError
-from smbtests.observations import ConnectResult, HostQuery, Observation, Target
+from smbtests.observations import ConnectResult, HostQuery, Observation, QuicRequest, Target
 from smbtests.probes.base import Dialer, HostReader, Probe, ScanJob, ShareMapper, ShareRequest
 from smbtests.progress import OnProgress, ScanCounter
 from smbtests.secrets import Credentials
@@ -189,6 +190,13 @@ class Executor:
                     else ProbeError(key.name, f"probe {key.name} cannot read {query}")
                 )
                 settler.known(query, reading)
+            # QUIC handshakes from the probe's position (its UDP relay), all at once
+            handshakes = sorted(n for n in _union(needs) if isinstance(n, QuicRequest))
+            if handshakes:
+                ca_bundle = self._config.environment.quic.ca_bundle
+                found = quic.from_probe(probe, handshakes, timing.connect_timeout, ca_bundle)
+                for request, value in found.items():
+                    settler.known(request, value)
             # asked once a check's own needs were known (the readings above included)
             for need in settler.follow_ups():
                 settler.known(need, self._fetch_from_probe(need, probe))
@@ -237,8 +245,12 @@ class Executor:
 
     def _path_shares(self, key: BatchKey, port: int) -> tuple[tuple[str, ...], str | None]:
         """The host's declared shares, and for a DC over SMB direct the one holding SYSVOL."""
-        smb_host = self._config.policy.smb_hosts.get(key.name or "")
-        shares = () if smb_host is None or key.kind is not BatchKind.SMB else smb_host.shares
+        name = key.name or ""
+        windows = self._config.environment.windows_hosts.get(name)
+        if key.kind is BatchKind.WINDOWS:  # drift's sessions open the shares of its smb_host
+            name = "" if windows is None or windows.smb_host is None else windows.smb_host
+        smb_host = self._config.policy.smb_hosts.get(name)
+        shares = () if smb_host is None else smb_host.shares
         # GPO processing reads SYSVOL over SMB direct; over the NetBIOS session service
         # (139) impacket's file read is answered STATUS_INVALID_PARAMETER by Samba (measured),
         # so there the path proves share access only
@@ -288,8 +300,18 @@ class Executor:
             SmbNeed.ACCOUNT: lambda: session(account(), None, shares),
             SmbNeed.ACCOUNT_UNENCRYPTED: lambda: session(account(), plain, shares),
             SmbNeed.PATH: lambda: session(account(), None, shares, sysvol=sysvol),
+            SmbNeed.SOURCE: lambda: source_toward(host, port),
         }
         return _attempt(key.vantage, fetch[need])
+
+
+def source_toward(host: str, port: int) -> str:
+    """The runner's address its connections to host use: the kernel's route choice for a
+    connected UDP socket (no packet leaves)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect((host, port))
+        return str(probe.getsockname()[0])
 
 
 def sysvol_share(shares: tuple[str, ...]) -> str:

@@ -49,6 +49,43 @@ class ConnectResult:
 OnResult = Callable[[ConnectResult], None]
 
 
+class QuicState(StrEnum):
+    """What one QUIC handshake attempt (UDP) observed, from the probe's own side."""
+
+    HANDSHAKE = "handshake"  # TLS 1.3 completed with the ALPN asked for
+    ALPN_MISMATCH = "alpn-mismatch"  # a QUIC server refused the ALPN (alert 120) or chose none
+    TLS_ALERT = "tls-alert"  # a QUIC server closed the handshake with another alert or error
+    CERTIFICATE = "certificate-untrusted"  # completed, but the certificate failed verification
+    VERSION_NEGOTIATION = "version-negotiation"  # a QUIC server shares no version with us
+    PORT_UNREACHABLE = "port-unreachable"  # ICMP port unreachable: nothing listens there
+    UNREACHABLE = "unreachable"  # another ICMP error (host, network, administratively)
+    TIMEOUT = "timeout"  # no answer before the timeout
+    ERROR = "error"  # the probe's own stack failed (no socket, no route of its own)
+
+
+@dataclass(frozen=True, order=True)
+class QuicRequest:
+    """A QUIC handshake to ask of a probe: TLS 1.3 with `alpn` to a UDP target."""
+
+    target: Target
+    server_name: str  # SNI, and the name the certificate is verified for
+    alpn: str = "smb"
+
+
+QUIC_SILENT = frozenset({QuicState.PORT_UNREACHABLE, QuicState.UNREACHABLE, QuicState.TIMEOUT})
+
+
+@dataclass(frozen=True)
+class QuicResult:
+    target: Target  # a UDP endpoint
+    state: QuicState
+    latency_ms: float
+    detail: str
+    alpn: str | None = None  # the ALPN the server chose
+    certificate: str | None = None  # the server certificate's subject, when one came
+    verified: bool = False  # the certificate chain and name verified against the CA bundle
+
+
 class HostQuery(StrEnum):
     """A configuration reading from a Windows host; the value is the script's marker kind."""
 
@@ -119,6 +156,16 @@ class ReachObservation:
 
 
 @dataclass(frozen=True)
+class QuicObservation:
+    """A QUIC handshake to the check's target plus, from the same probe in the same batch, the
+    handshake to the probe's QUIC control (None: no QUIC control of that IP version)."""
+
+    result: QuicResult
+    control: QuicResult | None
+    probe: str
+
+
+@dataclass(frozen=True)
 class DiscoveryObservation:
     range: str
     scanned: int
@@ -171,10 +218,15 @@ class WindowsObservation:
     readings: Mapping[str, object]
     wire_smb1: Smb1Result | None = None
     wire_negotiations: tuple[NegotiateResult, ...] = ()
+    # the approved account over 3.x and over 2.1 (drift's encryption), or why there is none
+    wire_encryption: EncryptionObservation | None = None
+    wire_note: str | None = None
+    wire_source: str | None = None  # the runner's address toward the host (firewall drift)
 
 
 Observation = (
     ReachObservation
+    | QuicObservation
     | DiscoveryObservation
     | Smb1Observation
     | NegotiationObservation

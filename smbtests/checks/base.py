@@ -18,7 +18,14 @@ from typing import Any, Protocol
 from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.config import Hardening, LoadedConfig
 from smbtests.errors import ProbeError
-from smbtests.observations import ConnectResult, ConnectState, HostQuery, Observation, Target
+from smbtests.observations import (
+    ConnectResult,
+    ConnectState,
+    HostQuery,
+    Observation,
+    QuicRequest,
+    Target,
+)
 
 STEP_TITLES: dict[int, str] = {
     1: "1 Inventory",
@@ -112,6 +119,7 @@ class SmbNeed(StrEnum):
     PATH = "approved-account session, declared shares and for DCs a SYSVOL policy file"
     # the same from a Windows vantage, by its own SMB client (smb-path.ps1 over WinRM)
     PATH_FROM_WINDOWS = "approved-account mappings of the declared shares from a Windows host"
+    SOURCE = "the vantage's own address toward the host (a route lookup; nothing is sent)"
 
 
 @dataclass(frozen=True, order=True)
@@ -129,7 +137,7 @@ class SmbAnswers:
     target: Target
 
 
-Need = Connect | SmbNeed | HostQuery | SmbAnswers
+Need = Connect | SmbNeed | HostQuery | SmbAnswers | QuicRequest
 
 
 @dataclass(frozen=True)

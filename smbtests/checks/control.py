@@ -37,7 +37,7 @@ def plan(config: LoadedConfig, today: date) -> list[Check]:
                     continue
                 where = "" if address == primary else f"/[{address}]:{probe.control.port}"
                 checks.append(
-                    _check(
+                    control_check(
                         name,
                         probe,
                         source.label + where,
@@ -48,7 +48,9 @@ def plan(config: LoadedConfig, today: date) -> list[Check]:
         for target in port_control_targets(probe):
             label = "" if not target.source else f"[{target.source}]"
             checks.append(
-                _check(name, probe, f"{label}/[{target.host}]:{target.port}", target, AT_PORT)
+                control_check(
+                    name, probe, f"{label}/[{target.host}]:{target.port}", target, AT_PORT
+                )
             )
     return checks
 
@@ -60,10 +62,13 @@ AT_PORT = (
 )
 
 
-def _check(name: str, probe: ProbeConfig, where: str, target: Target, rule: str) -> Check:
+def control_check(
+    name: str, probe: ProbeConfig, where: str, target: Target, rule: str, kind: str = NAME
+) -> Check:
+    """A positive control of probe `name` (also the `quic` kind's, with its own kind)."""
     return Check(
-        id=f"{NAME}:{name}{where}",
-        kind=NAME,
+        id=f"{kind}:{name}{where}",
+        kind=kind,
         step=6,
         rule=rule,
         feature="Probes can prove a port is blocked",

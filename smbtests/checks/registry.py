@@ -21,6 +21,7 @@ from smbtests.checks import (
     encryption,
     exception,
     guest,
+    quic,
     reach,
     signing,
     smb1,
@@ -51,6 +52,7 @@ from smbtests.observations import Observation
 _MODULES: tuple[CheckKind, ...] = (
     control,
     reach,
+    quic,
     discovery,
     sweep,
     exception,

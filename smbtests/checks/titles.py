@@ -12,6 +12,10 @@ from smbtests.checks.base import Check, Expect
 # kinds whose open/closed expectation is about more than the TCP connect
 _PATH_WORDS: dict[str, dict[Expect, str]] = {
     "smb-path": {Expect.OPEN: "SMB must work", Expect.CLOSED: "SMB must fail"},
+    "quic": {
+        Expect.OPEN: "must answer SMB over QUIC",
+        Expect.CLOSED: "must not answer SMB over QUIC",
+    },
 }
 _REACH_WORDS = {Expect.OPEN: "must be open", Expect.CLOSED: "must be closed"}
 

@@ -1,7 +1,12 @@
 """win-445-rules:HOST — no enabled inbound firewall rule publishes 445 (seed steps 2 and 5):
 a server may allow it only from named addresses, an endpoint (a laptop that travels) not at
 all in the Public or Private profile. Read with Get-NetFirewallRule and its port and address
-filters, in the active store."""
+filters, in the active store.
+
+On an endpoint this is the *latent* exposure, on networks the laptop may join. A rule in the
+Public profile while an interface is in the Public category is in force now: that one is
+`win-profile`'s failure (which names it), so a Public rule is reported once, by the check that
+says it is live; the same rule's Private part, if any, stays this check's."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from smbtests.checks._windows import (
 )
 from smbtests.checks.base import Check, Family
 from smbtests.checks.verdicts import Judging, Verdict
+from smbtests.checks.win_profile import PROFILE_OF
 from smbtests.observations import HostQuery, WindowsObservation
 
 NAME = "win-445-rules"
@@ -26,7 +32,8 @@ SMB_PORT = 445
 UNNAMED_REMOTES = frozenset(
     {"any", "*", "internet", "intranet", "localsubnet", "0.0.0.0/0", "0.0.0.0-255.255.255.255"}
 )
-ENDPOINT_EXPOSED_PROFILES = ("Public", "Private", "Any")
+ENDPOINT_EXPOSED_PROFILES = frozenset({"Public", "Private"})
+ALL_PROFILES = frozenset({"Domain", "Private", "Public"})
 
 
 plan = per_windows_host(
@@ -39,7 +46,7 @@ plan = per_windows_host(
         else "no enabled inbound rule allows 445 in the Public or Private profile"
     ),
 )
-needs, observe = readings(HostQuery.FIREWALL_RULES_445)
+needs, observe = readings(HostQuery.FIREWALL_RULES_445, HostQuery.NETWORK_PROFILES)
 
 
 def unnamed(address: str) -> bool:
@@ -65,21 +72,37 @@ def allows_445(rule: dict[str, Any]) -> bool:
     )
 
 
+def profiles_of(rule: dict[str, Any]) -> frozenset[str]:
+    """The profiles a rule is in (`Domain, Public`; `Any` is all three)."""
+    named = frozenset(p.strip() for p in str(rule["Profile"]).split(","))
+    return ALL_PROFILES if "Any" in named else named
+
+
+def live_public(obs: WindowsObservation) -> bool:
+    """An interface is in the Public category now (an unknown category counts as Public)."""
+    return any(
+        PROFILE_OF.get(i["NetworkCategory"], "Public") == "Public"
+        for i in reading(obs, HostQuery.NETWORK_PROFILES)
+    )
+
+
 def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
     endpoint = check.windows_role == "endpoint"
+    owned = frozenset({"Public"}) if endpoint and live_public(obs) else frozenset()
     offending = []
     for rule in reading(obs, HostQuery.FIREWALL_RULES_445):
         allows = allows_445(rule)
-        profile = str(rule["Profile"])
         exposed = (
-            any(p in profile for p in ENDPOINT_EXPOSED_PROFILES)
+            bool(profiles_of(rule) & ENDPOINT_EXPOSED_PROFILES - owned)
             if endpoint
             else any(unnamed(address) for address in rule["RemoteAddress"])
         )
+        profile = str(rule["Profile"])
         if allows and exposed:
             offending.append(
                 f"'{rule['DisplayName']}' allows 445 from {', '.join(rule['RemoteAddress'])} "
                 f"({profile})"
             )
-    no_rule = "no inbound rule exposes 445"
+    live = "; a Public rule in force now is win-profile's to report" if owned else ""
+    no_rule = f"no inbound rule exposes 445{live}"
     return judged_as(check, offending, no_rule, failed="exposed", passed="closed")

@@ -40,6 +40,17 @@ class Control(_AllAddresses, ConfigModel):
     # the same control on its other addresses (its IPv6 one): a probe proves it can connect in
     # every family (and from every source address) it tests, or those checks error
     addresses: tuple[Address, ...] = ()
+    # the same control also completes a QUIC handshake (ALPN smb) on this UDP port: the proof
+    # a probe's "no QUIC answer" is the network's (`quic` checks)
+    quic_port: Port | None = None
+
+
+class QuicVerification(ConfigModel):
+    """How `quic` checks treat the servers' certificates: verified against `ca_bundle` for the
+    name in `server_names` (default: the address dialled), or recorded as unverified."""
+
+    ca_bundle: Path | None = None
+    server_names: dict[str, str] = {}
 
 
 class SmbPortControl(_AllAddresses, ConfigModel):
@@ -188,6 +199,7 @@ class Environment(ConfigModel):
     host_rings: dict[str, tuple[Name, ...]] = {}
     windows_hosts: dict[Name, WindowsHost] = {}
     deny_logs: dict[Name, DenyLog] = {}
+    quic: QuicVerification = QuicVerification()
 
     @field_validator("scope")
     @classmethod

@@ -80,8 +80,18 @@ class OutboundTarget(ConfigModel):
     description: str = ""
 
 
+class QuicAccess(ConfigModel):
+    """SMB over QUIC for remote users: the SMB hosts they reach on UDP `port` from perimeter
+    segments. Every other host from there, and every host from an untrusted segment, must not
+    complete a QUIC handshake with ALPN smb (`quic` checks)."""
+
+    hosts: tuple[Name, ...] = ()
+    port: Port = 443
+
+
 class Perimeter(ConfigModel):
     outbound_targets: dict[Name, OutboundTarget] = {}
+    quic: QuicAccess | None = None
     # what the internet sees of the organisation (its edge firewall's or NAT's addresses): swept
     # from perimeter probes, so a port-forward to an inside SMB server shows up
     public_addresses: tuple[Address, ...] = ()

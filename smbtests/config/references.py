@@ -47,6 +47,10 @@ def resolve_policy(policy: Policy, doc: SourceDocument) -> None:
     _outbound_names(policy, doc)
     _approved_path_references(policy, doc)
     _exception_references(policy, doc)
+    if policy.perimeter.quic is not None:
+        for j, host in enumerate(policy.perimeter.quic.hosts):
+            where = ("perimeter", "quic", "hosts", j)
+            check_reference(doc, where, host, policy.smb_hosts, "SMB host")
 
 
 def _hosts_in_segments(policy: Policy, doc: SourceDocument) -> None:
@@ -138,6 +142,9 @@ def resolve_environment(env: Environment, policy: Policy, doc: SourceDocument) -
         where = ("smb", "host_vantage", host_name)
         check_reference(doc, where, host_name, policy.smb_hosts, "SMB host")
         check_reference(doc, where, probe_name, dialing, "local or ssh probe")
+    for host_name in env.quic.server_names:
+        where = ("quic", "server_names", host_name)
+        check_reference(doc, where, host_name, policy.smb_hosts, "SMB host")
     winrm_probes = [n for n, p in env.probes.items() if p.transport == "winrm"]
     for name, windows in env.windows_hosts.items():
         _windows_host(policy, doc, ("windows_hosts", name), windows, winrm_probes)

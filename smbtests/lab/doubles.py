@@ -7,7 +7,8 @@ Two instances of the same double (`smbtests/lab/wsman/`) run in the lab:
   wire). Its state says what the configuration management believes dc1 is: a hardened server,
   SMB1 off, signing required, 445 admitted from named subnets only. `smb1-enabled`, which
   changes only the smbd, shows drift between wire and configuration, like a GPO that did not
-  apply; `dc1-445-scope-widened` and `dc1-quic-off` are the scenarios that rewrite this state.
+  apply; `dc1-445-scope-widened`, `dc1-quic-off`, `dc1-encryption-drift` and
+  `dc1-firewall-drift` are the scenarios that rewrite this state.
 
 Every scenario (and `compliant`) first writes each double's compliant state again.
 """
@@ -24,6 +25,7 @@ from smbtests.lab.wsman import State, default_state
 
 SMB_PORT = "445"
 WIDENED_CORP = "10.45.20.0-10.45.30.255"
+MGMT_OUT_OF = ("10.45.20.0/255.255.255.0",)  # dc1's 445 rule without mgmt
 QUIC_NAME = "dc1.lab.example"
 QUIC_ISSUER = "CN=smbtests lab corp issuing CA"
 
@@ -115,6 +117,26 @@ def dc1_quic_off() -> State:
     """dc1 declared for remote access, but SMB over QUIC switched off (EnableSMBQUIC false)."""
     state = dc1_state()
     state["smb_server_configuration"]["EnableSMBQUIC"] = False
+    return state
+
+
+def dc1_encryption_drift() -> State:
+    """dc1's configuration demands SMB encryption (EncryptData and RejectUnencryptedAccess
+    True) while its smbd still lets the account in unencrypted: a setting that did not apply,
+    which only `drift` (wire against configuration) sees; the policy asks dc1 for no
+    encryption, so no hardening check does."""
+    state = dc1_state()
+    state["smb_server_configuration"].update(EncryptData=True, RejectUnencryptedAccess=True)
+    return state
+
+
+def dc1_firewall_drift() -> State:
+    """dc1's 445 rule no longer names mgmt, so by its configuration the runner (10.45.0.10)
+    is blocked, while its smbd, with no Windows Firewall in front, still answers it: only
+    `drift` sees it (narrower than the policy, so win-445-scope passes)."""
+    state = dc1_state()
+    (rule,) = [r for r in state["firewall_rules"] if r["Name"] == dc1_smb_rule()["Name"]]
+    rule["RemoteAddress"] = [MGMT_OUT_OF[0]]
     return state
 
 

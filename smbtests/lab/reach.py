@@ -1,7 +1,8 @@
 """Connect checks run inside a lab namespace: does each service answer?
 
 Usage: python -m smbtests.lab.reach TIMEOUT WAIT ADDR:PORT...
-Prints {"ADDR:PORT": "open" | "refused" | "filtered" | "error: ..."}. With WAIT > 0 it keeps
+Prints {"ADDR:PORT": "open" | "refused" | "filtered" | "error: ..."}; a target `quic/ADDR:PORT`
+is a QUIC handshake (ALPN smb) instead, "open" once it completes. With WAIT > 0 it keeps
 polling the targets that are not open until they are or the wait is over: that is how `lab up`
 waits for its services without sleeping blindly.
 """
@@ -18,11 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from smbtests.errors import LabError
 from smbtests.lab import netns
 from smbtests.lab.topology import Endpoint
+from smbtests.observations import QUIC_SILENT, QuicRequest, QuicState, Target
+from smbtests.probes.local import LocalProbe
+from smbtests.quic import from_probe
 
 POLL_INTERVAL = 0.05
+QUIC_PREFIX = "quic/"  # a target `quic/ADDR:PORT` is a QUIC handshake, not a TCP connect
 
 
 def connect(target: str, timeout: float) -> str:
+    if target.startswith(QUIC_PREFIX):
+        return quic_handshake(target.removeprefix(QUIC_PREFIX), timeout)
     address, port = target.rsplit(":", 1)
     address = address.removeprefix("[").removesuffix("]")  # an IPv6 endpoint is [address]:port
     try:
@@ -34,6 +41,20 @@ def connect(target: str, timeout: float) -> str:
         return "filtered"
     except OSError as exc:
         return f"error: {exc.strerror or exc}"
+
+
+def quic_handshake(target: str, timeout: float) -> str:
+    """A QUIC handshake with ALPN smb from this namespace (the engine's own client over the
+    in-process relay): `open` once a QUIC server answers (a scenario's stand-in with another
+    ALPN refuses smb, and is up all the same), else the state's word."""
+    address, port = target.rsplit(":", 1)
+    host = address.removeprefix("[").removesuffix("]")
+    request = QuicRequest(Target(host, int(port)), host)
+    found = from_probe(LocalProbe("lab"), [request], timeout, None)[request]
+    if isinstance(found, Exception):
+        return f"error: {found}"
+    silent = found.state in QUIC_SILENT or found.state is QuicState.ERROR
+    return found.state.value if silent else "open"
 
 
 def check_all(targets: list[str], timeout: float, wait: float) -> dict[str, str]:

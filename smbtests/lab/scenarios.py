@@ -4,7 +4,8 @@ Applying a scenario first restores the compliant lab, so exactly one is active a
 Router changes are rules added to chain `scenario` of table inet smblab (see router.nft), each
 commented "scenario NAME"; `compliant` flushes that chain. win1's scenarios (win-*) rewrite the
 WS-Management double's state file, which it re-reads for every command: no restart. dc1's double
-(its Windows configuration) is rewritten only by `dc1-445-scope-widened` and `dc1-quic-off`;
+(its Windows configuration) is rewritten only by `dc1-445-scope-widened`, `dc1-quic-off`,
+`dc1-encryption-drift` and `dc1-firewall-drift`;
 `smb1-enabled` changes dc1's smbd, the wire, and leaves the configuration saying SMB1 is off,
 the drift to detect.
 The equivalent of the router ones by hand:
@@ -29,6 +30,7 @@ from smbtests.lab.topology import (
     FS1_SECOND,
     INTERNET_ROGUE_SMB,
     PUBLIC_EDGE,
+    QUIC_HOST,
     ROUTER_NAMESPACE,
     host,
 )
@@ -151,6 +153,16 @@ def _start(service: services.Service, state: LabState) -> None:
     services.prepare(service)
     services.start(service, state)
     services.wait_ready([service])
+
+
+def _quic_stand_in_down(state: LabState) -> None:
+    for suffix in ("", "6"):
+        services.stop(services.ALL_SERVICES[f"{QUIC_HOST.name}/quic{suffix}"], state)
+
+
+def _quic_alpn_wrong(state: LabState) -> None:
+    services.stop(services.ALL_SERVICES[f"{QUIC_HOST.name}/quic"], state)
+    _start(services.QUIC_WRONG_ALPN, state)
 
 
 def _probe_down(state: LabState) -> None:
@@ -412,6 +424,31 @@ SCENARIOS: dict[str, Scenario] = {
             "dc1-445-scope-widened",
             f"dc1's 445 rule admits {doubles.WIDENED_CORP}: corp typed as a range into guest",
             lambda _: write_state(doubles.DC1.state_file, doubles.dc1_445_scope_widened()),
+        ),
+        Scenario(
+            "dc1-encryption-drift",
+            "dc1's configuration demands encryption (EncryptData) that its smbd does not",
+            lambda _: write_state(doubles.DC1.state_file, doubles.dc1_encryption_drift()),
+        ),
+        Scenario(
+            "dc1-firewall-drift",
+            "dc1's 445 rule no longer admits mgmt, yet its smbd answers the runner there",
+            lambda _: write_state(doubles.DC1.state_file, doubles.dc1_firewall_drift()),
+        ),
+        Scenario(
+            "quic-endpoint-down",
+            "fs1's SMB over QUIC stand-in is stopped (both families): remote users lose it",
+            _quic_stand_in_down,
+        ),
+        Scenario(
+            "quic-alpn-wrong",
+            "fs1's QUIC endpoint on IPv4 answers ALPN h3 instead of smb",
+            _quic_alpn_wrong,
+        ),
+        Scenario(
+            "quic-open-to-all",
+            "the router admits UDP 443 to fs1 from every segment (IPv4), not just the internet",
+            _router_rule("quic-open-to-all", "ip daddr 10.45.10.11 udp dport 443 accept"),
         ),
         Scenario(
             "dc1-quic-off",

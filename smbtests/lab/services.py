@@ -9,7 +9,7 @@ from string import Template
 from typing import Literal
 
 from smbtests.errors import LabError
-from smbtests.lab import accounts, doubles, paths, procs, reach, samba
+from smbtests.lab import accounts, doubles, paths, procs, quic, reach, samba
 from smbtests.lab.state import LabState
 from smbtests.lab.topology import (
     CONTROL,
@@ -20,6 +20,9 @@ from smbtests.lab.topology import (
     INTERNET_SMB6,
     INTERNET_SMB_HOST,
     NETBIOS_PORT,
+    QUIC_CONTROLS,
+    QUIC_ENDPOINTS,
+    QUIC_HOST,
     SMB_PORT,
     SMB_PORT_CONTROL_HOST,
     SSH_PORT,
@@ -32,7 +35,7 @@ from smbtests.lab.topology import (
 )
 from smbtests.lab.wsman import write_state
 
-Kind = Literal["smbd", "sshd", "listener", "wsman"]
+Kind = Literal["smbd", "sshd", "listener", "wsman", "quic"]
 READY_WAIT = 10.0
 CHECK_TIMEOUT = 1.0
 
@@ -49,6 +52,7 @@ class Service:
     # Further ports the same process answers on, as (what, port): each is checked and shown
     # under its own name "<host>/<what>", while the process stays tracked under `name` alone.
     more_ports: tuple[tuple[str, int], ...] = ()
+    alpn: str = "smb"  # a QUIC stand-in's ALPN
 
     @property
     def answers(self) -> dict[str, Endpoint]:
@@ -78,6 +82,12 @@ class Service:
                 "--state", str(double.state_file), "--cert-dir", str(double.directory),
                 "--user", accounts.WIN_USER, "--password-file", str(paths.WIN_PASSWORD_FILE),
                 "--hostname", double.host,
+            ]  # fmt: skip
+        if self.kind == "quic":
+            return [
+                sys.executable, "-m", "smbtests.lab.quic",
+                str(self.endpoint.address), str(self.endpoint.port), self.alpn,
+                str(quic.CERT_FILE), str(quic.KEY_FILE),
             ]  # fmt: skip
         return [
             sys.executable, "-m", "smbtests.lab.listener",
@@ -148,6 +158,13 @@ COMPLIANT_SERVICES: tuple[Service, ...] = (
     ),
     # win1, a Windows endpoint; dc1's Windows configuration, beside dc1's smbd (doubles.py).
     *(_double(host(name)) for name in doubles.DOUBLES),
+    # SMB over QUIC: the stand-in in front of fs1 and the QUIC control (lab/quic.py), one
+    # process per address like the TCP listeners
+    *(
+        _service(QUIC_HOST, f"{what}{suffix}", "quic", endpoint, MGMT_NS)
+        for what, endpoints in (("quic", QUIC_ENDPOINTS), ("quic-control", QUIC_CONTROLS))
+        for suffix, endpoint in zip(("", "6"), endpoints, strict=True)
+    ),
 )
 
 ROGUE_SMBD = _service(host("iot1"), "smbd", "smbd", _at(host("iot1"), SMB_PORT), MGMT_NS)
@@ -159,7 +176,11 @@ ROGUE_INTERNET_SMB = _service(
 WORKSTATION_SMB = _service(
     host("win1"), "smb-listener", "listener", _at(host("win1"), SMB_PORT), host("win1").namespace
 )
-SCENARIO_SERVICES = (ROGUE_SMBD, ROGUE_INTERNET_SMB, WORKSTATION_SMB)
+# fs1's QUIC stand-in on IPv4 answering another ALPN (HTTP/3's) in its place
+QUIC_WRONG_ALPN = Service(
+    f"{QUIC_HOST.name}/quic-h3", QUIC_HOST, "quic", QUIC_ENDPOINTS[0], MGMT_NS, alpn="h3"
+)
+SCENARIO_SERVICES = (ROGUE_SMBD, ROGUE_INTERNET_SMB, WORKSTATION_SMB, QUIC_WRONG_ALPN)
 
 ALL_SERVICES: dict[str, Service] = {s.name: s for s in (*COMPLIANT_SERVICES, *SCENARIO_SERVICES)}
 
@@ -185,6 +206,8 @@ def prepare(service: Service, smb_settings: samba.SambaSettings | None = None) -
         samba.prepare_instance(service.name, service.host, settings)
     elif service.kind == "sshd":
         write_sshd_config(service)
+    elif service.kind == "quic":
+        quic.prepare_tls([str(e.address) for e in (*QUIC_ENDPOINTS, *QUIC_CONTROLS)])
     elif service.kind == "wsman":
         double = doubles.DOUBLES[service.host.name]
         write_state(double.state_file, double.compliant())

@@ -61,11 +61,11 @@ class Host:
 class Endpoint:
     address: IPv4Address | IPv6Address
     port: int
+    quic: bool = False  # a UDP endpoint that answers a QUIC handshake (lab/quic.py), not TCP
 
     def __str__(self) -> str:
-        if self.address.version == 6:
-            return f"[{self.address}]:{self.port}"
-        return f"{self.address}:{self.port}"
+        where = f"[{self.address}]" if self.address.version == 6 else str(self.address)
+        return f"{'quic/' if self.quic else ''}{where}:{self.port}"
 
 
 def _segment(name: str, subnet: str, gateway: str, subnet6: str) -> Segment:
@@ -130,6 +130,19 @@ PUBLIC_EDGE = IPv4Address("198.51.100.10")
 # internet the policy does not declare as an outbound target.
 FS1_SECOND = IPv4Address("10.45.10.21")
 INTERNET_ROGUE_SMB = Endpoint(IPv4Address("198.51.100.77"), 445)
+
+# SMB over QUIC (UDP): a stand-in in front of fs1 on fs1's own addresses, and a QUIC positive
+# control on the TCP control's addresses (lab/quic.py)
+QUIC_PORT = 443
+QUIC_HOST = HOSTS_BY_NAME["fs1"]
+QUIC_ENDPOINTS = (
+    Endpoint(QUIC_HOST.address, QUIC_PORT, quic=True),
+    Endpoint(QUIC_HOST.address6, QUIC_PORT, quic=True),
+)
+QUIC_CONTROLS = (
+    Endpoint(CONTROL.address, QUIC_PORT, quic=True),
+    Endpoint(CONTROL6.address, QUIC_PORT, quic=True),
+)
 
 SMB_PORT = 445
 NETBIOS_PORT = 139

@@ -93,3 +93,17 @@ class ShareMapper(Protocol):
     name: str
 
     def map_shares(self, request: ShareRequest) -> object: ...
+
+
+@runtime_checkable
+class DatagramRelay(Protocol):
+    """A probe that can send and receive UDP from its own position (`local`: in-process;
+    `ssh`: probes/udprelay.py over one exec channel), so a QUIC handshake leaves from it.
+
+    `relay(lifetime)` returns the runner's end of a stream carrying the relay's frames (the relay
+    ends after `lifetime` seconds at the latest); a failure of the probe raises ProbeError.
+    """
+
+    name: str
+
+    def relay(self, lifetime: float) -> socket.socket: ...

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import socket
+import threading
 from typing import Any
 
 from smbtests.observations import ConnectResult
-from smbtests.probes import scanner
+from smbtests.probes import scanner, udprelay
 from smbtests.probes._records import record_result, results_from_records
 from smbtests.probes.base import ScanJob
 
@@ -32,6 +33,17 @@ class LocalProbe:
 
     def dial(self, host: str, port: int, timeout: float) -> socket.socket:
         return socket.create_connection((host, port), timeout=timeout)
+
+    def relay(self, lifetime: float) -> socket.socket:
+        """The UDP relay in a thread of this process, its stream a socket pair."""
+        mine, theirs = socket.socketpair()
+
+        def run() -> None:
+            with theirs:
+                udprelay.serve(theirs.fileno(), theirs.fileno(), lifetime)
+
+        threading.Thread(target=run, daemon=True, name=f"smbtests-udprelay-{self.name}").start()
+        return mine
 
     def close(self) -> None:
         """Nothing to release: the local probe holds no connection."""

@@ -41,6 +41,7 @@ _PARAMIKO_LOG.addHandler(logging.NullHandler())
 _PARAMIKO_LOG.propagate = False
 
 SCANNER_SOURCE = resources.files("smbtests.probes").joinpath("scanner.py").read_text()
+RELAY_SOURCE = resources.files("smbtests.probes").joinpath("udprelay.py").read_text()
 
 
 class _ClientOnce:
@@ -236,6 +237,19 @@ class SshProbe:
         except paramiko.SSHException as exc:
             if "timeout" in str(exc).lower():
                 raise TimeoutError from None
+            raise _probe_error(self.name, exc) from None
+        return bridge(channel)
+
+    def relay(self, lifetime: float) -> socket.socket:
+        """The stdlib-only UDP relay as `python3 -c` on one exec channel, bridged to a socket
+        (no netcat, nothing built from input: the lifetime is a number)."""
+        command = f"{shlex.quote(self._python)} -c {shlex.quote(RELAY_SOURCE)} {lifetime:.1f}"
+        try:
+            channel = self._transport().open_session(timeout=self._channel_timeout)
+            channel.exec_command(command)
+        except ProbeError:
+            raise
+        except Exception as exc:
             raise _probe_error(self.name, exc) from None
         return bridge(channel)
 

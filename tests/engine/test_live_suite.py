@@ -56,8 +56,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     "netbios-139-open": {"reach:guest1/fs1:139": "failed"},
     # a one-host exception implemented as a whole-segment rule: iot1's second address sees it
     "exception-whole-segment": {"reach:iot1[10.45.40.42]/print1:445": "failed"},
-    # guest's deny rules written for IPv4 only
-    "ipv6-left-open": dict.fromkeys(to_hosts("guest1", ipv6=True), "failed"),
+    # guest's deny rules written for IPv4 only: over IPv6 fs1's QUIC stand-in answers guest too
+    "ipv6-left-open": {
+        **dict.fromkeys(to_hosts("guest1", ipv6=True), "failed"),
+        "quic:guest1/fs1[fd45:0:0:10::11]:443": "failed",
+    },
     "iot-445-open": {
         "reach:iot1/fs1:445": "failed",
         "reach:iot1/dc1:445": "failed",
@@ -90,6 +93,22 @@ EXPECTED: dict[str, dict[str, str]] = {
     "dc1-445-scope-widened": {"win-445-scope:dc1": "failed"},
     # declared for remote access, QUIC off: client access control alone does not pass it
     "dc1-quic-off": {"win-quic:dc1": "failed"},
+    # SMB over QUIC for remote users: fs1's stand-in gone (ICMP port unreachable, its control
+    # answering), answering another ALPN on IPv4, or let in from every segment (IPv4)
+    "quic-endpoint-down": {
+        "quic:inet1/fs1:443": "failed",
+        "quic:inet1/fs1[fd45:0:0:10::11]:443": "failed",
+    },
+    "quic-alpn-wrong": {"quic:inet1/fs1:443": "failed"},
+    # dc1's configuration demands encryption, its smbd does not: only the comparison sees it
+    "dc1-encryption-drift": {"drift:dc1": "failed"},
+    # dc1's 445 rule leaves mgmt out, its smbd answers the runner there all the same
+    "dc1-firewall-drift": {"drift:dc1": "failed"},
+    "quic-open-to-all": {
+        "quic:guest1/fs1:443": "failed",
+        "quic:iot1/fs1:443": "failed",
+        "quic:iot1[10.45.40.42]/fs1:443": "failed",
+    },
     "signing-optional": {"signing:print1": "failed"},
     # guests cannot be let in while fs1 demands encryption, so the scenario relaxes it too
     "guest-access": {"anonymous:fs1": "failed", "encryption:fs1": "failed"},
@@ -140,8 +159,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "win-rate-limiter-off": {"win-auth-limiter:win1": "failed"},
     "win-ntlm-allowed": {"win-ntlm:win1": "failed"},
     "win-restrictive-open": {"win-restrictive:win1": "failed"},
-    # the corp rule now applies in Public too: the static endpoint rule and the live profile
-    "win-public-profile-445": {"win-profile:win1": "failed", "win-445-rules:win1": "failed"},
+    # the corp rule now applies in Public, which is in force: live, so win-profile's alone
+    # (win-445-rules keeps the latent exposure, a Public rule while no interface is Public)
+    "win-public-profile-445": {"win-profile:win1": "failed"},
     # win1's own outbound block explains any closed result: only the closed path is judged
     # closed there (the double's real connects still cross), and it errors instead of passing
     "win-outbound-445-blocked": {

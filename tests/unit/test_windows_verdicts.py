@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -12,13 +13,23 @@ import pytest
 import yaml
 
 from smbtests import records
-from smbtests.checks.base import Check
+from smbtests.checks import drift as drift_kind
+from smbtests.checks.base import Check, Facts, SmbNeed
 from smbtests.checks.registry import build_plan, judge, kind_of
 from smbtests.checks.verdicts import Outcome, Verdict
 from smbtests.checks.win_445_scope import approved_sources, beyond, merged, remote_interval
 from smbtests.config import DIALECTS, load
+from smbtests.config.environment import SmbVantage
+from smbtests.errors import ProbeError
 from smbtests.lab.wsman.state import SCENARIOS, default_state
-from smbtests.observations import HostQuery, NegotiateResult, Smb1Result, WindowsObservation
+from smbtests.observations import (
+    EncryptionObservation,
+    HostQuery,
+    NegotiateResult,
+    SessionResult,
+    Smb1Result,
+    WindowsObservation,
+)
 from smbtests.reports import evidence
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,8 +166,8 @@ def test_compliant_endpoint_passes(plan: tuple[Any, dict[str, Check]]) -> None:
         ("win-rate-limiter-off", {"win-auth-limiter"}),
         ("win-ntlm-allowed", {"win-ntlm"}),
         ("win-restrictive-open", {"win-restrictive"}),
-        # the corp rule now applies in Public too: a static endpoint finding and a live one
-        ("win-public-profile-445", {"win-profile", "win-445-rules"}),
+        # the corp rule now applies in Public, which is in force: live, so win-profile's alone
+        ("win-public-profile-445", {"win-profile"}),
     ],
 )
 def test_each_win_scenario_fails_exactly_its_check(
@@ -487,3 +498,162 @@ def test_an_outbound_445_block_on_the_windows_vantage_makes_closed_an_error() ->
     assert reach.judge(check, obs, judging).outcome is Outcome.ERROR
     ssh_check = next(c for c in build_plan(config, TODAY) if c.id == "reach:corp1/fs1:445")
     assert HostQuery.FIREWALL_OUTBOUND_445 not in reach.needs(ssh_check, config)
+
+
+@pytest.mark.parametrize("category", ["DomainAuthenticated", "Private", "Public"])
+@pytest.mark.parametrize("profile", ["Domain", "Private", "Public", "Domain, Public", "Any"])
+def test_an_endpoint_445_rule_is_reported_once(
+    plan: tuple[Any, dict[str, Check]], category: str, profile: str
+) -> None:
+    """win-profile (in force now) and win-445-rules (latent) never report the same exposure:
+    on an endpoint every win-profile failure is a rule in the Public profile with Public in
+    force, which win-445-rules leaves to it; its other profiles stay win-445-rules' own."""
+
+    def change(state: dict[str, Any]) -> dict[str, Any]:
+        state["network_profiles"][0]["NetworkCategory"] = category
+        (corp,) = [r for r in state["firewall_rules"] if "445" in r["LocalPort"]]
+        corp["Profile"] = profile
+        return state
+
+    seen = verdicts(plan, "win1", change)
+    live = category == "Public" and ("Public" in profile or profile == "Any")
+    latent = "Private" in profile or profile == "Any" or ("Public" in profile and not live)
+    assert (seen["win-profile"] is Outcome.FAILED) == live
+    assert (seen["win-445-rules"] is Outcome.FAILED) == latent
+
+
+CAPABLE = SessionResult("3.1.1", True, True, ("data",), None, "OK", opened_shares=("data",))
+PLAIN_OPENS = SessionResult("2.1", True, True, ("data",), None, "OK", opened_shares=("data",))
+PLAIN_REFUSED = SessionResult(
+    "2.1", True, True, (), None, "OK", failed_shares=(("data", "STATUS_ACCESS_DENIED"),)
+)
+CAPABLE_FAILS = SessionResult("3.1.1", False, False, (), None, "STATUS_LOGON_FAILURE")
+
+
+def encrypting(state: dict[str, Any]) -> dict[str, Any]:
+    state["smb_server_configuration"].update(EncryptData=True, RejectUnencryptedAccess=True)
+    return state
+
+
+@pytest.mark.parametrize(
+    ("change", "capable", "plain", "outcome", "words"),
+    [
+        (None, CAPABLE, PLAIN_OPENS, Outcome.PASSED, "encryption optional"),
+        (encrypting, CAPABLE, PLAIN_REFUSED, Outcome.PASSED, "encryption required"),
+        # the configuration demands it, the wire lets the account in unencrypted: not applied
+        (
+            encrypting,
+            CAPABLE,
+            PLAIN_OPENS,
+            Outcome.FAILED,
+            "config EncryptData=True, RejectUnencryptedAccess=True but the wire opened",
+        ),
+        # the wire demands what the configuration does not say (a share-level setting)
+        (None, CAPABLE, PLAIN_REFUSED, Outcome.FAILED, "EncryptData=False, "),
+        # the account's 3.x session proves nothing: encryption is left out, the rest compared
+        (encrypting, CAPABLE_FAILS, PLAIN_REFUSED, Outcome.PASSED, "encryption not compared"),
+    ],
+)
+def test_drift_in_encryption(
+    plan: tuple[Any, dict[str, Check]],
+    change: Any,
+    capable: SessionResult,
+    plain: SessionResult,
+    outcome: Outcome,
+    words: str,
+) -> None:
+    base = wire(False, 3)
+    observed = WindowsObservation(
+        {}, base.wire_smb1, base.wire_negotiations, EncryptionObservation(capable, plain, "u")
+    )
+    config, checks = plan
+    state = default_state() if change is None else change(default_state())
+    observation = WindowsObservation(
+        readings(state),
+        observed.wire_smb1,
+        observed.wire_negotiations,
+        observed.wire_encryption,
+    )
+    verdict = judge(checks["drift:fs1-windows"], observation, config.policy, TODAY)
+    assert verdict.outcome is outcome and words in verdict.message
+
+
+def test_drift_reads_the_account_sessions_only_when_there_is_an_account(
+    plan: tuple[Any, dict[str, Check]],
+) -> None:
+    config, checks = plan
+    check = checks["drift:fs1-windows"]
+    assert SmbNeed.ACCOUNT_UNENCRYPTED in kind_of(check).needs(check, config)
+    environment = config.environment.model_copy(update={"smb": SmbVantage()})
+    anonymous = dataclasses.replace(config, environment=environment)
+    assert SmbNeed.ACCOUNT not in kind_of(check).needs(check, anonymous)
+
+
+def test_a_failed_account_session_leaves_the_rest_of_drift_standing(
+    plan: tuple[Any, dict[str, Check]],
+) -> None:
+    config, checks = plan
+    check = checks["drift:fs1-windows"]
+    base = wire(False, 3)
+    values: dict[Any, object] = {q: readings(default_state())[str(q)] for q in drift_kind.READINGS}
+    values |= {SmbNeed.SMB1: base.wire_smb1, SmbNeed.NEGOTIATIONS: base.wire_negotiations}
+    values[SmbNeed.SOURCE] = "10.45.20.99"
+    values |= {
+        SmbNeed.ACCOUNT: ProbeError("runner", "login refused"),
+        SmbNeed.ACCOUNT_UNENCRYPTED: PLAIN_OPENS,
+    }
+    observation = kind_of(check).observe(check, Facts(values))
+    assert isinstance(observation, WindowsObservation) and observation.wire_encryption is None
+    verdict = judge(check, observation, config.policy, TODAY)
+    assert verdict.outcome is Outcome.PASSED
+    assert "encryption not compared: the account's sessions failed" in verdict.message
+
+
+def firewall_drift(
+    plan: tuple[Any, dict[str, Check]], change: Any, source: str | None, answered: bool = True
+) -> Verdict:
+    config, checks = plan
+    state = default_state() if change is None else change(default_state())
+    base = wire(False, 3) if answered else WindowsObservation({}, None, ())
+    observation = WindowsObservation(
+        readings(state), base.wire_smb1, base.wire_negotiations, wire_source=source
+    )
+    return judge(checks["drift:fs1-windows"], observation, config.policy, TODAY)
+
+
+def public_category(state: dict[str, Any]) -> dict[str, Any]:
+    state["network_profiles"][0]["NetworkCategory"] = "Public"
+    return state
+
+
+def firewall_off(state: dict[str, Any]) -> dict[str, Any]:
+    for profile in state["firewall_profiles"]:
+        profile["Enabled"] = "False"
+    return state
+
+
+def test_drift_between_the_firewall_and_the_wire(plan: tuple[Any, dict[str, Check]]) -> None:
+    """The compliant state admits 445 from corp (10.45.20.0/24) in the Domain profile only."""
+    admitted = firewall_drift(plan, None, "10.45.20.99")
+    assert admitted.outcome is Outcome.PASSED
+    assert "'SMB-In (corp servers)' admits 10.45.20.99 in the Domain profile" in admitted.message
+    # no rule admits the runner's address, yet SMB answered it: the firewall is not in force
+    blocked = firewall_drift(plan, None, "10.45.0.10")
+    assert blocked.outcome is Outcome.FAILED
+    assert "admits 445 from 10.45.0.10 by no rule, but the wire answered" in blocked.message
+    # a Public interface takes the Public profile, where the Domain rule is not in force
+    public = firewall_drift(plan, public_category, "10.45.20.99")
+    assert public.outcome is Outcome.FAILED and "the Public profile in force" in public.message
+    # the firewall switched off: it blocks nothing, so an answer agrees
+    assert firewall_drift(plan, firewall_off, "10.45.0.10").outcome is Outcome.PASSED
+    # no address to compare (an old results file, a probe vantage): the rest still is
+    assert firewall_drift(plan, None, None).outcome is Outcome.PASSED
+    assert "firewall not compared" in firewall_drift(plan, None, None).message
+
+
+def test_the_reverse_firewall_drift_stays_an_error(plan: tuple[Any, dict[str, Check]]) -> None:
+    """Admitted by the configuration but silent on the wire: the network between may drop it,
+    so one vantage cannot judge it; the error names the rule that admits it."""
+    silent = firewall_drift(plan, None, "10.45.20.99", answered=False)
+    assert silent.outcome is Outcome.ERROR
+    assert "the configuration admits 10.45.20.99 ('SMB-In (corp servers)'" in silent.message
