@@ -72,6 +72,7 @@ class LiveRun:
 
 
 live_run_key = pytest.StashKey[LiveRun]()
+terse_key = pytest.StashKey[bool]()  # plugins/terse.py: one line per check that did not pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,12 +180,13 @@ def _run(config: pytest.Config) -> LiveRun | None:
     return config.stash.get(live_run_key, None)
 
 
-def pytest_report_header(config: pytest.Config) -> list[str]:
+def notices(config: pytest.Config) -> list[str]:
+    """What the user must see before the results (TLS unverified, the configuration's
+    warnings, -n not used): in the header, and under -q, which hides it, on their own."""
     run = _run(config)
     if run is None:
         return []
     env = run.config.environment
-    overlay = " + overlay" if run.config.overlay_applied else ""
     unverified = sorted(
         [name for name, p in env.probes.items() if p.transport == "winrm" and not p.verify_tls]
         + [name for name, h in env.windows_hosts.items() if h.winrm and not h.winrm.verify_tls]
@@ -198,9 +200,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         else []
     )
     warnings += [f"smbtests: WARNING: {warning}" for warning in run.config.warnings]
-    warnings += [f"smbtests: {note}" for note in [config.stash.get(serial_key, "")] if note]
+    return warnings + [f"smbtests: {note}" for note in [config.stash.get(serial_key, "")] if note]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    run = _run(config)
+    if run is None:
+        return []
+    env = run.config.environment
+    overlay = " + overlay" if run.config.overlay_applied else ""
     return [
-        *warnings,
+        *notices(config),
         f"smbtests: environment {env.name} ({run.config.environment_path}), "
         f"policy {run.config.policy_path.name}{overlay} sha256 {run.config.policy_sha256[:16]}",
         f"smbtests: {len(env.probes)} probes, {len(run.checks)} planned checks, "
@@ -344,7 +354,8 @@ def smb_verdict(
         run=run,
         observed_at=observed_at,
     )
-    if request.config.option.tbstyle != "no":  # the sections are shown with tracebacks only
+    config = request.config  # the sections are shown only with pytest's failure sections
+    if config.option.tbstyle != "no" and not config.stash.get(terse_key, False):
         node.add_report_section("setup", "smb observation", evidence)
     if change is not None:
         node.add_report_section("setup", "smb change since baseline", change)

@@ -27,7 +27,12 @@ def serial_unless_xdist_pays(
         return
     selected = [c for c in checks if ring is None or ring in c.rings]
     if config.option.markexpr:
-        expression = Expression.compile(config.option.markexpr)
+        try:
+            expression = Expression.compile(config.option.markexpr)
+        except SyntaxError as exc:  # as pytest words it when it applies -m itself
+            raise pytest.UsageError(
+                f"Wrong expression passed to '-m': {config.option.markexpr}: {exc}"
+            ) from None
         selected = [c for c in selected if expression.evaluate(_has(c.marker))]
     if not xdist_pays(selected):
         config.option.dist, config.option.tx, config.option.numprocesses = "no", [], 0

@@ -179,3 +179,16 @@ def test_n_is_dropped_where_it_cannot_pay_unless_dist_is_chosen(
     kept = pytester.runpytest_subprocess(*args, "--dist", "load")
     kept.stdout.fnmatch_lines(["created: 2/2 workers"])
     assert "not used" not in kept.stdout.str()
+
+
+def test_notices_show_under_q_and_a_bad_m_with_n_is_a_usage_error(
+    pytester: pytest.Pytester, env_file: Path
+) -> None:
+    # -q hides pytest's header: the note that -n was dropped must still be said
+    args = [f"--env={env_file}", "-n", "2", "-k", "no-such-check", "-p", "no:cacheprovider"]
+    quiet = pytester.runpytest_subprocess(*args, "-q")
+    quiet.stdout.fnmatch_lines(["smbtests: -n 2 not used: *"])
+    bad = pytester.runpytest_subprocess(*args, "-m", "smb_hardening and (")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*Wrong expression passed to '-m'*"])
+    assert "INTERNALERROR" not in bad.stdout.str() + bad.stderr.str()
