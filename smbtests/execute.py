@@ -39,7 +39,15 @@ from smbtests.checks.registry import kind_of
 from smbtests.config import DIALECTS, LoadedConfig
 from smbtests.errors import ProbeError
 from smbtests.observations import ConnectResult, HostQuery, Observation, QuicRequest, Target
-from smbtests.probes.base import Dialer, HostReader, Probe, ScanJob, ShareMapper, ShareRequest
+from smbtests.probes.base import (
+    Dialer,
+    HostReader,
+    Probe,
+    ScanJob,
+    ShareMapper,
+    ShareRequest,
+    SmbAnswerer,
+)
 from smbtests.progress import OnProgress, ScanCounter
 from smbtests.secrets import Credentials
 from smbtests.settle import Settler
@@ -206,10 +214,14 @@ class Executor:
     def _fetch_from_probe(self, need: Need, probe: Probe) -> object:
         if not isinstance(need, SmbAnswers):
             return ProbeError(probe.name, f"a scan cannot fetch {need}")
-        if not isinstance(probe, Dialer):
-            return ProbeError(probe.name, "this probe cannot talk SMB from its position")
         timeout = self._config.environment.timing.smb_timeout
         target = need.target
+        if isinstance(probe, SmbAnswerer):
+            return _attempt(
+                probe.name, partial(probe.smb_answers, target.host, target.port, timeout)
+            )
+        if not isinstance(probe, Dialer):
+            return ProbeError(probe.name, "this probe cannot talk SMB from its position")
         return _attempt(
             probe.name, partial(smb.smb_answers, target.host, target.port, timeout, probe.dial)
         )

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from smbtests.observations import ConnectResult, OnResult, Target
+from smbtests.observations import ConnectResult, NegotiateResult, OnResult, Target
 from smbtests.secrets import Credentials
 
 
@@ -107,3 +107,14 @@ class DatagramRelay(Protocol):
     name: str
 
     def relay(self, lifetime: float) -> socket.socket: ...
+
+
+@runtime_checkable
+class SmbAnswerer(Protocol):
+    """A probe that cannot dial for us but can tell, from its own host, whether SMB answers at
+    host:port (`winrm`: smb-negotiate.ps1): a denied path found open is then told apart as a
+    real SMB exposure or only a TCP answer (a proxy, a tarpit)."""
+
+    name: str
+
+    def smb_answers(self, host: str, port: int, timeout: float) -> NegotiateResult: ...

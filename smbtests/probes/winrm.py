@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import winrm.exceptions
 from winrm.protocol import Protocol
 
-from smbtests.errors import PolicyError, ProbeError
-from smbtests.observations import ConnectResult, HostQuery, Target
+from smbtests.errors import PolicyError, ProbeError, SmbSilentError
+from smbtests.observations import ConnectResult, HostQuery, NegotiateResult, Target
 from smbtests.probes import winrm_scripts
 from smbtests.probes.base import ScanJob, ShareRequest
 from smbtests.probes.winrm_output import (
@@ -66,6 +66,9 @@ TNC_SECONDS_PER_TARGET = 25.0  # Test-NetConnection waits about 21 s on a filter
 
 # pyspnego logs whole NTLM messages at DEBUG; those are crackable offline.
 _CHATTY_AUTH_LOGGERS = ("spnego", "requests_ntlm", "requests_credssp")
+
+SMB_DIRECT = 445
+OFFERED = "2.0.2-3.0.2"  # the dialects smb-negotiate.ps1 offers in its one NEGOTIATE
 
 
 @dataclass(frozen=True)
@@ -191,12 +194,7 @@ class WinRMProbe:
                 "SMB from this vantage carries the approved account's password, and TLS "
                 "verification is off (verify_tls: false): set ca_bundle and verify_tls: true",
             )
-        negotiate = self._run(
-            winrm_scripts.script(winrm_scripts.SMB_NEGOTIATE_KIND),
-            winrm_scripts.smb_negotiate_request(host, timeout),
-            self.settings.command_timeout + 2 * timeout,
-            lambda data: smb_negotiate_reading(data, host),
-        )
+        negotiate = self._negotiate(host, timeout)
         # any SMB2 answer will do, a refusal of the dialects offered included: the host's own
         # client negotiates its own next (3.1.1 with contexts)
         if not negotiate["Answered"]:
@@ -211,6 +209,34 @@ class WinRMProbe:
             secret=request.account.password,
         )
         return {"Negotiate": negotiate, **mapped}
+
+    def smb_answers(self, host: str, port: int, timeout: float) -> NegotiateResult:
+        """Whether SMB itself answers at host:port from this Windows host (smb-negotiate.ps1),
+        as `smb.smb_answers` tells from the other vantages; SmbSilentError when only TCP does."""
+        __tracebackhide__ = True
+        if port != SMB_DIRECT:
+            raise ProbeError(self.name, f"smb-negotiate talks SMB direct (445), not port {port}")
+        found = self._negotiate(host, timeout)
+        if not found["Connected"]:
+            raise ProbeError(self.name, f"SMB to {host}: TCP 445: {found['Detail']}")
+        if not found["Answered"]:
+            raise SmbSilentError(self.name, f"SMB to {host}: {found['Detail']}")
+        dialect = found["Dialect"] if isinstance(found["Dialect"], str) else None
+        mode = found["SecurityMode"] if isinstance(found["SecurityMode"], int) else None
+        status = found["Status"]  # the shapes were checked: int or None
+        if status:  # an SMB2 answer refusing the dialects offered: SMB answered all the same
+            return NegotiateResult(OFFERED, False, None, None, f"server answered 0x{status:08x}")
+        return NegotiateResult(
+            OFFERED, True, dialect, mode, f"server chose {dialect}, SecurityMode 0x{mode or 0:x}"
+        )
+
+    def _negotiate(self, host: str, timeout: float) -> dict[str, object]:
+        return self._run(
+            winrm_scripts.script(winrm_scripts.SMB_NEGOTIATE_KIND),
+            winrm_scripts.smb_negotiate_request(host, timeout),
+            self.settings.command_timeout + 2 * timeout,
+            lambda data: smb_negotiate_reading(data, host),
+        )
 
     def close(self) -> None:
         """Delete the shell and end the session; never raises (it runs in cleanup paths)."""

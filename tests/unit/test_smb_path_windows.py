@@ -14,7 +14,7 @@ from smbtests.checks import smb_path
 from smbtests.checks.base import Facts, SmbNeed
 from smbtests.checks.registry import judge
 from smbtests.checks.verdicts import Outcome
-from smbtests.errors import ProbeError
+from smbtests.errors import ProbeError, SmbSilentError
 from smbtests.execute import Executor
 from smbtests.observations import SmbPathObservation
 from smbtests.probes import winrm as winrm_probe
@@ -372,3 +372,23 @@ def test_a_password_split_by_the_message_cut_or_by_spaces_is_masked_first() -> N
     text = ("x" * 290 + SECRET + " " + spaced).encode()
     message = powershell_error(text, (SECRET, spaced))
     assert "Canary" not in message and "Pa55" not in message
+
+
+@pytest.mark.parametrize("answered", [True, False])
+def test_a_denied_path_found_open_from_windows_says_whether_smb_answered(
+    fake_host: FakeHost, answered: bool
+) -> None:
+    fake_host.answer = windows_answers(answered=answered)
+    probe = WinRMProbe("win1", WinRMSettings(address="10.45.20.22", username="smbprobe"), "pw-x1")
+    try:
+        if answered:
+            result = probe.smb_answers(FS1, 445, 2.0)
+            assert (result.dialect, result.signing_required) == ("3.0.2", True)
+        else:
+            with pytest.raises(SmbSilentError, match=r"SMB to 10\.45\.10\.11"):
+                probe.smb_answers(FS1, 445, 2.0)
+        with pytest.raises(ProbeError, match="not port 139"):
+            probe.smb_answers(FS1, 139, 2.0)
+    finally:
+        probe.close()
+    assert fake_host.scripts == [script(SMB_NEGOTIATE_KIND)]  # no account, no mapping
