@@ -255,7 +255,7 @@ def test_blind_probe_errors_name_the_control(lab: Lab, tmp_path: Path) -> None:
         done, document = run_suite(lab, tmp_path / "results.json")
     record = next(c for c in document["checks"] if c["id"] == "reach:guest1/fs1:445")
     assert "could not prove it can connect" in record["message"]
-    assert "ERROR plugins/live.py::test_policy[reach:guest1/fs1:445]" in done.stdout
+    assert "\nERROR reach:guest1/fs1:445: guest1 -> fs1:445" in done.stdout
 
 
 def junit_names(path: Path) -> list[tuple[str, str]]:
