@@ -21,31 +21,32 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import winrm.exceptions
 from winrm.protocol import Protocol
 
-from smbtests.errors import PolicyError, ProbeError, SmbSilentError
+from smbtests.errors import ProbeError, SmbSilentError
 from smbtests.observations import ConnectResult, HostQuery, NegotiateResult, Target
 from smbtests.probes import winrm_scripts
 from smbtests.probes.base import ScanJob, ShareRequest
-from smbtests.probes.winrm_output import (
+from smbtests.probes.winrm_errors import (
     CommandTimeoutError,
     OutputError,
     ScriptError,
-    check_shape,
     describe_failure,
     excerpt,
     masked,
     powershell_error,
-    reach_results,
     require_auth_library,
+)
+from smbtests.probes.winrm_output import (
+    check_shape,
+    reach_results,
     smb_negotiate_reading,
     smb_path_reading,
 )
+from smbtests.probes.winrm_settings import WinRMSettings
 from smbtests.secrets import account_name
 
 if TYPE_CHECKING:
@@ -57,9 +58,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-Scheme = Literal["https", "http"]
-Auth = Literal["ntlm", "kerberos", "credssp", "basic"]
-
 STDIN_CHUNK = 64 * 1024  # keeps each Send under WinRM's 150 KiB MaxEnvelopeSize once base64'd
 MAX_OUTPUT = 16 * 1024 * 1024
 TNC_SECONDS_PER_TARGET = 25.0  # Test-NetConnection waits about 21 s on a filtered port
@@ -69,49 +67,6 @@ _CHATTY_AUTH_LOGGERS = ("spnego", "requests_ntlm", "requests_credssp")
 
 SMB_DIRECT = 445
 OFFERED = "2.0.2-3.0.2"  # the dialects smb-negotiate.ps1 offers in its one NEGOTIATE
-
-
-@dataclass(frozen=True)
-class WinRMSettings:
-    """Where and how to reach one Windows host. Holds no secret, so it is safe to print."""
-
-    address: str
-    username: str
-    port: int | None = None  # 5986 for https, 5985 for http
-    scheme: Scheme = "https"
-    transport: Auth = "ntlm"
-    allow_basic: bool = False
-    ca_bundle: Path | None = None  # None: the system's trust store
-    verify_tls: bool = True
-    test_netconnection: bool = False
-    operation_timeout: int = 20  # seconds the host may hold one Receive open
-    read_timeout: int = 30  # seconds for one HTTP exchange, connect included
-    command_timeout: float = 120.0  # seconds one command may run, on top of its connects
-
-    def __post_init__(self) -> None:
-        if self.transport == "basic" and not self.allow_basic:
-            raise PolicyError(
-                f"winrm {self.address}: transport basic sends the password with every request; "
-                "set allow_basic: true to accept that (labs only) or use ntlm/kerberos"
-            )
-        if self.transport == "basic" and self.scheme != "https":
-            raise PolicyError(
-                f"winrm {self.address}: transport basic over http would send the password in "
-                "clear; use scheme https"
-            )
-        if not 1 <= self.operation_timeout < self.read_timeout:
-            raise PolicyError(
-                f"winrm {self.address}: operation_timeout ({self.operation_timeout}) must be at "
-                f"least 1 and below read_timeout ({self.read_timeout})"
-            )
-        if self.command_timeout <= 0:
-            raise PolicyError(f"winrm {self.address}: command_timeout must be positive")
-
-    @property
-    def endpoint(self) -> str:
-        port = self.port or (5986 if self.scheme == "https" else 5985)
-        host = f"[{self.address}]" if ":" in self.address else self.address
-        return f"{self.scheme}://{host}:{port}/wsman"
 
 
 class WinRMProbe:

@@ -18,7 +18,8 @@ from smbtests.lab import nflog
 from smbtests.lab.wsman import default_state, firewall_log
 from smbtests.observations import HostQuery
 from smbtests.probes import denylogs
-from smbtests.probes.winrm_output import OutputError, check_shape
+from smbtests.probes.winrm_errors import OutputError
+from smbtests.probes.winrm_output import check_shape
 
 from .conftest import Editor
 

@@ -20,12 +20,8 @@ from smbtests.observations import SmbPathObservation
 from smbtests.probes import winrm as winrm_probe
 from smbtests.probes.base import ShareRequest
 from smbtests.probes.winrm import WinRMProbe, WinRMSettings
-from smbtests.probes.winrm_output import (
-    OutputError,
-    powershell_error,
-    smb_negotiate_reading,
-    smb_path_reading,
-)
+from smbtests.probes.winrm_errors import OutputError, powershell_error
+from smbtests.probes.winrm_output import smb_negotiate_reading, smb_path_reading
 from smbtests.probes.winrm_scripts import (
     CMD_LINE_LIMIT,
     SMB_NEGOTIATE_KIND,
