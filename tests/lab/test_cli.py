@@ -56,6 +56,11 @@ def test_status_json(lab: Lab) -> None:
         "guestctl/smb-control6": "open",
         "guestctl/netbios-control": "open",
         "guestctl/netbios-control6": "open",
+        # the SMB over QUIC stand-in in front of fs1 and the QUIC control: a QUIC handshake
+        "fs1/quic": "open",
+        "fs1/quic6": "open",
+        "fs1/quic-control": "open",
+        "fs1/quic-control6": "open",
     }
 
 
