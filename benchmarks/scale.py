@@ -357,7 +357,7 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
             raise SystemExit(f"the posture suite did not run:\n{output[-2000:]}")
         return elapsed, rss
 
-    same = f"raw limit (the checks' {1 + len(DIALECTS)} negotiates per host)"
+    same = f"raw limit (the checks' {1 + len(DIALECTS)} negotiates a host)"
     cases: dict[str, Case] = {
         "raw limit (one SMB2 negotiate per host)": raw(one),
         same: raw(checks),
