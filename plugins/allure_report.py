@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from allure_commons.types import AttachmentType
 
 from smbtests import __version__
 from smbtests.atomic import write_text_atomically
@@ -27,10 +28,11 @@ from smbtests.checks.verdicts import Outcome, Verdict
 from smbtests.records import as_plain
 from smbtests.reports.register import build_register, render_markdown
 
-from .allure_writer import Installed
+from .allure_writer import Installed, add_steps
 from .interrupted import allure_not_run, completeness_key
 from .suite import LiveRun, check_of, judged_key, live_run_key
 
+JSON, TEXT = AttachmentType.JSON, AttachmentType.TEXT
 # First match wins: governance failures, then other policy violations, then broken probes.
 CATEGORIES = [
     {
@@ -49,10 +51,12 @@ def _alluredir(config: pytest.Config) -> Path | None:
 
 
 class AllureMapper:
-    def __init__(self, run: LiveRun, started: str, writer: Installed | None) -> None:
+    def __init__(self, run: LiveRun, started: str, writer: Installed | None, reporter: Any) -> None:
         self.run = run
         self.started = started
         self.writer = writer
+        self.reporter = reporter  # allure-pytest's: it holds the running test's result
+        self._vantages: dict[str | None, tuple[str, str]] = {}
 
     @pytest.hookimpl
     def pytest_smbtests_judged(
@@ -121,8 +125,6 @@ class AllureMapper:
 
     def _evidence(self, check: Check, verdict: Verdict, evidence: str) -> None:
         """Steps plan -> probe -> observe -> judge, each with what it saw attached."""
-        import allure
-
         plan = {
             "id": check.id,
             "kind": check.kind,
@@ -133,28 +135,36 @@ class AllureMapper:
             "target": as_plain(check.target),
             "policy sha256": self.run.config.policy_sha256,
         }
-        with allure.step(f"plan: {check.rule}"):
-            allure.attach(json.dumps(plan, indent=2), "policy rule", allure.attachment_type.JSON)
-        probe = self.run.config.environment.probes.get(check.probe or "")
-        vantage = {
-            "vantage": check.probe or "runner (impacket)",
-            "transport": probe.transport if probe else "local",
-            "segment": probe.segment if probe else None,
-            "source address": str(probe.own_address) if probe else None,
-            "positive control": as_plain(probe.control) if probe else None,
-        }
-        with allure.step(f"probe: from {vantage['vantage']}"):
-            allure.attach(
-                json.dumps(vantage, indent=2, default=str), "vantage", allure.attachment_type.JSON
-            )
-        with allure.step(f"observe: {verdict.observed}"):
-            allure.attach(evidence, "observation", allure.attachment_type.JSON)
-        with allure.step(f"judge: {verdict.outcome.value}: {verdict.message}"):
-            if check.exception_id is not None:
-                rows = build_register(self.run.config.policy, self.run.options.as_of)
-                allure.attach(
-                    render_markdown(rows), "exceptions register", allure.attachment_type.TEXT
-                )
+        vantage_name, vantage = self._vantage(check.probe)
+        judge: tuple[str | None, str] = (None, "")
+        if check.exception_id is not None:
+            rows = build_register(self.run.config.policy, self.run.options.as_of)
+            judge = ("exceptions register", render_markdown(rows))
+        add_steps(
+            self.reporter,
+            [
+                (f"plan: {check.rule}", "policy rule", json.dumps(plan, indent=2), JSON),
+                (f"probe: from {vantage_name}", "vantage", vantage, JSON),
+                (f"observe: {verdict.observed}", "observation", evidence, JSON),
+                (f"judge: {verdict.outcome.value}: {verdict.message}", *judge, TEXT),
+            ],
+        )
+
+    def _vantage(self, name: str | None) -> tuple[str, str]:
+        """The vantage's title and JSON, made once per probe (the same for all its checks)."""
+        found = self._vantages.get(name)
+        if found is None:
+            probe = self.run.config.environment.probes.get(name or "")
+            vantage = {
+                "vantage": name or "runner (impacket)",
+                "transport": probe.transport if probe else "local",
+                "segment": probe.segment if probe else None,
+                "source address": str(probe.own_address) if probe else None,
+                "positive control": as_plain(probe.control) if probe else None,
+            }
+            found = (str(vantage["vantage"]), json.dumps(vantage, indent=2, default=str))
+            self._vantages[name] = found
+        return found
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -258,5 +268,9 @@ def pytest_configure(config: pytest.Config) -> None:
     writer = allure_writer.install(config)
     if writer is not None:
         config.add_cleanup(writer.close)  # before allure-pytest's own (clean-ups run LIFO)
-    mapper = AllureMapper(run, datetime.now(UTC).isoformat(timespec="seconds"), writer)
+    listener = config.pluginmanager.get_plugin("allure_listener")
+    if listener is None:
+        return
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    mapper = AllureMapper(run, started, writer, listener.allure_logger)
     config.pluginmanager.register(mapper, "smbtests-allure")

@@ -10,7 +10,10 @@ by their uuid), serialized by allure's own model; what changes:
 - an attachment identical to one written before (a probe's vantage, shared by all its checks)
   is written once, and every result refers to that one file;
 - files are written by one background thread (each to a temporary name, then renamed, so a
-  crash never leaves half a file); `flush` waits until all are on disk.
+  crash never leaves half a file); `flush` waits until all are on disk;
+- the suite's evidence steps are added to the running test's result directly (`add_steps`), not
+  through allure's step and attach context managers (their hooks, and a uuid4 per step and
+  attachment), and uuids come from one os.urandom call per 256 (`Uuids`): same files.
 """
 
 from __future__ import annotations
@@ -26,9 +29,46 @@ from typing import Any
 
 import allure_commons
 from allure_commons.logger import AllureFileLogger
+from allure_commons.model2 import ATTACHMENT_PATTERN, Attachment, Status, TestStepResult
+from allure_commons.types import AttachmentType
+from allure_commons.utils import now
 from attr import asdict
 
 _DONE = None
+
+
+class Uuids:
+    """Random (version 4) uuids as strings, like allure's `uuid4`, drawn from one os.urandom
+    call per 256 instead of one getrandom system call per uuid."""
+
+    def __init__(self) -> None:
+        self._pool: list[str] = []
+
+    def __call__(self) -> str:
+        try:
+            return self._pool.pop()  # atomic under the GIL: safe from any thread
+        except IndexError:
+            raw = os.urandom(4096)
+            fresh = [str(uuid.UUID(bytes=raw[i : i + 16], version=4)) for i in range(0, 4096, 16)]
+            self._pool.extend(fresh[1:])
+            return fresh[0]
+
+
+uuids = Uuids()
+
+
+def add_steps(reporter: Any, steps: list[tuple[str, str | None, str, AttachmentType]]) -> None:
+    """(title, attachment name or None, body, type) as passed steps of the running test, each
+    with its attachment: what `with allure.step(title): allure.attach(body, name, type)` makes."""
+    test = reporter.get_test(None)
+    for title, name, body, kind in steps:
+        step = TestStepResult(name=title, start=now(), status=Status.PASSED)
+        if name is not None:
+            file_name = ATTACHMENT_PATTERN.format(prefix=uuids(), ext=kind.extension)
+            step.attachments.append(Attachment(source=file_name, name=name, type=kind.mime_type))
+            allure_commons.plugin_manager.hook.report_attached_data(body=body, file_name=file_name)
+        step.stop = now()
+        test.steps.append(step)
 
 
 class LeanAllureWriter:
@@ -62,7 +102,7 @@ class LeanAllureWriter:
     def _item(self, item: Any) -> None:
         document = asdict(item, filter=lambda _, v: v or v is False)
         _rename_attachments(document, self._alias)
-        name = item.file_pattern.format(prefix=uuid.uuid4())
+        name = item.file_pattern.format(prefix=uuids())
         self._put(name, json.dumps(document, ensure_ascii=False).encode())
 
     @allure_commons.hookimpl
@@ -137,6 +177,9 @@ class Installed:
 def install(config: Any) -> Installed | None:
     """None when allure-pytest registered no file logger (no --alluredir)."""
     _without_fixture_bookkeeping(config.pluginmanager)
+    from allure_pytest import listener
+
+    listener.uuid4 = uuids  # its test uuids: the same kind, without a system call each
     manager = allure_commons.plugin_manager
     logger = next((p for p in manager.get_plugins() if isinstance(p, AllureFileLogger)), None)
     return None if logger is None else Installed(logger)

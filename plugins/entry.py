@@ -14,5 +14,6 @@ pytest_plugins = [
         "allure_report",
         "redact",
         "terse",
+        "lean",
     )
 ]

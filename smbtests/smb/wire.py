@@ -117,6 +117,18 @@ def negotiate_smb1(host: str, port: int, timeout: float, dial: Dial = direct) ->
     SMB2 answer, or an NTSTATUS. A hang-up or reset with nothing read proves nothing (an IPS, a
     connection limit, a dead service may do it): SmbSilentError, like no connection at all."""
     sock = connect(host, port, timeout, dial)
+    try:
+        answer = _exchange(sock, _smb1_negotiate_request(), timeout)
+    except TimeoutError:
+        raise silent(host, "no answer to an SMB1 negotiate (timed out)") from None
+    except OSError as exc:
+        raise silent(host, f"SMB1 negotiate failed: {exc.strerror or exc}") from None
+    finally:
+        sock.close()
+    return smb1_verdict(host, answer)
+
+
+def _smb1_negotiate_request() -> bytes:
     packet = smb.NewSMBPacket()
     packet["Flags1"] = smb.SMB.FLAGS1_PATHCASELESS | smb.SMB.FLAGS1_CANONICALIZED_PATHS
     packet["Flags2"] = (
@@ -125,15 +137,8 @@ def negotiate_smb1(host: str, port: int, timeout: float, dial: Dial = direct) ->
     command = smb.SMBCommand(smb.SMB.SMB_COM_NEGOTIATE)
     command["Data"] = b"\x02NT LM 0.12\x00"
     packet.addCommand(command)
-    try:
-        answer = _exchange(sock, packet.getData(), timeout)
-    except TimeoutError:
-        raise silent(host, "no answer to an SMB1 negotiate (timed out)") from None
-    except OSError as exc:
-        raise silent(host, f"SMB1 negotiate failed: {exc.strerror or exc}") from None
-    finally:
-        sock.close()
-    return smb1_verdict(host, answer)
+    data: bytes = packet.getData()
+    return data
 
 
 def smb1_verdict(host: str, answer: bytes | None) -> Smb1Result:

@@ -43,3 +43,43 @@ def test_reports_after_a_flush_are_written_too(tmp_path: Path) -> None:
     writer.flush()
     assert (tmp_path / "late-attachment.txt").read_bytes() == b"late"
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_uuids_are_distinct_version_4_uuids_across_batches() -> None:
+    import uuid
+
+    from plugins.allure_writer import Uuids
+
+    fresh = Uuids()
+    many = [fresh() for _ in range(600)]  # more than two batches of 256
+    assert len(set(many)) == 600
+    assert all(uuid.UUID(u).version == 4 and str(uuid.UUID(u)) == u for u in many)
+
+
+def test_evidence_steps_are_passed_steps_with_their_attachment_on_the_running_test() -> None:
+    from allure_commons.types import AttachmentType
+
+    from plugins.allure_writer import add_steps
+
+    test = model2.TestResult(uuid="u1", name="check")
+
+    class Reporter:
+        def get_test(self, uuid: str | None) -> model2.TestResult:
+            assert uuid is None  # the running test, as allure's own step/attach use
+            return test
+
+    add_steps(
+        Reporter(),
+        [
+            ("plan: rule", "policy rule", "{}", AttachmentType.JSON),
+            ("judge: passed", None, "", AttachmentType.TEXT),
+        ],
+    )
+    plan, judge = test.steps
+    assert (plan.name, plan.status, judge.name, judge.status) == (
+        "plan: rule", "passed", "judge: passed", "passed",
+    )  # fmt: skip
+    (attachment,) = plan.attachments
+    assert attachment.name == "policy rule" and attachment.type == "application/json"
+    assert attachment.source.endswith("-attachment.json")
+    assert judge.attachments == [] and plan.start <= plan.stop

@@ -34,3 +34,18 @@ def test_unwritable_outputs_are_named(tmp_path: Path) -> None:
     blocker.write_text("")
     assert unwritable(blocker / "results.json") == f"{blocker} is not a folder"
     assert unwritable(Path("/proc/results.json")) is not None
+
+
+def test_the_results_document_is_written_in_pieces_as_json_dumps_would_write_it(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from smbtests import records
+
+    content = {"b": [1, 2.5, {"z": None, "a": "é"}], "a": {"x": [True, False]}}
+    records.write(tmp_path / "r.json", content)
+    expected = json.dumps(content, indent=2, sort_keys=True) + "\n"
+    assert (tmp_path / "r.json").read_text(encoding="utf-8") == expected
+    write_text_atomically(tmp_path / "p.txt", iter(["a", "b\n"]))
+    assert (tmp_path / "p.txt").read_text() == "ab\n"

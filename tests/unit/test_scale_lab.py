@@ -78,3 +78,18 @@ def test_the_table_shows_medians_and_ratios_to_the_limit() -> None:
     assert "1.20 s" in text
     assert "2.08x" in text
     assert "120 MB  <= 1.6x" in text
+
+
+def test_posture_requests_are_the_checks_own_negotiates_framed_one_per_line(
+    tmp_path: Path,
+) -> None:
+    from smbtests.config import DIALECTS
+    from smbtests.smb.wire import _negotiate_request, _smb1_negotiate_request
+
+    payloads = [_smb1_negotiate_request(), *(_negotiate_request(d) for d in DIALECTS)]
+    lines = _benchmark()._requests(tmp_path / "r", payloads).read_text().split()
+    assert len(lines) == 1 + len(DIALECTS) == 6
+    framed = [bytes.fromhex(line) for line in lines]
+    assert all(int.from_bytes(f[:4], "big") == len(f) - 4 for f in framed)
+    assert framed[0][4:8] == b"\xffSMB" and b"NT LM 0.12" in framed[0]
+    assert all(f[4:8] == b"\xfeSMB" for f in framed[1:])
