@@ -51,11 +51,14 @@ def _alluredir(config: pytest.Config) -> Path | None:
 
 
 class AllureMapper:
-    def __init__(self, run: LiveRun, started: str, writer: Installed | None, reporter: Any) -> None:
+    def __init__(
+        self, run: LiveRun, started: str, writer: Installed | None, reporter: Any, worker: bool
+    ) -> None:
         self.run = run
         self.started = started
         self.writer = writer
         self.reporter = reporter  # allure-pytest's: it holds the running test's result
+        self.worker = worker  # an xdist worker
         self._vantages: dict[str | None, tuple[str, str]] = {}
 
     @pytest.hookimpl
@@ -166,12 +169,28 @@ class AllureMapper:
             self._vantages[name] = found
         return found
 
+    def pytest_runtest_logfinish(self) -> None:
+        """An xdist worker's item is on disk before the next starts: the controller counts a
+        check as reported once its report arrived, and a lost worker must not take it along."""
+        if self.writer is not None and self.worker:
+            self.writer.writer.flush()
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Once, in the controller, after every worker finished: files that describe the run.
         Written now, not at start, because --clean-alluredir runs in every worker."""
         if self.writer is not None:
             self.writer.writer.flush()  # every result on disk: deny records are added to them
+            failed = self.writer.writer.error
+            if failed is not None:
+                terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+                if terminal is not None:
+                    terminal.write_line(
+                        f"smbtests: Allure results could not all be written ({failed}): the "
+                        "report is incomplete",
+                        red=True,
+                    )
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
         directory = _alluredir(session.config)
         if directory is None or hasattr(session.config, "workerinput"):
             return
@@ -272,5 +291,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if listener is None:
         return
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    mapper = AllureMapper(run, started, writer, listener.allure_logger)
+    worker = hasattr(config, "workerinput")
+    mapper = AllureMapper(run, started, writer, listener.allure_logger, worker)
     config.pluginmanager.register(mapper, "smbtests-allure")

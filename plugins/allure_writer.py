@@ -10,7 +10,9 @@ by their uuid), serialized by allure's own model; what changes:
 - an attachment identical to one written before (a probe's vantage, shared by all its checks)
   is written once, and every result refers to that one file;
 - files are written by one background thread (each to a temporary name, then renamed, so a
-  crash never leaves half a file); `flush` waits until all are on disk;
+  crash never leaves half a file); `flush` waits until all are on disk (an xdist worker
+  flushes after every item: a lost worker cannot take reported results with it); a file that
+  cannot be written is kept as `error` and fails the run at its end;
 - the suite's evidence steps are added to the running test's result directly (`add_steps`), not
   through allure's step and attach context managers (their hooks, and a uuid4 per step and
   attachment), and uuids come from one os.urandom call per 256 (`Uuids`): same files.
@@ -74,6 +76,7 @@ def add_steps(reporter: Any, steps: list[tuple[str, str | None, str, AttachmentT
 class LeanAllureWriter:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self.error: OSError | None = None  # the first file that could not be written
         self._written: dict[bytes, str] = {}  # attachment digest -> its file's name
         self._alias: dict[str, str] = {}  # attachment name -> the identical one on disk
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
@@ -81,22 +84,33 @@ class LeanAllureWriter:
         self._thread.start()
 
     def _write_all(self) -> None:
-        while (job := self._queue.get()) is not _DONE:
-            name, data = job
-            temporary = self.directory / f"{name}.tmp"
+        while True:
+            job = self._queue.get()
+            try:
+                if job is _DONE:
+                    return
+                self._write(*job)
+            finally:
+                self._queue.task_done()
+
+    def _write(self, name: str, data: bytes) -> None:
+        temporary = self.directory / f"{name}.tmp"
+        try:
             temporary.write_bytes(data)
             os.replace(temporary, self.directory / name)
+        except OSError as exc:  # kept, and the run turned red at its end (never lost quietly)
+            self.error = self.error or exc
 
     def flush(self) -> None:
-        """Wait until every file reported so far is written; later reports start a new writer."""
-        if self._thread.is_alive():
-            self._queue.put(_DONE)
-            self._thread.join()
+        """Wait until every file reported so far is written (or its failure recorded)."""
+        self._queue.join()
+
+    def close(self) -> None:
+        self.flush()
+        self._queue.put(_DONE)
+        self._thread.join()
 
     def _put(self, name: str, data: bytes) -> None:
-        if not self._thread.is_alive():  # reports after a flush (session finish)
-            self._thread = threading.Thread(target=self._write_all, daemon=True)
-            self._thread.start()
         self._queue.put((name, data))
 
     def _item(self, item: Any) -> None:
@@ -168,7 +182,7 @@ class Installed:
 
     def close(self) -> None:
         """Flush, and put allure-pytest's logger back, which its own clean-up unregisters."""
-        self.writer.flush()
+        self.writer.close()
         manager = allure_commons.plugin_manager
         manager.unregister(self.writer)
         manager.register(self.logger, self.name)

@@ -83,3 +83,16 @@ def test_evidence_steps_are_passed_steps_with_their_attachment_on_the_running_te
     assert attachment.name == "policy rule" and attachment.type == "application/json"
     assert attachment.source.endswith("-attachment.json")
     assert judge.attachments == [] and plan.start <= plan.stop
+
+
+def test_a_file_that_cannot_be_written_is_kept_as_the_error_and_the_rest_still_written(
+    tmp_path: Path,
+) -> None:
+    writer = LeanAllureWriter(tmp_path)
+    (tmp_path / "blocked-attachment.txt.tmp").mkdir()  # the temporary name is taken by a folder
+    writer.report_attached_data(body=b"x", file_name="blocked-attachment.txt")
+    writer.report_attached_data(body=b"y", file_name="fine-attachment.txt")
+    writer.flush()
+    assert isinstance(writer.error, OSError)
+    assert (tmp_path / "fine-attachment.txt").read_bytes() == b"y"  # the writer lives on
+    writer.close()
