@@ -31,6 +31,7 @@ from smbtests.reports.register import build_register, render_markdown
 from .allure_writer import Installed, add_steps
 from .interrupted import allure_not_run, completeness_key
 from .suite import LiveRun, check_of, judged_key, live_run_key
+from .terse import fail_run
 
 JSON, TEXT = AttachmentType.JSON, AttachmentType.TEXT
 # First match wins: governance failures, then other policy violations, then broken probes.
@@ -183,14 +184,11 @@ class AllureMapper:
             self.writer.writer.flush()  # every result on disk: deny records are added to them
             failed = self.writer.writer.error
             if failed is not None:
-                terminal = session.config.pluginmanager.get_plugin("terminalreporter")
-                if terminal is not None:
-                    terminal.write_line(
-                        f"smbtests: Allure results could not all be written ({failed}): the "
-                        "report is incomplete",
-                        red=True,
-                    )
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+                fail_run(
+                    session,
+                    f"smbtests: Allure results could not all be written ({failed}): the report "
+                    "is incomplete",
+                )
         directory = _alluredir(session.config)
         if directory is None or hasattr(session.config, "workerinput"):
             return

@@ -20,6 +20,7 @@ from smbtests.atomic import write_text_atomically
 from smbtests.secrets import MASK, SecretRegistry
 
 from .suite import LiveRun, live_run_key
+from .terse import fail_run
 
 
 class Redactor:
@@ -71,14 +72,11 @@ class Redactor:
             write_text_atomically(path, self.registry.scrub(text))
         if hits:
             names = ", ".join(str(p) for p in hits)
-            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-            if reporter is not None:
-                reporter.write_line(
-                    f"smbtests: a secret was found in {names}; it was replaced by {MASK}. "
-                    "This is a bug: please report which check wrote it.",
-                    red=True,
-                )
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            fail_run(
+                session,
+                f"smbtests: a secret was found in {names}; it was replaced by {MASK}. "
+                "This is a bug: please report which check wrote it.",
+            )
 
 
 def _install_log_scrubber(registry: SecretRegistry) -> None:

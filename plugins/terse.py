@@ -71,3 +71,11 @@ def _write_lines(terminalreporter: Any) -> None:
             name = check_id(report.nodeid) or report.nodeid
             message = str(report.longrepr).removeprefix("ERROR ")
             terminalreporter.write_line(f"{word} {name}: {message}")
+
+
+def fail_run(session: pytest.Session, line: str) -> None:
+    """A failure of the run itself (not of a check): one red line, and the exit status 1."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line, red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
