@@ -10,10 +10,10 @@ pytest_plugins = [
         "options",
         "suite",
         "interrupted",
+        "terse",  # before the plugins that import its fail_run (assertion rewriting)
         "results",
         "allure_report",
         "redact",
-        "terse",
         "lean",
     )
 ]
