@@ -43,7 +43,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _asked_for_report_chars(config: pytest.Config) -> bool:
-    return any(a == "-r" or a.startswith("-r") for a in config.invocation_params.args)
+    return any(a.startswith("-r") for a in config.invocation_params.args)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
