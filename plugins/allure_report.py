@@ -18,7 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from allure_commons.types import AttachmentType
+from allure_commons.model2 import Label, Link, Parameter, TestResult
+from allure_commons.types import AttachmentType, LabelType
+from allure_commons.utils import host_tag, md5, platform_label, represent, thread_tag
+from allure_pytest import utils as allure_utils  # by module: its `pytest_markers` is no hook
+from allure_pytest.listener import AllureListener
 
 from smbtests import __version__
 from smbtests.atomic import write_text_atomically
@@ -30,7 +34,9 @@ from smbtests.reports.register import build_register, render_markdown
 
 from .allure_writer import Installed, add_steps
 from .interrupted import allure_not_run, completeness_key
-from .suite import LiveRun, check_of, judged_key, live_run_key
+from .items import judged_key
+from .lean import lean_item_key
+from .suite import LiveRun, check_of, live_run_key
 from .terse import fail_run
 
 JSON, TEXT = AttachmentType.JSON, AttachmentType.TEXT
@@ -60,6 +66,7 @@ class AllureMapper:
         self.writer = writer
         self.reporter = reporter  # allure-pytest's: it holds the running test's result
         self.worker = worker  # an xdist worker
+        self.host = host_tag()
         self._vantages: dict[str | None, tuple[str, str]] = {}
 
     @pytest.hookimpl
@@ -103,9 +110,15 @@ class AllureMapper:
         ):
             if value is not None:
                 dynamic.parameter(name, value)
-        if verdict.outcome is Outcome.ERROR:
+        lean = item.stash.get(lean_item_key, False)
+        if lean:
+            _as_allure_pytest_setup_would(item, self.reporter.get_test(None))
+            _describe(check, verdict, item.stash[judged_key].observed_at)
+        if lean or verdict.outcome is Outcome.ERROR:
             # no call phase follows an error: keep the evidence with the setup that raised it
             self._evidence(check, verdict, item.stash[judged_key].evidence)
+        if lean:
+            _as_allure_pytest_teardown_would(item, self.reporter.get_test(None), self.host)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -236,6 +249,52 @@ class AllureMapper:
                 indent=2,
             ),
         )
+
+
+def _as_allure_pytest_setup_would(item: pytest.Item, result: TestResult) -> None:
+    """What allure-pytest's setup hook writes, for an item that runs the lean protocol
+    (plugins/lean.py), by allure-pytest's own helpers; tests/plugin compares both protocols."""
+    params = item.callspec.params  # type: ignore[attr-defined]
+    result.name = allure_utils.allure_name(item, params, item.callspec.id)  # type: ignore[attr-defined]
+    result.fullName = allure_utils.allure_full_name(item)
+    result.titlePath = [*allure_utils.allure_title_path(item)]
+    result.testCaseId = md5(result.fullName)
+    result.description = allure_utils.allure_description(item)
+    result.descriptionHtml = allure_utils.allure_description_html(item)
+    named = {parameter.name for parameter in result.parameters}
+    result.parameters.extend(
+        Parameter(name=n, value=represent(v)) for n, v in params.items() if n not in named
+    )
+
+
+def _as_allure_pytest_teardown_would(item: pytest.Item, result: TestResult, host: str) -> None:
+    """What allure-pytest's teardown hook adds (see the setup's twin above)."""
+    params = item.callspec.params  # type: ignore[attr-defined]
+    result.historyId = allure_utils.get_history_id(
+        result.fullName, result.parameters, original_values=params
+    )
+    result.labels.extend(
+        Label(name=name, value=value) for name, value in allure_utils.allure_labels(item)
+    )
+    result.labels.extend(
+        Label(name=LabelType.TAG, value=v) for v in allure_utils.pytest_markers(item)
+    )
+    suites = {label.name for label in result.labels if label.name in AllureListener.SUITE_LABELS}
+    result.labels.extend(
+        Label(name=name, value=value)
+        for name, value in allure_utils.allure_suite_labels(item)
+        if name not in suites
+    )
+    result.labels += [
+        Label(name=LabelType.HOST, value=host),
+        Label(name=LabelType.THREAD, value=thread_tag()),
+        Label(name=LabelType.FRAMEWORK, value="pytest"),
+        Label(name=LabelType.LANGUAGE, value=platform_label()),
+        Label(name="package", value=allure_utils.allure_package(item)),
+    ]
+    result.links.extend(
+        Link(kind, url, name) for kind, url, name in allure_utils.allure_links(item)
+    )
 
 
 def _describe(check: Check, verdict: Verdict, observed_at: str) -> None:

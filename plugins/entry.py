@@ -9,11 +9,12 @@ pytest_plugins = [
     for name in (
         "options",
         "suite",
+        "items",
         "interrupted",
         "terse",  # before the plugins that import its fail_run (assertion rewriting)
         "results",
+        "lean",  # before allure_report, which imports it
         "allure_report",
         "redact",
-        "lean",
     )
 ]

@@ -1,5 +1,15 @@
-"""Per-item pytest machinery the live items do not need: output capture, and working out each
-item's location again.
+"""Per-item pytest machinery the live items do not need: the per-phase protocol, output
+capture, and working out each item's location again.
+
+A live item's setup is judging its check, its call raising the verdict, its teardown nothing:
+no fixture of its own to set up or tear down. pytest's per-item protocol costs more than the
+judging (fixture requests, and setup/call/teardown hooks of capture, logging and Allure: ~40% of
+the main thread at ten thousand checks). So a live item runs a lean protocol (`run_lean`): the
+same phases, reports and report hooks (makereport, logreport, logstart/logfinish, warnings
+capture), without pytest_runtest_setup/call/teardown and fixtures. An item anything else hooks
+into runs pytest's whole protocol: one with a fixture or mark of its own, a plugin that hooks
+the phases or fixtures (found by module: not pytest's, allure-pytest's or ours), --pdb, or
+`--smb-full-protocol`. plugins/allure_report.py writes what allure-pytest's phase hooks would.
 
 pytest resumes its global capture, swaps the file descriptors and reads both streams back three
 times per item (setup, call, teardown): ~8% of the main thread at ten thousand checks. A live
@@ -17,19 +27,111 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
+from smbtests.checks.base import Check
+
+from .items import judge_item, raise_error
 from .suite import check_of, live_run_key
+
+OWN_FIXTURES = frozenset({"smb_check", "smb_verdict", "request"})
+PHASE_HOOKS = (
+    "pytest_runtest_setup",
+    "pytest_runtest_call",
+    "pytest_runtest_teardown",
+    "pytest_pyfunc_call",
+    "pytest_fixture_setup",
+    "pytest_fixture_post_finalizer",
+)
+KNOWN_MODULES = ("_pytest.", "allure_pytest.", f"{__package__}.", "xdist.")
+lean_key = pytest.StashKey[bool]()  # set on the config when live items may run lean
+lean_item_key = pytest.StashKey[bool]()  # set on an item that runs lean
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("smbtests").addoption(
+        "--smb-full-protocol",
+        action="store_true",
+        default=False,
+        help="run every live check through pytest's whole per-item protocol (fixtures, and the "
+        "setup/call/teardown hooks of every plugin); chosen by itself where a plugin needs it",
+    )
+
+
+def phase_hooked_by_others(config: pytest.Config) -> list[str]:
+    """The plugins other than pytest's, allure-pytest's and ours that hook an item's phases
+    or fixtures: their hooks would not run under the lean protocol."""
+    found = set()
+    for name in PHASE_HOOKS:
+        for impl in getattr(config.hook, name).get_hookimpls():
+            module = getattr(impl.plugin, "__name__", type(impl.plugin).__module__)
+            if not module.startswith(KNOWN_MODULES):
+                found.add(impl.plugin_name)
+    return sorted(found)
 
 
 @pytest.hookimpl(trylast=True)  # after plugins/suite.py's, which makes the live run
 def pytest_configure(config: pytest.Config) -> None:
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if config.stash.get(live_run_key, None) is None or capture is None:
+    if config.stash.get(live_run_key, None) is None:
         return
-    capture.item_capture = _except_live(capture.item_capture)
+    config.stash[lean_key] = not (
+        config.getoption("smb_full_protocol")
+        or config.getoption("usepdb")
+        or config.getoption("trace", False)
+    )
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if capture is not None:
+        capture.item_capture = _except_live(capture.item_capture)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Plugins register until the session starts (conftest files included)."""
+    config = session.config
+    if config.stash.get(lean_key, False) and phase_hooked_by_others(config):
+        config.stash[lean_key] = False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    check = check_of(item)
+    if check is None or not item.config.stash.get(lean_key, False) or not _own(item, check):
+        return None
+    run_lean(item, check)
+    return True
+
+
+def _own(item: pytest.Item, check: Check) -> bool:
+    """Nothing but the suite's own fixtures and marks: none asks for a phase of its own."""
+    fixtures = getattr(item, "fixturenames", ())
+    return set(fixtures) <= OWN_FIXTURES and all(
+        mark.name in ("parametrize", check.marker) for mark in item.iter_markers()
+    )
+
+
+def run_lean(item: pytest.Item, check: Check) -> None:
+    """The phases of pytest's runtestprotocol, reported the same way, run directly."""
+    assert isinstance(item, pytest.Function)
+    ihook = item.ihook
+    item.stash[lean_item_key] = True
+    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    verdicts = []
+    setup = _phase(item, "setup", lambda: verdicts.append(raise_error(judge_item(item, check))))
+    if setup.passed:
+        _phase(item, "call", lambda: item.obj(smb_check=check, smb_verdict=verdicts[0]))
+    _phase(item, "teardown", lambda: None)
+    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+
+
+def _phase(
+    item: pytest.Item, when: Literal["setup", "call", "teardown"], run: Callable[[], object]
+) -> pytest.TestReport:
+    call = pytest.CallInfo.from_call(run, when, reraise=(pytest.exit.Exception, KeyboardInterrupt))
+    report: pytest.TestReport = item.ihook.pytest_runtest_makereport(item=item, call=call)
+    item.ihook.pytest_runtest_logreport(report=report)
+    return report
 
 
 def _except_live(

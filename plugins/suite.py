@@ -2,42 +2,28 @@
 
 Loading and planning happen once in pytest_configure (a bad file stops the run before anything
 touches the network); pytest_generate_tests parametrizes plugins/live.py::test_policy with the
-sorted checks; a session fixture runs the batches; a per-item fixture judges its own check.
-Probe and setup problems surface in the setup phase, so pytest reports them as errors.
+sorted checks; plugins/items.py runs the batches and judges each item's check.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
-import threading
-from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from smbtests.checks.base import Check
-from smbtests.checks.registry import build_plan, judge, uses_account
-from smbtests.checks.verdicts import Outcome, Verdict, error_verdict
+from smbtests.checks.registry import build_plan, uses_account
 from smbtests.config import LoadedConfig, load, resolve_environment_path, with_timing
 from smbtests.config.source import suggest
-from smbtests.dates import utc_now
-from smbtests.errors import InternalError, ProbeError, SmbtestsError
-from smbtests.execute import Executor
-from smbtests.observations import Observation
-from smbtests.probes.base import HostReader, Probe
-from smbtests.probes.registry import open_probe, open_reader
-from smbtests.progress import OnProgress, ScanProgress
+from smbtests.errors import SmbtestsError
 from smbtests.records import (
     RunResults,
-    evidence_json,
     load_results,
-    record,
     require_complete,
 )
-from smbtests.reports.diff import change_since
 from smbtests.secrets import Credentials, SecretRegistry, all_secrets, smb_account
 
 from . import options
@@ -73,23 +59,6 @@ class LiveRun:
 
 live_run_key = pytest.StashKey[LiveRun]()
 terse_key = pytest.StashKey[bool]()  # plugins/terse.py: one line per check that did not pass
-
-
-@dataclasses.dataclass(frozen=True)
-class Judged:
-    verdict: Verdict
-    observation: Observation | None
-    change: str | None  # since --baseline, when one was given
-    observed_at: str  # UTC instant the observation was made (or its failure known)
-    evidence: str  # the observation as JSON, made once for every report that shows it
-
-
-judged_key = pytest.StashKey[Judged]()
-keywords_key = pytest.StashKey[Mapping[str, Any]]()
-
-
-class CheckError(Exception):
-    """A check could not be judged (probe failed, control unreachable): pytest error."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -276,126 +245,3 @@ def check_of(item: pytest.Item) -> Check | None:
         return None
     check = callspec.params.get("smb_check")
     return check if isinstance(check, Check) else None
-
-
-@pytest.fixture(scope="session")
-def smb_executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
-    """Runs the batches for the checks this process will run; all start together."""
-    run = _run(request.config)
-    assert run is not None
-    selected = [c for item in request.session.items if (c := check_of(item)) is not None]
-    environment = run.config.environment
-
-    def opener(name: str) -> Probe:
-        return open_probe(name, environment.probes[name], environment.timing)
-
-    def reader(name: str) -> HostReader:
-        return open_reader(name, environment.windows_hosts[name], environment)
-
-    executor = Executor(
-        run.config, selected, opener, run.account, reader, on_progress=_progress(request.config)
-    )
-    if not hasattr(request.config, "workerinput"):
-        executor.start()  # one process runs everything: let every timeout overlap
-    yield executor
-    executor.close()
-
-
-def _progress(config: pytest.Config) -> OnProgress | None:
-    """Scan progress lines on the terminal, from the batch threads; none under -q and none in
-    xdist workers (their output does not reach the terminal)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or config.get_verbosity() < 0 or hasattr(config, "workerinput"):
-        return None
-    lock = threading.Lock()
-
-    def show(progress: ScanProgress) -> None:
-        # the item waiting on the scan is in its setup, under capture: step around it
-        with lock, capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            reporter.write_line(progress.line())
-
-    return show
-
-
-@pytest.fixture
-def smb_verdict(
-    smb_check: Check, smb_executor: Executor, request: pytest.FixtureRequest
-) -> Verdict:
-    """The judged verdict of this item's check; errors are raised here (setup phase)."""
-    run = _run(request.config)
-    assert run is not None
-    observation: Observation | None = None
-    try:
-        observation = smb_executor.observe(smb_check)
-        verdict = judge(smb_check, observation, run.config.policy, run.options.as_of)
-    except ProbeError as exc:
-        verdict = error_verdict(exc)
-    except Exception as exc:  # a judging bug must surface as this item's error, with a record
-        verdict = error_verdict(InternalError(f"{type(exc).__name__}: {exc}", smb_check.id))
-    # scrubbed where it is made: everything downstream (longrepr, Allure, results) copies it
-    verdict = dataclasses.replace(
-        verdict,
-        message=run.registry.scrub(verdict.message),
-        warning=None if verdict.warning is None else run.registry.scrub(verdict.warning),
-    )
-    node = request.node
-    observed_at = smb_executor.observed_at(smb_check) or utc_now()
-    change = _change_since_baseline(smb_check, verdict, observation, run)
-    evidence = evidence_json(observation)
-    node.stash[judged_key] = Judged(verdict, observation, change, observed_at, evidence)
-    # JUnit consumers see when each verdict's observation was made
-    node.user_properties.append(("smbtests_observed_at", observed_at))
-    request.config.hook.pytest_smbtests_judged(
-        item=node,
-        check=smb_check,
-        verdict=verdict,
-        observation=observation,
-        change=change,
-        run=run,
-        observed_at=observed_at,
-    )
-    config = request.config  # the sections are shown only with pytest's failure sections
-    if config.option.tbstyle != "no" and not config.stash.get(terse_key, False):
-        node.add_report_section("setup", "smb observation", evidence)
-    if change is not None:
-        node.add_report_section("setup", "smb change since baseline", change)
-    if verdict.outcome is Outcome.ERROR:
-        raise CheckError(verdict.message)
-    return verdict
-
-
-def _change_since_baseline(
-    check: Check, verdict: Verdict, observation: Observation | None, run: LiveRun
-) -> str | None:
-    if run.baseline is None:
-        return None
-    return change_since(
-        run.baseline.checks.get(check.id), record(check, verdict, observation, None)
-    )
-
-
-@pytest.hookimpl(wrapper=True, trylast=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report: pytest.TestReport = yield
-    judged = item.stash.get(judged_key, None)
-    if judged is None:
-        return report
-    # the item's three reports carry equal keywords: one dict, not three, for 10,000 items
-    first = item.stash.setdefault(keywords_key, report.keywords)
-    if first is not report.keywords and first == report.keywords:
-        report.keywords = first
-    if report.when == "teardown":  # nothing reads the judged check after its last report
-        del item.stash[judged_key]
-        return report
-    if call.excinfo is not None and call.excinfo.errisinstance(CheckError):
-        report.longrepr = f"ERROR {judged.verdict.message}"
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        check = check_of(item)
-        assert check is not None
-        report.smb_record = record(  # type: ignore[attr-defined]
-            check, judged.verdict, judged.observation, judged.change, judged.observed_at
-        )
-    return report

@@ -1,0 +1,96 @@
+"""The lean per-item protocol (plugins/lean.py) writes what pytest's whole protocol writes:
+the same outcomes and messages, JUnit XML, Allure results and warnings, on a scenario with
+passes, failures, errors and a warning. Only what the lab itself varies between two runs (times,
+uuids, measured milliseconds) is normalised away."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smbtests.dates import utc_today
+from smbtests.lab.paths import POLICY_OVERLAY
+from tests.conftest import Lab
+from tests.engine.test_live_suite import run_suite
+
+NUMBERS = re.compile(r"\d+(\.\d+)?")  # times, durations, counts a second run may measure anew
+# deny records: the router's log grows with every run, so the second run reads more lines
+VOLATILE = {"uuid", "start", "stop", "source", "time", "timestamp", "hostname", "deny_records"}
+
+
+def normalised(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: normalised(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [normalised(v) for v in value if not _thread_label(v)]
+    if isinstance(value, bool) or value is None:
+        return value
+    return NUMBERS.sub("N", str(value))
+
+
+def _thread_label(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("name") == "thread"
+
+
+def steady(check: str) -> bool:
+    """A sweep's or a discovery's count of refused and unreachable addresses varies between
+    two runs (the router's ICMP answers are rate-limited): they are compared by outcome only."""
+    return re.match(r"(test_policy\[)?'?(sweep|discovery):", check) is None
+
+
+def allure_results(directory: Path) -> dict[str, Any]:
+    found = {}
+    for path in directory.glob("*-result.json"):
+        result = json.loads(path.read_text())
+        check = next(p["value"] for p in result["parameters"] if p["name"] == "smb_check")
+        found[check] = normalised(result) if steady(check) else result["status"]
+    return found
+
+
+def records(document: dict[str, Any]) -> list[Any]:
+    return [normalised(c) if steady(c["id"]) else c["outcome"] for c in document["checks"]]
+
+
+def junit(path: Path) -> list[str]:
+    text = re.sub(r'(time|timestamp|hostname)="[^"]*"', "", path.read_text())
+    cases = text.split("<testcase ")
+    return [normalised(case) if steady(case.split('name="')[1]) else case[:200] for case in cases]
+
+
+def warnings_summary(stdout: str) -> str:
+    return NUMBERS.sub("N", stdout.split("warnings summary", 1)[-1].split("-- Docs")[0])
+
+
+@pytest.mark.lab
+def test_lean_protocol_writes_what_the_full_protocol_writes(lab: Lab, tmp_path: Path) -> None:
+    runs = {}
+    soon = utc_today() + timedelta(days=7)  # an exception about to expire passes with a warning
+    with lab.scenario("approved-path-blocked"):
+        POLICY_OVERLAY.write_text(f"exceptions:\n  - id: EXC-0001\n    expires: {soon}\n")
+        try:
+            for mode, extra in (("lean", ()), ("full", ("--smb-full-protocol",))):
+                out = tmp_path / mode
+                reports = ("--alluredir", str(out / "allure"), "--junitxml", str(out / "junit.xml"))
+                done, document = run_suite(lab, out / "results.json", *reports, *extra)
+                runs[mode] = (done, document, out)
+        finally:
+            POLICY_OVERLAY.unlink(missing_ok=True)
+    (lean, lean_doc, lean_out), (full, full_doc, full_out) = runs["lean"], runs["full"]
+    outcomes = {c["id"]: c["outcome"] for c in lean_doc["checks"]}
+    assert {"passed", "failed", "error"} <= set(outcomes.values())
+    assert records(lean_doc) == records(full_doc)
+    assert junit(lean_out / "junit.xml") == junit(full_out / "junit.xml")
+    lean_allure, full_allure = (
+        allure_results(lean_out / "allure"),
+        allure_results(full_out / "allure"),
+    )
+    assert len(lean_allure) == len(outcomes)
+    assert lean_allure == full_allure
+    assert "SmbPolicyWarning" in lean.stdout
+    assert warnings_summary(lean.stdout) == warnings_summary(full.stdout)
+    assert lean.returncode == full.returncode == 1
