@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from allure_commons.model2 import Label, Link, Parameter, TestResult
-from allure_commons.types import AttachmentType, LabelType
+from allure_commons.types import AttachmentType, LabelType, LinkType
 from allure_commons.utils import host_tag, md5, platform_label, represent, thread_tag
 from allure_pytest import utils as allure_utils  # by module: its `pytest_markers` is no hook
 from allure_pytest.listener import AllureListener
@@ -29,7 +29,7 @@ from smbtests.atomic import write_text_atomically
 from smbtests.checks.base import STEP_TITLES, Check
 from smbtests.checks.titles import check_title
 from smbtests.checks.verdicts import Outcome, Verdict
-from smbtests.records import as_plain
+from smbtests.records import as_plain, indented_json
 from smbtests.reports.register import build_register, render_markdown
 
 from .allure_writer import Installed, add_steps
@@ -66,7 +66,7 @@ class AllureMapper:
         self.writer = writer
         self.reporter = reporter  # allure-pytest's: it holds the running test's result
         self.worker = worker  # an xdist worker
-        self.host = host_tag()
+        self.host, self.thread = host_tag(), thread_tag()  # the items run in this thread
         self._vantages: dict[str | None, tuple[str, str]] = {}
 
     @pytest.hookimpl
@@ -77,48 +77,53 @@ class AllureMapper:
         verdict: Verdict,
         change: str | None,
     ) -> None:
-        import allure
-
-        dynamic = allure.dynamic
-        dynamic.epic(STEP_TITLES[check.step])
-        # the Suites tab reads like the Behaviors tab, not like our module layout
-        dynamic.parent_suite(f"smbtests: {self.run.config.environment.name}")
-        dynamic.suite(STEP_TITLES[check.step])
-        dynamic.sub_suite(check.feature)
-        dynamic.feature(check.feature)
-        dynamic.story(check.story)
-        dynamic.severity(check.severity)
-        dynamic.tag(f"env:{self.run.config.environment.name}")
-        for ring in check.rings:
-            dynamic.tag(f"ring:{ring}")
+        # set on the running test's result directly: what allure.dynamic's calls set, without
+        # a hook call and a lookup of the running test for each (a tenth of a large run)
+        result = self.reporter.get_test(None)
+        env = self.run.config.environment.name
+        step = STEP_TITLES[check.step]
+        tags = [f"env:{env}", *(f"ring:{ring}" for ring in check.rings)]
         if change is not None:
-            dynamic.tag(f"changed: {change.split(':')[0]}")
+            tags.append(f"changed: {change.split(':')[0]}")
         if verdict.warning is not None:
-            dynamic.tag("needs attention")
+            tags.append("needs attention")
+        labels = [
+            (LabelType.EPIC, step),
+            # the Suites tab reads like the Behaviors tab, not like our module layout
+            (LabelType.PARENT_SUITE, f"smbtests: {env}"),
+            (LabelType.SUITE, step),
+            (LabelType.SUB_SUITE, check.feature),
+            (LabelType.FEATURE, check.feature),
+            (LabelType.STORY, check.story),
+            (LabelType.SEVERITY, check.severity),
+            *((LabelType.TAG, tag) for tag in tags),
+        ]
+        result.labels.extend(Label(name=name, value=value) for name, value in labels)
         if check.exception_id is not None:
             ticket = next(
                 e.ticket for e in self.run.config.policy.exceptions if e.id == check.exception_id
             )
             # an issue link: `--allure-link-pattern issue:https://tracker/{}` makes it clickable
-            dynamic.issue(ticket, ticket)
+            url = allure_utils.format_allure_link(item.config, ticket, LinkType.ISSUE)
+            result.links.append(Link(LinkType.ISSUE, url, ticket))
         # stable parameters: the check's identity, never what was observed
-        dynamic.parameter("smb_check", check.id)
         for name, value in (
+            ("smb_check", check.id),
             ("probe", check.probe),
             ("host", check.host),
             ("port", check.target.port if check.target else None),
         ):
             if value is not None:
-                dynamic.parameter(name, value)
+                result.parameters.append(Parameter(name=name, value=represent(value)))
         lean = item.stash.get(lean_item_key, False)
         if lean:
-            _as_allure_pytest_setup_would(item, self.reporter.get_test(None))
-            _describe(check, verdict, item.stash[judged_key].observed_at)
+            _as_allure_pytest_setup_would(item, result)
+            _describe(result, check, verdict, item.stash[judged_key].observed_at)
         if lean or verdict.outcome is Outcome.ERROR:
             # no call phase follows an error: keep the evidence with the setup that raised it
             self._evidence(check, verdict, item.stash[judged_key].evidence)
         if lean:
-            _as_allure_pytest_teardown_would(item, self.reporter.get_test(None), self.host)
+            _as_allure_pytest_teardown_would(item, result, self.host, self.thread)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -130,7 +135,7 @@ class AllureMapper:
             judged = item.stash.get(judged_key, None)
             check = check_of(item)
             if judged is not None and check is not None:
-                _describe(check, judged.verdict, judged.observed_at)
+                _describe(self.reporter.get_test(None), check, judged.verdict, judged.observed_at)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -160,7 +165,7 @@ class AllureMapper:
         add_steps(
             self.reporter,
             [
-                (f"plan: {check.rule}", "policy rule", json.dumps(plan, indent=2), JSON),
+                (f"plan: {check.rule}", "policy rule", indented_json(plan, sort_keys=False), JSON),
                 (f"probe: from {vantage_name}", "vantage", vantage, JSON),
                 (f"observe: {verdict.observed}", "observation", evidence, JSON),
                 (f"judge: {verdict.outcome.value}: {verdict.message}", *judge, TEXT),
@@ -267,42 +272,50 @@ def _as_allure_pytest_setup_would(item: pytest.Item, result: TestResult) -> None
     )
 
 
-def _as_allure_pytest_teardown_would(item: pytest.Item, result: TestResult, host: str) -> None:
-    """What allure-pytest's teardown hook adds (see the setup's twin above)."""
+def _as_allure_pytest_teardown_would(
+    item: pytest.Item, result: TestResult, host: str, thread: str
+) -> None:
+    """What allure-pytest's teardown hook adds (see the setup's twin above); its helpers that
+    walk the item's marks run only where a mark of theirs is there to find."""
     params = item.callspec.params  # type: ignore[attr-defined]
     result.historyId = allure_utils.get_history_id(
         result.fullName, result.parameters, original_values=params
     )
-    result.labels.extend(
-        Label(name=name, value=value) for name, value in allure_utils.allure_labels(item)
-    )
-    result.labels.extend(
-        Label(name=LabelType.TAG, value=v) for v in allure_utils.pytest_markers(item)
+    marks = list(item.iter_markers())
+    names = {mark.name for mark in marks}
+    if allure_utils.ALLURE_LABEL_MARK in names:
+        result.labels.extend(
+            Label(name=name, value=value) for name, value in allure_utils.allure_labels(item)
+        )
+    result.labels.extend(  # allure_utils.pytest_markers, on the marks read once
+        Label(name=LabelType.TAG, value=mark.name)
+        for mark in marks
+        if allure_utils.should_convert_mark_to_tag(mark)
     )
     suites = {label.name for label in result.labels if label.name in AllureListener.SUITE_LABELS}
-    result.labels.extend(
-        Label(name=name, value=value)
-        for name, value in allure_utils.allure_suite_labels(item)
-        if name not in suites
-    )
+    if suites != AllureListener.SUITE_LABELS:
+        result.labels.extend(
+            Label(name=name, value=value)
+            for name, value in allure_utils.allure_suite_labels(item)
+            if name not in suites
+        )
     result.labels += [
         Label(name=LabelType.HOST, value=host),
-        Label(name=LabelType.THREAD, value=thread_tag()),
+        Label(name=LabelType.THREAD, value=thread),
         Label(name=LabelType.FRAMEWORK, value="pytest"),
         Label(name=LabelType.LANGUAGE, value=platform_label()),
         Label(name="package", value=allure_utils.allure_package(item)),
     ]
-    result.links.extend(
-        Link(kind, url, name) for kind, url, name in allure_utils.allure_links(item)
-    )
+    if allure_utils.ALLURE_LINK_MARK in names:
+        result.links.extend(
+            Link(kind, url, name) for kind, url, name in allure_utils.allure_links(item)
+        )
 
 
-def _describe(check: Check, verdict: Verdict, observed_at: str) -> None:
-    import allure
-
-    allure.dynamic.title(check_title(check))
+def _describe(result: TestResult, check: Check, verdict: Verdict, observed_at: str) -> None:
+    result.name = check_title(check)
     warning = f"\n\nWARNING: {verdict.warning}" if verdict.warning else ""
-    allure.dynamic.description(
+    result.description = (
         f"Policy: {check.rule} (check `{check.id}`).\n\nResult: {verdict.message}{warning}"
         f"\n\nObserved at {observed_at} (UTC)."
     )

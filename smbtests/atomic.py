@@ -3,22 +3,27 @@ the old file or the new one, never half of one (temporary file in the same folde
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 
-def write_text_atomically(path: Path, text: str | Iterable[str]) -> None:
-    """`text`: the whole text, or its pieces in order (written as they come, never joined)."""
+def write_text_atomically(path: Path, text: str | bytes | Iterable[str]) -> None:
+    """`text`: the whole text, its UTF-8 bytes (a large document is not copied again), or its
+    pieces in order (written as they come, never joined)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            if isinstance(text, str):
+        with os.fdopen(handle, "wb") as stream:
+            if isinstance(text, bytes):
                 stream.write(text)
             else:
-                stream.writelines(text)
+                writer = io.TextIOWrapper(stream, encoding="utf-8")
+                writer.writelines([text] if isinstance(text, str) else text)
+                writer.flush()
+                writer.detach()  # the file stays open, for the fsync below
             stream.flush()
             os.fsync(stream.fileno())
         # keep a replaced file's mode; a new one readable like a plain write (mkstemp: 0600)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 from pathlib import Path
 
+import attr
 from allure_commons import model2
 
-from plugins.allure_writer import LeanAllureWriter
+from plugins.allure_writer import LeanAllureWriter, plain
 
 
 def _result(sources: list[str]) -> model2.TestResult:
@@ -96,3 +99,48 @@ def test_a_file_that_cannot_be_written_is_kept_as_the_error_and_the_rest_still_w
     assert isinstance(writer.error, OSError)
     assert (tmp_path / "fine-attachment.txt").read_bytes() == b"y"  # the writer lives on
     writer.close()
+
+
+def test_plain_is_what_attrs_asdict_makes_of_a_result() -> None:
+    result = model2.TestResult(name="guest1 -> fs1:445 must be closed", uuid="u", status="failed")
+    result.statusDetails = model2.StatusDetails(message="Failed: open", trace="open")
+    result.labels.append(model2.Label(name="tag", value="env:lab"))
+    result.parameters.append(model2.Parameter(name="port", value="445"))
+    step = model2.TestStepResult(name="observe: open", status="passed", start=1, stop=2)
+    step.attachments.append(model2.Attachment(source="a.json", name="observation", type="json"))
+    result.steps.append(step)
+    result.titlePath = ["plugins", "live.py"]
+    expected = attr.asdict(result, filter=lambda _, v: v or v is False)
+    assert plain(result) == expected
+    assert plain(result)["steps"][0]["attachments"][0]["source"] == "a.json"
+
+
+def test_the_writer_process_answers_each_flush_after_the_files_before_it(tmp_path: Path) -> None:
+    from plugins import allure_files
+
+    def frame(kind: bytes, name: str = "", data: bytes = b"") -> bytes:
+        header = allure_files.HEADER.pack(kind, len(name.encode()), len(data))
+        return header + name.encode() + data
+
+    frames = io.BytesIO(
+        frame(b"W", "a-result.json", b"{}")
+        + frame(b"F")
+        + frame(b"W", "missing/b-result.json", b"{}")  # its folder does not exist
+        + frame(b"W", "c-result.json", b"[]")
+    )  # then the input ends without C: what was sent is written, and answered
+    answers = io.BytesIO()
+    allure_files.serve(str(tmp_path), frames, answers)
+    first, last = answers.getvalue().splitlines()
+    assert first == b"ok"
+    number, _, name = last.decode().split("\t")
+    assert int(number) == errno.ENOENT and name.endswith("missing/b-result.json.tmp")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-result.json", "c-result.json"]
+
+
+def test_a_writer_process_that_ended_early_is_the_error(tmp_path: Path) -> None:
+    writer = LeanAllureWriter(tmp_path)
+    writer._process.kill()
+    writer._process.wait()
+    writer.report_result(_result([]))
+    writer.close()
+    assert isinstance(writer.error, OSError)

@@ -36,16 +36,20 @@ def test_unwritable_outputs_are_named(tmp_path: Path) -> None:
     assert unwritable(Path("/proc/results.json")) is not None
 
 
-def test_the_results_document_is_written_in_pieces_as_json_dumps_would_write_it(
+def test_the_results_document_is_written_as_json_dumps_would_write_it_in_utf_8(
     tmp_path: Path,
 ) -> None:
     import json
 
     from smbtests import records
 
-    content = {"b": [1, 2.5, {"z": None, "a": "é"}], "a": {"x": [True, False]}}
-    records.write(tmp_path / "r.json", content)
-    expected = json.dumps(content, indent=2, sort_keys=True) + "\n"
-    assert (tmp_path / "r.json").read_text(encoding="utf-8") == expected
+    checks = [{"id": "reach:guest1/fs1:445", "evidence": {"b": [1, {}], "a": None}}, {"id": "é"}]
+    for content in (
+        {"b": [1, 2.5, {"z": None, "a": "é"}], "a": {"x": [True, False]}, "checks": checks},
+        {"checks": [], "as_of": "2026-12-01", "z": {}},
+    ):
+        records.write(tmp_path / "r.json", content)
+        expected = json.dumps(content, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        assert (tmp_path / "r.json").read_text(encoding="utf-8") == expected
     write_text_atomically(tmp_path / "p.txt", iter(["a", "b\n"]))
     assert (tmp_path / "p.txt").read_text() == "ab\n"
