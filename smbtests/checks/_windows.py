@@ -3,17 +3,18 @@ the way cmdlet output is read (GpoBoolean settings arrive as the strings "True"/
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from smbtests.checks._hardening import Needs, Observe, Plan
 from smbtests.checks.base import BatchKey, BatchKind, Check, Facts
-from smbtests.checks.verdicts import Outcome, Verdict, violated
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.config import BASELINE_DEFAULTS, Hardening, LoadedConfig, WindowsHost
 from smbtests.observations import HostQuery, Target, WindowsObservation
 
 SMB_PORT = 445
+Judge = Callable[[Check, WindowsObservation, Judging], Verdict]
 
 
 def baseline_of(config: LoadedConfig, windows: WindowsHost) -> Hardening:
@@ -93,6 +94,27 @@ def true(value: object) -> bool:
 
 def reading(obs: WindowsObservation, query: HostQuery) -> Any:
     return obs.readings[str(query)]
+
+
+def settings_problems(
+    settings: Mapping[str, Any], keys: Sequence[str], *, on: bool = True
+) -> list[str]:
+    """`KEY is True` (or `False`) for each of the switches `keys` that is not `on`."""
+    return [f"{key} is {not on}" for key in keys if true(settings[key]) is not on]
+
+
+def switches(
+    query: HostQuery, keys: Sequence[str], word: str, *, on: bool = True
+) -> tuple[Needs, Observe, Judge]:
+    """`needs`, `observe` and `judge` of a kind that reads the `query` reading and passes when
+    each of its switches `keys` is `on` (observed `WORD-on`), or off, as `on` says."""
+
+    def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
+        problems = settings_problems(reading(obs, query), keys, on=on)
+        wanted = "on" if on else "off"
+        return judged(check, problems, word, f"{' and '.join(keys)} {on}", wanted=wanted)
+
+    return (*readings(query), judge)
 
 
 def allows_445_in(rule: dict[str, Any], profile: str) -> bool:

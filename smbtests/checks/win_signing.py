@@ -8,6 +8,7 @@ from smbtests.checks._windows import (
     per_windows_host,
     reading,
     readings,
+    settings_problems,
     true,
 )
 from smbtests.checks.base import Check, Family
@@ -30,7 +31,7 @@ needs, observe = readings(HostQuery.SMB_SERVER_CONFIGURATION)
 
 def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
     config = reading(obs, HostQuery.SMB_SERVER_CONFIGURATION)
-    problems = [f"{key} is False" for key in SETTINGS if not true(config[key])]
+    problems = settings_problems(config, SETTINGS)
     if problems and not true(config["RequireSecuritySignature"]):
         # Windows Server 2025 requires signing by default only on its outbound (client) side
         problems.append(

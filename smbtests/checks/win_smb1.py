@@ -9,6 +9,7 @@ from smbtests.checks._windows import (
     per_windows_host,
     reading,
     readings,
+    settings_problems,
     true,
 )
 from smbtests.checks.base import Check, Family
@@ -32,9 +33,7 @@ needs, observe = readings(HostQuery.SMB_SERVER_CONFIGURATION, HostQuery.SMB1_FEA
 def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
     config = reading(obs, HostQuery.SMB_SERVER_CONFIGURATION)
     state = reading(obs, HostQuery.SMB1_FEATURE)["State"]
-    problems = []
-    if true(config["EnableSMB1Protocol"]):
-        problems.append("EnableSMB1Protocol is True")
+    problems = settings_problems(config, ("EnableSMB1Protocol",), on=False)
     if state not in FEATURE_OFF:
         problems.append(f"SMB1Protocol feature is {state}")
     # older builds report null: the audit switch only counts where it exists
