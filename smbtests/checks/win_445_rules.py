@@ -12,13 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smbtests.checks._windows import (
-    judged_as,
-    per_windows_host,
-    reading,
-    readings,
-    true,
-)
+from smbtests.checks._windows import judged_as, per_windows_host, reading, readings, true
 from smbtests.checks.base import Check, Family
 from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.checks.win_profile import PROFILE_OF

@@ -4,13 +4,7 @@ Get-SmbServerConfiguration (EnableSMBQUIC) and Get-SmbServerCertificateMapping."
 
 from __future__ import annotations
 
-from smbtests.checks._windows import (
-    judged,
-    per_windows_host,
-    reading,
-    readings,
-    true,
-)
+from smbtests.checks._windows import judged, per_windows_host, reading, readings, true
 from smbtests.checks.base import Check, Family
 from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
