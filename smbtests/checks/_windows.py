@@ -27,11 +27,12 @@ def baseline_of(config: LoadedConfig, windows: WindowsHost) -> Hardening:
 def per_windows_host(
     kind: str,
     about: tuple[str, str, int, str],
-    applies: Callable[[WindowsHost, Hardening], bool],
     rule: Callable[[LoadedConfig, WindowsHost], str],
+    *,
+    applies: Callable[[WindowsHost, Hardening], bool] = lambda _windows, _baseline: True,
 ) -> Plan:
-    """The plan of a kind with one check per Windows host it `applies` to; `about` is the
-    Allure feature and severity, the seed step and the pytest marker."""
+    """The plan of a kind with one check per Windows host it `applies` to (every one unless it
+    says); `about` is the Allure feature and severity, the seed step and the pytest marker."""
 
     def plan(config: LoadedConfig, today: date) -> list[Check]:
         return _checks(config, kind, about, applies, rule)

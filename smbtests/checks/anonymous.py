@@ -17,7 +17,7 @@ FAMILY = Family.HARDENING
 plan = per_host(
     NAME,
     ("No anonymous SMB access", "critical"),
-    lambda b: b.anonymous == "refused",
     lambda *_: "no share can be listed without credentials",
+    applies=lambda b: b.anonymous == "refused",
 )
 needs, observe, judge = refused(SmbNeed.ANONYMOUS, "anonymous")

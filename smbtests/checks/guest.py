@@ -15,7 +15,7 @@ GUEST_USER = "guest"
 plan = per_host(
     NAME,
     ("No guest SMB access", "critical"),
-    lambda b: b.guest == "refused",
     lambda *_: "the guest account cannot list shares",
+    applies=lambda b: b.guest == "refused",
 )
 needs, observe, judge = refused(SmbNeed.GUEST, GUEST_USER)

@@ -33,7 +33,6 @@ ALL_PROFILES = frozenset({"Domain", "Private", "Public"})
 plan = per_windows_host(
     NAME,
     ("Windows hosts publish no 445", "critical", 2, "smb_deployment"),
-    lambda *_: True,
     lambda _config, windows: (
         "no enabled inbound rule allows 445 from any address"
         if windows.role == "server"

@@ -15,7 +15,7 @@ SETTINGS = ("EncryptData", "RejectUnencryptedAccess")
 plan = per_windows_host(
     NAME,
     ("SMB encryption required", "critical", 4, "smb_hardening"),
-    lambda _windows, baseline: baseline.encryption == "required",
     lambda *_: "the SMB server encrypts and rejects unencrypted access",
+    applies=lambda _windows, baseline: baseline.encryption == "required",
 )
 needs, observe, judge = switches(HostQuery.SMB_SERVER_CONFIGURATION, SETTINGS, "encryption")

@@ -17,7 +17,6 @@ FAMILY = Family.OTHER
 plan = per_windows_host(
     NAME,
     ("Windows firewall profiles enforced", "critical", 5, "smb_deployment"),
-    lambda *_: True,
     lambda config, _windows: (
         "the firewall is on with inbound blocked by default "
         f"({', '.join(config.policy.deployment.firewall_profiles)})"

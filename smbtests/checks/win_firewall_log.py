@@ -17,7 +17,6 @@ FAMILY = Family.OTHER
 plan = per_windows_host(
     NAME,
     ("Windows firewall logging on", "normal", 5, "smb_deployment"),
-    lambda *_: True,
     lambda config, _windows: (
         "dropped packets are logged to a file of at least "
         f"{config.policy.deployment.firewall_log_min_kb} KB "

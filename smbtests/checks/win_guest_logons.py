@@ -15,8 +15,8 @@ SETTINGS = ("EnableInsecureGuestLogons",)
 plan = per_windows_host(
     NAME,
     ("Insecure guest logons off", "normal", 4, "smb_hardening"),
-    lambda _windows, baseline: baseline.guest == "refused",
     lambda *_: "the SMB client refuses insecure guest logons",
+    applies=lambda _windows, baseline: baseline.guest == "refused",
 )
 needs, observe, judge = switches(
     HostQuery.SMB_CLIENT_CONFIGURATION, SETTINGS, "guest-logons", on=False

@@ -16,8 +16,8 @@ SETTINGS = ("RequireSecuritySignature", "EnableSecuritySignature")
 plan = _windows.per_windows_host(
     NAME,
     ("SMB signing required", "critical", 4, "smb_hardening"),
-    lambda _host, baseline: baseline.signing == "required",
     lambda *_: "the SMB server requires signing",
+    applies=lambda _host, baseline: baseline.signing == "required",
 )
 needs, observe = _windows.readings(HostQuery.SMB_SERVER_CONFIGURATION)
 

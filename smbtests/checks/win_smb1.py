@@ -17,8 +17,8 @@ FEATURE_OFF = ("Disabled", "DisabledWithPayloadRemoved")
 plan = _windows.per_windows_host(
     NAME,
     ("SMB1 refused", "critical", 4, "smb_hardening"),
-    lambda _host, baseline: baseline.smb1 == "refused",
     lambda *_: "SMB1 is switched off and its feature removed",
+    applies=lambda _host, baseline: baseline.smb1 == "refused",
 )
 needs, observe = _windows.readings(HostQuery.SMB_SERVER_CONFIGURATION, HostQuery.SMB1_FEATURE)
 
