@@ -118,15 +118,15 @@ def switches(
     return (*readings(query), judge)
 
 
+def inbound_allow(rule: dict[str, Any]) -> bool:
+    """An enabled inbound allow rule (a row of the firewall-rules-445 reading)."""
+    return true(rule["Enabled"]) and rule["Direction"] == "Inbound" and rule["Action"] == "Allow"
+
+
 def allows_445_in(rule: dict[str, Any], profile: str) -> bool:
     """An enabled inbound allow rule (from the firewall-rules-445 reading) in force in `profile`."""
     profiles = str(rule["Profile"])
-    return (
-        true(rule["Enabled"])
-        and rule["Direction"] == "Inbound"
-        and rule["Action"] == "Allow"
-        and (profile in profiles or profiles == "Any")
-    )
+    return inbound_allow(rule) and (profile in profiles or profiles == "Any")
 
 
 def fail(check: Check, problems: list[str], observed: str) -> Verdict:
