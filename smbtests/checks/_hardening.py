@@ -21,13 +21,14 @@ Observe = Callable[[Check, Facts], Observation]
 def per_host(
     kind: str,
     about: tuple[str, str],
-    applies: Callable[[Hardening], bool],
     rule: Callable[[str, SmbHost, Hardening], str],
+    *,
+    applies: Callable[[Hardening], bool] = lambda _baseline: True,
     step: int = 4,
     marker: str = "smb_hardening",
 ) -> Plan:
-    """The plan of a kind with one check per SMB host whose baseline it `applies` to;
-    `about` is the Allure (feature, severity)."""
+    """The plan of a kind with one check per SMB host whose baseline it `applies` to (every
+    host unless it says); `about` is the Allure (feature, severity)."""
 
     def plan(config: LoadedConfig, today: date) -> list[Check]:
         return _checks(config, kind, about, applies, rule, step, marker)

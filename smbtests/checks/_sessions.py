@@ -3,12 +3,23 @@ server's NTSTATUS answers over SMB 2.1 (where impacket forces no signing)."""
 
 from __future__ import annotations
 
-from smbtests.checks.base import Check
-from smbtests.checks.verdicts import Outcome, Verdict, violated
+from collections.abc import Callable
+
+from smbtests.checks._hardening import Needs, Observe, one_fact
+from smbtests.checks.base import Check, SmbNeed
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.observations import SessionObservation
 
+Judge = Callable[[Check, SessionObservation, Judging], Verdict]
 
-def judge_refused(check: Check, obs: SessionObservation) -> Verdict:
+
+def refused(need: SmbNeed, as_user: str) -> tuple[Needs, Observe, Judge]:
+    """`needs`, `observe` and `judge` of a kind whose session `need`, as `as_user`, must list
+    and open nothing."""
+    return (*one_fact(need, lambda s: SessionObservation(s, as_user)), judge_refused)
+
+
+def judge_refused(check: Check, obs: SessionObservation, judging: Judging) -> Verdict:
     session = obs.session
     who = f"{check.host} as {obs.as_user} over SMB {session.dialect}"
     if session.listed or session.opened_shares:

@@ -3,17 +3,18 @@ the way cmdlet output is read (GpoBoolean settings arrive as the strings "True"/
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from smbtests.checks._hardening import Needs, Observe, Plan
 from smbtests.checks.base import BatchKey, BatchKind, Check, Facts
-from smbtests.checks.verdicts import Outcome, Verdict, violated
+from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.config import BASELINE_DEFAULTS, Hardening, LoadedConfig, WindowsHost
 from smbtests.observations import HostQuery, Target, WindowsObservation
 
 SMB_PORT = 445
+Judge = Callable[[Check, WindowsObservation, Judging], Verdict]
 
 
 def baseline_of(config: LoadedConfig, windows: WindowsHost) -> Hardening:
@@ -26,11 +27,12 @@ def baseline_of(config: LoadedConfig, windows: WindowsHost) -> Hardening:
 def per_windows_host(
     kind: str,
     about: tuple[str, str, int, str],
-    applies: Callable[[WindowsHost, Hardening], bool],
     rule: Callable[[LoadedConfig, WindowsHost], str],
+    *,
+    applies: Callable[[WindowsHost, Hardening], bool] = lambda _windows, _baseline: True,
 ) -> Plan:
-    """The plan of a kind with one check per Windows host it `applies` to; `about` is the
-    Allure feature and severity, the seed step and the pytest marker."""
+    """The plan of a kind with one check per Windows host it `applies` to (every one unless it
+    says); `about` is the Allure feature and severity, the seed step and the pytest marker."""
 
     def plan(config: LoadedConfig, today: date) -> list[Check]:
         return _checks(config, kind, about, applies, rule)
@@ -95,15 +97,36 @@ def reading(obs: WindowsObservation, query: HostQuery) -> Any:
     return obs.readings[str(query)]
 
 
+def settings_problems(
+    settings: Mapping[str, Any], keys: Sequence[str], *, on: bool = True
+) -> list[str]:
+    """`KEY is True` (or `False`) for each of the switches `keys` that is not `on`."""
+    return [f"{key} is {not on}" for key in keys if true(settings[key]) is not on]
+
+
+def switches(
+    query: HostQuery, keys: Sequence[str], word: str, *, on: bool = True
+) -> tuple[Needs, Observe, Judge]:
+    """`needs`, `observe` and `judge` of a kind that reads the `query` reading and passes when
+    each of its switches `keys` is `on` (observed `WORD-on`), or off, as `on` says."""
+
+    def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
+        problems = settings_problems(reading(obs, query), keys, on=on)
+        wanted = "on" if on else "off"
+        return judged(check, problems, word, f"{' and '.join(keys)} {on}", wanted=wanted)
+
+    return (*readings(query), judge)
+
+
+def inbound_allow(rule: dict[str, Any]) -> bool:
+    """An enabled inbound allow rule (a row of the firewall-rules-445 reading)."""
+    return true(rule["Enabled"]) and rule["Direction"] == "Inbound" and rule["Action"] == "Allow"
+
+
 def allows_445_in(rule: dict[str, Any], profile: str) -> bool:
     """An enabled inbound allow rule (from the firewall-rules-445 reading) in force in `profile`."""
     profiles = str(rule["Profile"])
-    return (
-        true(rule["Enabled"])
-        and rule["Direction"] == "Inbound"
-        and rule["Action"] == "Allow"
-        and (profile in profiles or profiles == "Any")
-    )
+    return inbound_allow(rule) and (profile in profiles or profiles == "Any")
 
 
 def fail(check: Check, problems: list[str], observed: str) -> Verdict:

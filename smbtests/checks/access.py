@@ -19,7 +19,6 @@ FAMILY = Family.OTHER
 _plan_every_host = per_host(
     NAME,
     ("Declared shares work", "normal"),
-    lambda b: True,
     lambda _name, host, _b: (
         f"the declared shares ({', '.join(host.shares) or 'none'}) open with the approved account"
     ),

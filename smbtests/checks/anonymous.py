@@ -6,11 +6,9 @@ connect and share listing), so the check lists shares and tries the declared one
 
 from __future__ import annotations
 
-from smbtests.checks._hardening import one_fact, per_host
-from smbtests.checks._sessions import judge_refused
-from smbtests.checks.base import Check, Family, SmbNeed
-from smbtests.checks.verdicts import Judging, Verdict
-from smbtests.observations import SessionObservation
+from smbtests.checks._hardening import per_host
+from smbtests.checks._sessions import refused
+from smbtests.checks.base import Family, SmbNeed
 
 NAME = "anonymous"
 FAMILY = Family.HARDENING
@@ -19,11 +17,7 @@ FAMILY = Family.HARDENING
 plan = per_host(
     NAME,
     ("No anonymous SMB access", "critical"),
-    lambda b: b.anonymous == "refused",
     lambda *_: "no share can be listed without credentials",
+    applies=lambda b: b.anonymous == "refused",
 )
-needs, observe = one_fact(SmbNeed.ANONYMOUS, lambda s: SessionObservation(s, "anonymous"))
-
-
-def judge(check: Check, obs: SessionObservation, judging: Judging) -> Verdict:
-    return judge_refused(check, obs)
+needs, observe, judge = refused(SmbNeed.ANONYMOUS, "anonymous")

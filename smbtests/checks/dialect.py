@@ -15,7 +15,6 @@ FAMILY = Family.HARDENING
 plan = per_host(
     NAME,
     ("SMB dialect floor", "normal"),
-    lambda b: True,
     lambda _name, _host, b: f"no dialect below SMB {b.min_dialect} is accepted",
 )
 needs, observe = one_fact(SmbNeed.NEGOTIATIONS, NegotiationObservation)

@@ -55,11 +55,11 @@ NO_SESSION = "no approved-account session (smb.credential and a declared share a
 plan = per_windows_host(
     NAME,
     ("Wire and configuration agree", "critical", 6, "smb_verification"),
-    lambda windows, _baseline: windows.smb_host is not None,
     lambda _config, windows: (
         f"what the wire shows of {windows.smb_host} (SMB1, signing, dialects, encryption) "
         "matches the host's own configuration"
     ),
+    applies=lambda windows, _baseline: windows.smb_host is not None,
 )
 
 

@@ -24,8 +24,8 @@ ACCESS_DENIED = "STATUS_ACCESS_DENIED"
 plan = per_host(
     NAME,
     ("SMB encryption required", "critical"),
-    lambda b: b.encryption == "required",
     lambda *_: "sessions are encrypted (the server demands it)",
+    applies=lambda b: b.encryption == "required",
 )
 
 

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from smbtests.checks._hardening import one_fact, per_host
-from smbtests.checks._sessions import judge_refused
-from smbtests.checks.base import Check, Family, SmbNeed
-from smbtests.checks.verdicts import Judging, Verdict
-from smbtests.observations import SessionObservation
+from smbtests.checks._hardening import per_host
+from smbtests.checks._sessions import refused
+from smbtests.checks.base import Family, SmbNeed
 
 NAME = "guest"
 FAMILY = Family.HARDENING
@@ -17,11 +15,7 @@ GUEST_USER = "guest"
 plan = per_host(
     NAME,
     ("No guest SMB access", "critical"),
-    lambda b: b.guest == "refused",
     lambda *_: "the guest account cannot list shares",
+    applies=lambda b: b.guest == "refused",
 )
-needs, observe = one_fact(SmbNeed.GUEST, lambda s: SessionObservation(s, GUEST_USER))
-
-
-def judge(check: Check, obs: SessionObservation, judging: Judging) -> Verdict:
-    return judge_refused(check, obs)
+needs, observe, judge = refused(SmbNeed.GUEST, GUEST_USER)

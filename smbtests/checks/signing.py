@@ -16,8 +16,8 @@ FAMILY = Family.HARDENING
 plan = per_host(
     NAME,
     ("SMB signing required", "critical"),
-    lambda b: b.signing == "required",
     lambda *_: "the server requires signing at every SMB2/3 dialect it offers",
+    applies=lambda b: b.signing == "required",
 )
 needs, observe = one_fact(SmbNeed.NEGOTIATIONS, NegotiationObservation)
 

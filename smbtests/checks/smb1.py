@@ -12,8 +12,8 @@ FAMILY = Family.HARDENING
 plan = per_host(
     NAME,
     ("SMB1 refused", "critical"),
-    lambda b: b.smb1 == "refused",
     lambda *_: "SMB1 negotiation is refused",
+    applies=lambda b: b.smb1 == "refused",
 )
 needs, observe = one_fact(SmbNeed.SMB1, Smb1Observation)
 

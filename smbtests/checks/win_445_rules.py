@@ -12,13 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smbtests.checks._windows import (
-    judged_as,
-    per_windows_host,
-    reading,
-    readings,
-    true,
-)
+from smbtests.checks._windows import inbound_allow, judged_as, per_windows_host, reading, readings
 from smbtests.checks.base import Check, Family
 from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.checks.win_profile import PROFILE_OF
@@ -39,7 +33,6 @@ ALL_PROFILES = frozenset({"Domain", "Private", "Public"})
 plan = per_windows_host(
     NAME,
     ("Windows hosts publish no 445", "critical", 2, "smb_deployment"),
-    lambda *_: True,
     lambda _config, windows: (
         "no enabled inbound rule allows 445 from any address"
         if windows.role == "server"
@@ -64,12 +57,7 @@ def _covers_smb_port(ports: list[str]) -> bool:
 
 def allows_445(rule: dict[str, Any]) -> bool:
     """An enabled inbound allow rule (a firewall-rules-445 row) whose ports cover 445."""
-    return (
-        true(rule["Enabled"])
-        and rule["Direction"] == "Inbound"
-        and rule["Action"] == "Allow"
-        and _covers_smb_port(rule["LocalPort"])
-    )
+    return inbound_allow(rule) and _covers_smb_port(rule["LocalPort"])
 
 
 def profiles_of(rule: dict[str, Any]) -> frozenset[str]:

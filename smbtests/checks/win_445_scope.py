@@ -120,8 +120,8 @@ def _rule(config: LoadedConfig, windows: WindowsHost) -> str:
 plan = per_windows_host(
     NAME,
     ("Windows servers admit 445 from approved paths only", "critical", 3, "smb_segmentation"),
-    lambda windows, _baseline: windows.role == "server" and windows.smb_host is not None,
     _rule,
+    applies=lambda windows, _baseline: windows.role == "server" and windows.smb_host is not None,
 )
 needs, observe = readings(HostQuery.FIREWALL_RULES_445)
 

@@ -17,7 +17,6 @@ SETTING = "InvalidAuthenticationDelayTimeInMs"
 plan = per_windows_host(
     NAME,
     ("SMB authentication rate limiter", "normal", 4, "smb_hardening"),
-    lambda *_: True,
     lambda *_: f"the SMB server delays failed logons ({SETTING} above 0)",
 )
 needs, observe = readings(HostQuery.SMB_SERVER_LIMITS)

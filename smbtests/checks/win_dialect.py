@@ -43,8 +43,8 @@ def _rule(config: LoadedConfig, windows: WindowsHost) -> str:
 plan = per_windows_host(
     NAME,
     ("SMB dialect floor", "normal", 4, "smb_hardening"),
-    lambda _windows, baseline: baseline.min_dialect is not None,
     _rule,
+    applies=lambda _windows, baseline: baseline.min_dialect is not None,
 )
 needs, observe = readings(HostQuery.SMB_SERVER_LIMITS)
 

@@ -3,16 +3,9 @@ step 4), read with Get-SmbServerConfiguration (EncryptData, RejectUnencryptedAcc
 
 from __future__ import annotations
 
-from smbtests.checks._windows import (
-    judged,
-    per_windows_host,
-    reading,
-    readings,
-    true,
-)
-from smbtests.checks.base import Check, Family
-from smbtests.checks.verdicts import Judging, Verdict
-from smbtests.observations import HostQuery, WindowsObservation
+from smbtests.checks._windows import per_windows_host, switches
+from smbtests.checks.base import Family
+from smbtests.observations import HostQuery
 
 NAME = "win-encryption"
 FAMILY = Family.HARDENING
@@ -22,13 +15,7 @@ SETTINGS = ("EncryptData", "RejectUnencryptedAccess")
 plan = per_windows_host(
     NAME,
     ("SMB encryption required", "critical", 4, "smb_hardening"),
-    lambda _windows, baseline: baseline.encryption == "required",
     lambda *_: "the SMB server encrypts and rejects unencrypted access",
+    applies=lambda _windows, baseline: baseline.encryption == "required",
 )
-needs, observe = readings(HostQuery.SMB_SERVER_CONFIGURATION)
-
-
-def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
-    config = reading(obs, HostQuery.SMB_SERVER_CONFIGURATION)
-    problems = [f"{key} is False" for key in SETTINGS if not true(config[key])]
-    return judged(check, problems, "encryption", " and ".join(SETTINGS) + " True")
+needs, observe, judge = switches(HostQuery.SMB_SERVER_CONFIGURATION, SETTINGS, "encryption")

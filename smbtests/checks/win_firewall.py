@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from smbtests.checks._profiles import judge_profiles
-from smbtests.checks._windows import per_windows_host, readings, true
-from smbtests.checks.base import Check, Family
-from smbtests.checks.verdicts import Judging, Verdict
-from smbtests.observations import HostQuery, WindowsObservation
+from smbtests.checks._profiles import per_profile
+from smbtests.checks._windows import per_windows_host, true
+from smbtests.checks.base import Family
+from smbtests.checks.verdicts import Judging
 
 NAME = "win-firewall"
 FAMILY = Family.OTHER
@@ -18,13 +17,11 @@ FAMILY = Family.OTHER
 plan = per_windows_host(
     NAME,
     ("Windows firewall profiles enforced", "critical", 5, "smb_deployment"),
-    lambda *_: True,
     lambda config, _windows: (
         "the firewall is on with inbound blocked by default "
         f"({', '.join(config.policy.deployment.firewall_profiles)})"
     ),
 )
-needs, observe = readings(HostQuery.FIREWALL_PROFILES)
 
 
 def _profile_problems(name: str, profile: dict[str, Any], judging: Judging) -> list[str]:
@@ -36,5 +33,4 @@ def _profile_problems(name: str, profile: dict[str, Any], judging: Judging) -> l
     return problems
 
 
-def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
-    return judge_profiles(check, obs, judging, "firewall", _profile_problems)
+needs, observe, judge = per_profile("firewall", _profile_problems)

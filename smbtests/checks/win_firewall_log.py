@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from smbtests.checks._profiles import judge_profiles
-from smbtests.checks._windows import per_windows_host, readings, true
-from smbtests.checks.base import Check, Family
-from smbtests.checks.verdicts import Judging, Verdict
-from smbtests.observations import HostQuery, WindowsObservation
+from smbtests.checks._profiles import per_profile
+from smbtests.checks._windows import per_windows_host, true
+from smbtests.checks.base import Family
+from smbtests.checks.verdicts import Judging
 
 NAME = "win-firewall-log"
 FAMILY = Family.OTHER
@@ -18,14 +17,12 @@ FAMILY = Family.OTHER
 plan = per_windows_host(
     NAME,
     ("Windows firewall logging on", "normal", 5, "smb_deployment"),
-    lambda *_: True,
     lambda config, _windows: (
         "dropped packets are logged to a file of at least "
         f"{config.policy.deployment.firewall_log_min_kb} KB "
         f"({', '.join(config.policy.deployment.firewall_profiles)})"
     ),
 )
-needs, observe = readings(HostQuery.FIREWALL_PROFILES)
 
 
 def _profile_problems(name: str, profile: dict[str, Any], judging: Judging) -> list[str]:
@@ -39,5 +36,4 @@ def _profile_problems(name: str, profile: dict[str, Any], judging: Judging) -> l
     return problems
 
 
-def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
-    return judge_profiles(check, obs, judging, "logging", _profile_problems)
+needs, observe, judge = per_profile("logging", _profile_problems)

@@ -16,8 +16,8 @@ FAMILY = Family.HARDENING
 plan = per_windows_host(
     NAME,
     ("NTLM blocked for SMB", "normal", 4, "smb_hardening"),
-    lambda _windows, baseline: baseline.block_ntlm is True,
     lambda *_: "the SMB client blocks NTLM (BlockNTLM)",
+    applies=lambda _windows, baseline: baseline.block_ntlm is True,
 )
 needs, observe = readings(HostQuery.SMB_CLIENT_CONFIGURATION)
 

@@ -4,13 +4,7 @@ Get-SmbServerConfiguration (EnableSMBQUIC) and Get-SmbServerCertificateMapping."
 
 from __future__ import annotations
 
-from smbtests.checks._windows import (
-    judged,
-    per_windows_host,
-    reading,
-    readings,
-    true,
-)
+from smbtests.checks._windows import judged, per_windows_host, reading, readings, true
 from smbtests.checks.base import Check, Family
 from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
@@ -22,8 +16,8 @@ FAMILY = Family.HARDENING
 plan = per_windows_host(
     NAME,
     ("SMB over QUIC for remote use", "normal", 4, "smb_hardening"),
-    lambda windows, _baseline: windows.remote_access,
     lambda *_: "SMB over QUIC is on with a certificate mapping, so remote users never need 445",
+    applies=lambda windows, _baseline: windows.remote_access,
 )
 needs, observe = readings(HostQuery.SMB_SERVER_CONFIGURATION, HostQuery.SMB_CERTIFICATE_MAPPING)
 

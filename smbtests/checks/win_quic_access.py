@@ -26,11 +26,11 @@ GRANTED = "allow"
 plan = per_windows_host(
     NAME,
     ("SMB over QUIC client access control", "normal", 4, "smb_hardening"),
-    lambda windows, _baseline: windows.remote_access,
     lambda *_: (
         "SMB over QUIC admits only named clients: every certificate mapping requires client "
         "authentication and grants at least one client"
     ),
+    applies=lambda windows, _baseline: windows.remote_access,
 )
 needs, observe = readings(HostQuery.SMB_CLIENT_ACCESS)
 

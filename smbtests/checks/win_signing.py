@@ -3,13 +3,7 @@ Get-SmbServerConfiguration (RequireSecuritySignature, EnableSecuritySignature)."
 
 from __future__ import annotations
 
-from smbtests.checks._windows import (
-    judged,
-    per_windows_host,
-    reading,
-    readings,
-    true,
-)
+from smbtests.checks import _windows
 from smbtests.checks.base import Check, Family
 from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
@@ -19,22 +13,22 @@ FAMILY = Family.HARDENING
 SETTINGS = ("RequireSecuritySignature", "EnableSecuritySignature")
 
 
-plan = per_windows_host(
+plan = _windows.per_windows_host(
     NAME,
     ("SMB signing required", "critical", 4, "smb_hardening"),
-    lambda _windows, baseline: baseline.signing == "required",
     lambda *_: "the SMB server requires signing",
+    applies=lambda _host, baseline: baseline.signing == "required",
 )
-needs, observe = readings(HostQuery.SMB_SERVER_CONFIGURATION)
+needs, observe = _windows.readings(HostQuery.SMB_SERVER_CONFIGURATION)
 
 
 def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
-    config = reading(obs, HostQuery.SMB_SERVER_CONFIGURATION)
-    problems = [f"{key} is False" for key in SETTINGS if not true(config[key])]
-    if problems and not true(config["RequireSecuritySignature"]):
+    config = _windows.reading(obs, HostQuery.SMB_SERVER_CONFIGURATION)
+    problems = _windows.settings_problems(config, SETTINGS)
+    if problems and not _windows.true(config["RequireSecuritySignature"]):
         # Windows Server 2025 requires signing by default only on its outbound (client) side
         problems.append(
             "inbound sessions may be unsigned (Windows Server 2025 requires signing by default "
             "only outbound; set RequireSecuritySignature on the server)"
         )
-    return judged(check, problems, "signing", " and ".join(SETTINGS) + " True")
+    return _windows.judged(check, problems, "signing", " and ".join(SETTINGS) + " True")

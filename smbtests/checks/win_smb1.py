@@ -4,13 +4,7 @@ and Get-WindowsOptionalFeature."""
 
 from __future__ import annotations
 
-from smbtests.checks._windows import (
-    judged,
-    per_windows_host,
-    reading,
-    readings,
-    true,
-)
+from smbtests.checks import _windows
 from smbtests.checks.base import Check, Family
 from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
@@ -20,24 +14,24 @@ FAMILY = Family.HARDENING
 FEATURE_OFF = ("Disabled", "DisabledWithPayloadRemoved")
 
 
-plan = per_windows_host(
+plan = _windows.per_windows_host(
     NAME,
     ("SMB1 refused", "critical", 4, "smb_hardening"),
-    lambda _windows, baseline: baseline.smb1 == "refused",
     lambda *_: "SMB1 is switched off and its feature removed",
+    applies=lambda _host, baseline: baseline.smb1 == "refused",
 )
-needs, observe = readings(HostQuery.SMB_SERVER_CONFIGURATION, HostQuery.SMB1_FEATURE)
+needs, observe = _windows.readings(HostQuery.SMB_SERVER_CONFIGURATION, HostQuery.SMB1_FEATURE)
 
 
 def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
-    config = reading(obs, HostQuery.SMB_SERVER_CONFIGURATION)
-    state = reading(obs, HostQuery.SMB1_FEATURE)["State"]
-    problems = []
-    if true(config["EnableSMB1Protocol"]):
-        problems.append("EnableSMB1Protocol is True")
+    config = _windows.reading(obs, HostQuery.SMB_SERVER_CONFIGURATION)
+    state = _windows.reading(obs, HostQuery.SMB1_FEATURE)["State"]
+    problems = _windows.settings_problems(config, ("EnableSMB1Protocol",), on=False)
     if state not in FEATURE_OFF:
         problems.append(f"SMB1Protocol feature is {state}")
     # older builds report null: the audit switch only counts where it exists
-    if config.get("AuditSmb1Access") is not None and not true(config["AuditSmb1Access"]):
+    if config.get("AuditSmb1Access") is not None and not _windows.true(config["AuditSmb1Access"]):
         problems.append("AuditSmb1Access is False (SMB1 attempts go unlogged)")
-    return judged(check, problems, "smb1", "SMB1 off and its feature disabled", wanted="off")
+    return _windows.judged(
+        check, problems, "smb1", "SMB1 off and its feature disabled", wanted="off"
+    )

@@ -72,7 +72,21 @@ class Credential(ConfigModel):
     password_env: Annotated[str, Field(pattern=ENV_VAR_PATTERN)]
 
 
-class ProbeConfig(ConfigModel):
+class WinRMOptions(ConfigModel):
+    """How the runner talks WinRM to a host, written flat in a winrm probe entry and in a Windows
+    host's own `winrm` connection alike."""
+
+    winrm_auth: Literal["ntlm", "kerberos", "credssp", "basic"] = "ntlm"
+    winrm_scheme: Literal["https", "http"] = "https"
+    allow_basic: bool = False
+    ca_bundle: Path | None = None
+    verify_tls: bool = True
+    # Test-NetConnection instead of TcpClient: slower (no timeout; ~21 s per filtered port on
+    # Windows) and cannot tell refused from filtered, but it is the command auditors know
+    winrm_test_netconnection: bool = False
+
+
+class ProbeConfig(WinRMOptions):
     segment: str
     transport: Literal["local", "ssh", "winrm"]
     address: str | None = None
@@ -87,14 +101,6 @@ class ProbeConfig(ConfigModel):
     known_hosts: Path | None = None
     python: str = "python3"
     credential: Credential | None = None
-    winrm_auth: Literal["ntlm", "kerberos", "credssp", "basic"] = "ntlm"
-    winrm_scheme: Literal["https", "http"] = "https"
-    allow_basic: bool = False
-    ca_bundle: Path | None = None
-    verify_tls: bool = True
-    # Test-NetConnection instead of TcpClient: slower (no timeout; ~21 s per filtered port on
-    # Windows) and cannot tell refused from filtered, but it is the command auditors know
-    winrm_test_netconnection: bool = False
     control: Control | None = None
     smb_port_control: SmbPortControl | None = None
     rings: tuple[Name, ...] = ()
@@ -135,18 +141,12 @@ class EnvDiscovery(ConfigModel):
     probe: str | None = None
 
 
-class WinRMConnection(ConfigModel):
+class WinRMConnection(WinRMOptions):
     """How to reach a Windows host over WinRM when it is not also a vantage (a probe)."""
 
     address: str
     port: Port | None = None
     credential: Credential
-    winrm_auth: Literal["ntlm", "kerberos", "credssp", "basic"] = "ntlm"
-    winrm_scheme: Literal["https", "http"] = "https"
-    allow_basic: bool = False
-    ca_bundle: Path | None = None
-    verify_tls: bool = True
-    winrm_test_netconnection: bool = False
 
 
 class WindowsHost(ConfigModel):

@@ -9,8 +9,8 @@ import importlib
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import requests
 import winrm.exceptions
@@ -76,47 +76,76 @@ class CommandTimeoutError(Exception):
         self.seconds = seconds
 
 
+def _missing_library(exc: MissingLibraryError, where: str) -> str:
+    _, extra, why = AUTH_LIBRARIES[exc.transport]
+    return (
+        f"winrm_auth {exc.transport} for {where} needs a library that is not installed "
+        f"({exc.missing} cannot be imported): pip install '{extra}' into the runner's "
+        f"environment ({why}), or use winrm_auth: ntlm"
+    )
+
+
+def _wsman_fault(exc: winrm.exceptions.WSManFaultError, where: str) -> str:
+    code = exc.wsman_fault_code
+    what = "shell not found" if code == SHELL_NOT_FOUND else exc.fault_subcode or "fault"
+    return f"WinRM fault from {where}: {what} (code {code}): {excerpt(exc.reason)}"
+
+
+Describe = Callable[[Any, str, "WinRMSettings"], str]
+# What each failure says, by its type: the first row whose types match wins, so a subclass
+# stands before its base (requests' ConnectTimeout is a ConnectionError).
+_DESCRIPTIONS: tuple[
+    tuple[type[BaseException] | tuple[type[BaseException], ...], Describe], ...
+] = (
+    (ScriptError, lambda e, _w, _s: f"PowerShell exited {e.exit_code}: {e.message}"),
+    (OutputError, lambda e, w, _s: f"unexpected output from {w}: {e}"),
+    (MissingLibraryError, lambda e, w, _s: _missing_library(e, w)),
+    (CommandTimeoutError, lambda e, w, _s: f"command on {w} did not finish within {e.seconds:g} s"),
+    (
+        requests.exceptions.SSLError,
+        lambda e, w, _s: (
+            f"TLS to {w} failed (certificate not trusted or wrong host?): {innermost_reason(e)}"
+        ),
+    ),
+    (
+        requests.exceptions.ConnectTimeout,
+        lambda _e, w, s: f"connecting to {w} timed out after {s.read_timeout} s",
+    ),
+    (
+        requests.exceptions.ReadTimeout,
+        lambda _e, w, s: f"{w} did not answer within {s.read_timeout} s",
+    ),
+    (
+        requests.exceptions.ConnectionError,
+        lambda e, w, _s: f"cannot connect to {w}: {innermost_reason(e)}",
+    ),
+    (
+        requests.exceptions.RequestException,
+        lambda e, w, _s: f"HTTP to {w} failed: {type(e).__name__}",
+    ),
+    (
+        (winrm.exceptions.AuthenticationError, PermissionError),
+        lambda _e, w, s: (
+            f"{w} rejected the credentials of {s.username!r} ({s.transport}, HTTP 401)"
+        ),
+    ),
+    (winrm.exceptions.WSManFaultError, lambda e, w, _s: _wsman_fault(e, w)),
+    (winrm.exceptions.WinRMTransportError, lambda e, w, _s: f"{w} answered HTTP {e.code}"),
+    (winrm.exceptions.WinRMOperationTimeoutError, lambda _e, w, _s: f"{w} timed out an operation"),
+    (winrm.exceptions.WinRMError, lambda e, w, _s: f"WinRM to {w} failed: {excerpt(str(e))}"),
+    (
+        # pywinrm checks RelatesTo with assert and finds ids with next()
+        (AssertionError, StopIteration, ET.ParseError, KeyError, ValueError),
+        lambda e, w, _s: f"malformed WinRM reply from {w} ({type(e).__name__})",
+    ),
+)
+
+
 def describe_failure(exc: BaseException, s: WinRMSettings) -> str:
     where = s.endpoint
-    if isinstance(exc, ScriptError):
-        return f"PowerShell exited {exc.exit_code}: {exc.message}"
-    if isinstance(exc, OutputError):
-        return f"unexpected output from {where}: {exc}"
-    if isinstance(exc, MissingLibraryError):
-        _, extra, why = AUTH_LIBRARIES[exc.transport]
-        return (
-            f"winrm_auth {exc.transport} for {where} needs a library that is not installed "
-            f"({exc.missing} cannot be imported): pip install '{extra}' into the runner's "
-            f"environment ({why}), or use winrm_auth: ntlm"
-        )
-    if isinstance(exc, CommandTimeoutError):
-        return f"command on {where} did not finish within {exc.seconds:g} s"
-    if isinstance(exc, requests.exceptions.SSLError):
-        why = innermost_reason(exc)
-        return f"TLS to {where} failed (certificate not trusted or wrong host?): {why}"
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"connecting to {where} timed out after {s.read_timeout} s"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return f"{where} did not answer within {s.read_timeout} s"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return f"cannot connect to {where}: {innermost_reason(exc)}"
-    if isinstance(exc, requests.exceptions.RequestException):
-        return f"HTTP to {where} failed: {type(exc).__name__}"
-    if isinstance(exc, winrm.exceptions.AuthenticationError | PermissionError):
-        return f"{where} rejected the credentials of {s.username!r} ({s.transport}, HTTP 401)"
-    if isinstance(exc, winrm.exceptions.WSManFaultError):
-        code = exc.wsman_fault_code
-        what = "shell not found" if code == SHELL_NOT_FOUND else exc.fault_subcode or "fault"
-        return f"WinRM fault from {where}: {what} (code {code}): {excerpt(exc.reason)}"
-    if isinstance(exc, winrm.exceptions.WinRMTransportError):
-        return f"{where} answered HTTP {exc.code}"
-    if isinstance(exc, winrm.exceptions.WinRMOperationTimeoutError):
-        return f"{where} timed out an operation"
-    if isinstance(exc, winrm.exceptions.WinRMError):
-        return f"WinRM to {where} failed: {excerpt(str(exc))}"
-    if isinstance(exc, AssertionError | StopIteration | ET.ParseError | KeyError | ValueError):
-        # pywinrm checks RelatesTo with assert and finds ids with next()
-        return f"malformed WinRM reply from {where} ({type(exc).__name__})"
+    for types, describe in _DESCRIPTIONS:
+        if isinstance(exc, types):
+            return describe(exc, where, s)
     if type(exc).__module__.startswith("spnego"):
         return f"authentication with {where} failed ({type(exc).__name__})"
     return f"{type(exc).__name__} talking to {where}: {excerpt(str(exc))}"

@@ -67,6 +67,7 @@ GUARDED: dict[str, tuple[str, frozenset[str]]] = {
 # The scripts' own functions, defined in the same script.
 FUNCTIONS = {
     "Test-Covers445",
+    "Get-RuleRow",
     "Settle",
     "Get-Setting",
     "Hide-Secret",

@@ -14,16 +14,5 @@ $profiles = @(Get-NetFirewallProfile -PolicyStore ActiveStore | ForEach-Object {
 })
 $rules = @(Get-NetFirewallRule -All -PolicyStore ActiveStore -Direction Outbound |
     Where-Object { $ports.ContainsKey($_.InstanceID) } |
-    ForEach-Object {
-        [pscustomobject]@{
-            Name = $_.Name
-            DisplayName = $_.DisplayName
-            Action = [string]$_.Action
-            Enabled = [string]$_.Enabled
-            Profile = [string]$_.Profile
-            Protocol = [string]$ports[$_.InstanceID].Protocol
-            RemotePort = [string[]]@($ports[$_.InstanceID].RemotePort)
-            RemoteAddress = [string[]]@($addresses[$_.InstanceID].RemoteAddress)
-        }
-    })
+    ForEach-Object { [pscustomobject](Get-RuleRow $_) })
 [pscustomobject]@{ Profiles = $profiles; Rules = $rules } | ConvertTo-Json -Depth 4 -Compress
