@@ -1,14 +1,18 @@
-"""The command line's own surface: --version, and help for every positional argument."""
+"""The command line's own surface: --version, help for every positional argument, and the
+shipped environments validating."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from smbtests import __version__
 from smbtests.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _positionals(
@@ -37,3 +41,16 @@ def test_every_positional_of_every_command_has_help() -> None:
     ]
     assert len(found) >= 8  # the walk reached the subcommands (lab, report)
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "environment",
+    sorted(p.name for p in (ROOT / "environments").glob("*.yaml") if "-policy" not in p.name),
+)
+def test_every_shipped_environment_validates(
+    environment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The files users copy first load as they are (the example's /16 once exceeded the sweep
+    limit and was refused)."""
+    assert main(["validate", str(ROOT / "environments" / environment)]) == 0
+    assert capsys.readouterr().out.startswith(f"ok {ROOT / 'environments' / environment}:")
