@@ -45,6 +45,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SMBTESTS = [sys.executable, "-m", "smbtests.cli"]
+RUNNER_NAMESPACE = "smblab-mgmt"  # smbtests.lab.cli.RUNNER_NAMESPACE (not imported: no lab here)
 CONNECT_TIMEOUT = 1.0
 NEGOTIATE_TIMEOUT = 5.0  # the suite's own smb_timeout: smbd forks for each connection
 NEGOTIATE_IN_FLIGHT = 128  # the suite's default timing.concurrency: all 1,500 at once overran
@@ -136,7 +137,9 @@ def timed(argv: list[str], *, sample_rss: bool = False) -> tuple[float, float | 
     """(wall seconds, peak RSS of the process tree in MB or None, output)."""
     with tempfile.TemporaryFile(mode="w+") as out:
         start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=ENV, cwd=ROOT)
+        child = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=ENV | _lab_secrets(), cwd=ROOT
+        )
         peak = 0
         done = threading.Event()
 
@@ -160,6 +163,18 @@ def timed(argv: list[str], *, sample_rss: bool = False) -> tuple[float, float | 
         out.seek(0)
         text = out.read()
     return elapsed, (peak / 1e6 if sample_rss else None), text
+
+
+def _lab_secrets() -> dict[str, str]:
+    """What `smbtests lab exec` would put in the environment, when the lab is up."""
+    from smbtests.lab import accounts, cli, paths
+
+    if not paths.SMB_PASSWORD_FILE.exists():
+        return {}
+    return {
+        cli.SMB_PASSWORD_ENV: accounts.read_smb_password(),
+        cli.WIN_PASSWORD_ENV: accounts.read_win_password(),
+    }
 
 
 def _netns(namespace: str, argv: list[str]) -> list[str]:
@@ -240,10 +255,11 @@ def _write_targets(directory: Path, name: str, addresses: Sequence[object]) -> P
 
 
 def _suite(environment: Path, marks: str, reports: Path, workers: str | None) -> list[str]:
+    # in the runner's namespace as the physical limit's own clients run in theirs (not through
+    # `smbtests lab exec`, a lab convenience that adds its own start-up): users run pytest
     argv = [
-        *SMBTESTS, "lab", "exec", "--",
-        sys.executable, "-m", "pytest", "--env", str(environment), "-m", marks,
-        "-q", "-p", "no:cacheprovider",
+        *_netns(RUNNER_NAMESPACE, [sys.executable, "-m", "pytest"]),
+        "--env", str(environment), "-m", marks, "-q", "-p", "no:cacheprovider",
         "--alluredir", str(reports / "allure"), "--junitxml", str(reports / "junit.xml"),
         "--smb-results", str(reports / "results.json"),
     ]  # fmt: skip
@@ -369,7 +385,7 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
         def run() -> tuple[float, float | None]:
             start = time.perf_counter()
             done = subprocess.run(
-                _netns("smblab-mgmt", argv), capture_output=True, text=True, timeout=RUN_TIMEOUT
+                _netns(RUNNER_NAMESPACE, argv), capture_output=True, text=True, timeout=RUN_TIMEOUT
             )
             answers[requests.name] = done.stdout.strip()  # a limit counts only answered ones
             return time.perf_counter() - start, None

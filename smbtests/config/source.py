@@ -173,10 +173,15 @@ def _read_capped(path: Path) -> bytes:
     return raw
 
 
+# libyaml's parser where PyYAML has it (its wheels do): the same events and marks, ~10x faster
+# than the pure-Python one (a generated environment of 10,000 paths took 0.6 s to load)
+LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _check_nesting(text: str) -> None:
     """Refuse deep nesting from the event stream (flat), before the recursive composer runs."""
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=LOADER):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
@@ -192,7 +197,7 @@ def load_yaml(path: Path) -> SourceDocument:
     try:
         text = raw.decode("utf-8")
         _check_nesting(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=LOADER)
     except PolicyError as exc:
         raise PolicyError(f"{path}: {exc}") from None
     except UnicodeDecodeError:
@@ -200,7 +205,7 @@ def load_yaml(path: Path) -> SourceDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        if "'\\t'" in str(exc.problem):
+        if "'\\t'" in str(exc.problem) or "tab character" in str(exc.problem):  # pure, libyaml
             raise PolicyError(
                 f"{place}: a tab character; YAML indents with spaces only: replace it with spaces."
             ) from None

@@ -74,3 +74,22 @@ def test_an_item_with_a_fixture_or_mark_of_its_own_runs_the_full_protocol(
 ) -> None:
     check: Any = types.SimpleNamespace(marker="smb_perimeter")
     assert lean._own(_item(fixtures, marks), check) is lean_ok
+
+
+def test_flattened_keywords_have_the_same_names_and_values_and_no_parent() -> None:
+    from _pytest.mark.structures import NodeKeywords
+
+    def node(name: str, parent: Any) -> Any:
+        made = types.SimpleNamespace(name=name, parent=parent)
+        made.keywords = NodeKeywords(made)  # type: ignore[arg-type]
+        return made
+
+    session = node("smbtests", None)
+    module = node("live.py", session)
+    module.keywords["smb_perimeter"] = "a mark"
+    item = node("test_policy[reach:guest1/fs1:445]", module)
+    item.keywords["smb_perimeter"] = "its own mark"  # the item's own wins, as before
+    before = dict(item.keywords)
+    lean._flatten_keywords(item)
+    assert dict(item.keywords) == before and item.keywords.parent is None
+    assert item.keywords["smb_perimeter"] == "its own mark" and "smbtests" in item.keywords
