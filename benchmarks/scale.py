@@ -12,8 +12,10 @@ rounds (each case once per round, in turn, so a noisy neighbour hits them all al
   (no rate limit, every connect in flight, the environment's 1 s connect timeout);
 - nmap, tuned (`-T4 --max-retries 1 --min-hostgroup 256 --min-parallelism 256`), in the 4
   namespaces at once (skipped, and said so, when nmap is not installed);
-- the paths suite (`pytest --env scale.yaml -m "not smb_hardening"`) with --alluredir and
-  --junitxml, serial and with `-n auto`, with the peak RSS of its whole process tree;
+- the paths suite (`pytest --env scale.yaml -m "not smb_hardening"`, in the runner's namespace
+  as users run pytest) with --alluredir and --junitxml, serial and with `-n auto`, with the
+  peak RSS of its whole process tree; and, to show where the serial run's time goes, the same
+  run without Allure and with --collect-only;
 and at the largest scale, the posture of the ~10% listening targets (real smbd):
 - two raw limits, with asyncio from mgmt, 128 connections in flight (the suite's default
   bound), each answer awaited up to 5 s: one SMB2 negotiate per host, and the connections the
@@ -45,6 +47,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SMBTESTS = [sys.executable, "-m", "smbtests.cli"]
+WITHOUT_ALLURE = "smbtests serial, --junitxml (no Allure)"
+COLLECT_ONLY = "smbtests serial, --collect-only"
 RUNNER_NAMESPACE = "smblab-mgmt"  # smbtests.lab.cli.RUNNER_NAMESPACE (not imported: no lab here)
 CONNECT_TIMEOUT = 1.0
 NEGOTIATE_TIMEOUT = 5.0  # the suite's own smb_timeout: smbd forks for each connection
@@ -102,6 +106,18 @@ def render(title: str, rows: Sequence[Row], limit: Row, targets: dict[str, str])
             f"{targets.get(row.label, '')}{row.note}"
         )
     return "\n".join(lines)
+
+
+def time_split(limit: float, collect: float, without_allure: float, serial: float) -> str:
+    """Where the serial run's time goes, from runs of the same round (medians): start-up to
+    the collected items, the items and their reports (the scans' own wait, about the limit,
+    overlaps them), and what Allure adds."""
+    return (
+        f"where the serial run's {serial:.2f} s go: start-up, plan and collection "
+        f"{collect:.2f} s; items and reports without Allure {without_allure - collect:.2f} s "
+        f"(the scans' own wait, ~{limit:.2f} s, overlaps them); Allure "
+        f"{serial - without_allure:.2f} s"
+    )
 
 
 def verdict(met: bool, text: str) -> str:
@@ -254,16 +270,17 @@ def _write_targets(directory: Path, name: str, addresses: Sequence[object]) -> P
     return path
 
 
-def _suite(environment: Path, marks: str, reports: Path, workers: str | None) -> list[str]:
+def _suite(
+    environment: Path, marks: str, reports: Path, *extra: str, allure: bool = True
+) -> list[str]:
     # in the runner's namespace as the physical limit's own clients run in theirs (not through
     # `smbtests lab exec`, a lab convenience that adds its own start-up): users run pytest
     argv = [
         *_netns(RUNNER_NAMESPACE, [sys.executable, "-m", "pytest"]),
         "--env", str(environment), "-m", marks, "-q", "-p", "no:cacheprovider",
-        "--alluredir", str(reports / "allure"), "--junitxml", str(reports / "junit.xml"),
-        "--smb-results", str(reports / "results.json"),
+        "--junitxml", str(reports / "junit.xml"), "--smb-results", str(reports / "results.json"),
     ]  # fmt: skip
-    return argv + (["-n", workers] if workers else [])
+    return argv + (["--alluredir", str(reports / "allure")] if allure else []) + list(extra)
 
 
 Case = Callable[[], tuple[float, float | None]]
@@ -296,14 +313,17 @@ def measure_scale(count: int, repeat: int, work: Path, posture: bool) -> str:
     me = [sys.executable, str(Path(__file__).resolve())]
     reports = work / f"reports-{count}"
 
-    def suite(workers: str | None) -> Case:
+    def suite(*extra: str, allure: bool = True) -> Case:
         def run() -> tuple[float, float | None]:
             shutil.rmtree(reports, ignore_errors=True)
             elapsed, rss, output = timed(
-                _suite(scale.SCALE_ENVIRONMENT, "not smb_hardening", reports, workers),
+                _suite(
+                    scale.SCALE_ENVIRONMENT, "not smb_hardening", reports, *extra, allure=allure
+                ),
                 sample_rss=True,
             )
-            if "passed" not in output.splitlines()[-1]:
+            last = output.splitlines()[-1] if output else ""
+            if "passed" not in last and "collected" not in last:
                 raise SystemExit(f"the suite did not run:\n{output[-2000:]}")
             return elapsed, rss
 
@@ -327,8 +347,11 @@ def measure_scale(count: int, repeat: int, work: Path, posture: bool) -> str:
             ),
             None,
         )
-    cases["smbtests serial, --alluredir --junitxml"] = suite(None)
-    cases["smbtests -n auto, --alluredir --junitxml"] = suite("auto")
+    cases["smbtests serial, --alluredir --junitxml"] = suite()
+    cases["smbtests -n auto, --alluredir --junitxml"] = suite("-n", "auto")
+    # where the serial run's time goes: the same run without Allure, and only up to collection
+    cases[WITHOUT_ALLURE] = suite(allure=False)
+    cases[COLLECT_ONLY] = suite("--collect-only", allure=False)
     print(f"scale 4 x {count}: {load_average()}", flush=True)
     rows = _rows(_rounds(cases, repeat))
     limit = rows[0]
@@ -354,6 +377,15 @@ def measure_scale(count: int, repeat: int, work: Path, posture: bool) -> str:
     )
     if not shutil.which("nmap"):
         checks.append("nmap is not installed (`apt-get install -y nmap`): its row is skipped")
+    by_label = {row.label: row for row in rows}
+    checks.append(
+        time_split(
+            limit.median,
+            by_label[COLLECT_ONLY].median,
+            by_label[WITHOUT_ALLURE].median,
+            serial.median,
+        )
+    )
     text = render(f"4 x {count} paths, {load_average()} at the end", rows, limit, targets_text)
     text += "\n" + "\n".join(checks)
     if posture:
@@ -395,7 +427,7 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
     def suite() -> tuple[float, float | None]:
         shutil.rmtree(reports, ignore_errors=True)
         elapsed, rss, output = timed(
-            _suite(scale.POSTURE_ENVIRONMENT, "smb_hardening", reports, None), sample_rss=True
+            _suite(scale.POSTURE_ENVIRONMENT, "smb_hardening", reports), sample_rss=True
         )
         if "passed" not in output.splitlines()[-1]:
             raise SystemExit(f"the posture suite did not run:\n{output[-2000:]}")

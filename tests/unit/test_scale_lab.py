@@ -93,3 +93,12 @@ def test_posture_requests_are_the_checks_own_negotiates_framed_one_per_line(
     assert all(int.from_bytes(f[:4], "big") == len(f) - 4 for f in framed)
     assert framed[0][4:8] == b"\xffSMB" and b"NT LM 0.12" in framed[0]
     assert all(f[4:8] == b"\xfeSMB" for f in framed[1:])
+
+
+def test_the_serial_runs_time_is_split_into_start_up_items_and_allure() -> None:
+    text = _benchmark().time_split(limit=1.34, collect=1.5, without_allure=8.25, serial=11.5)
+    assert text == (
+        "where the serial run's 11.50 s go: start-up, plan and collection 1.50 s; items and "
+        "reports without Allure 6.75 s (the scans' own wait, ~1.34 s, overlaps them); "
+        "Allure 3.25 s"
+    )
