@@ -20,9 +20,8 @@ from typing import Any
 import pytest
 from allure_commons.model2 import Label, Link, Parameter, TestResult
 from allure_commons.types import AttachmentType, LabelType, LinkType
-from allure_commons.utils import host_tag, md5, platform_label, represent, thread_tag
+from allure_commons.utils import host_tag, represent, thread_tag
 from allure_pytest import utils as allure_utils  # by module: its `pytest_markers` is no hook
-from allure_pytest.listener import AllureListener
 
 from smbtests import __version__
 from smbtests.atomic import write_text_atomically
@@ -32,6 +31,7 @@ from smbtests.checks.verdicts import Outcome, Verdict
 from smbtests.records import as_plain, indented_json
 from smbtests.reports.register import build_register, render_markdown
 
+from . import allure_lean
 from .allure_writer import Installed, add_steps
 from .interrupted import allure_not_run, completeness_key
 from .items import judged_key
@@ -117,13 +117,13 @@ class AllureMapper:
                 result.parameters.append(Parameter(name=name, value=represent(value)))
         lean = item.stash.get(lean_item_key, False)
         if lean:
-            _as_allure_pytest_setup_would(item, result)
+            allure_lean.setup_would(item, result)
             _describe(result, check, verdict, item.stash[judged_key].observed_at)
         if lean or verdict.outcome is Outcome.ERROR:
             # no call phase follows an error: keep the evidence with the setup that raised it
             self._evidence(check, verdict, item.stash[judged_key].evidence)
         if lean:
-            _as_allure_pytest_teardown_would(item, result, self.host, self.thread)
+            allure_lean.teardown_would(item, result, self.host, self.thread)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -253,62 +253,6 @@ class AllureMapper:
                 },
                 indent=2,
             ),
-        )
-
-
-def _as_allure_pytest_setup_would(item: pytest.Item, result: TestResult) -> None:
-    """What allure-pytest's setup hook writes, for an item that runs the lean protocol
-    (plugins/lean.py), by allure-pytest's own helpers; tests/plugin compares both protocols."""
-    params = item.callspec.params  # type: ignore[attr-defined]
-    result.name = allure_utils.allure_name(item, params, item.callspec.id)  # type: ignore[attr-defined]
-    result.fullName = allure_utils.allure_full_name(item)
-    result.titlePath = [*allure_utils.allure_title_path(item)]
-    result.testCaseId = md5(result.fullName)
-    result.description = allure_utils.allure_description(item)
-    result.descriptionHtml = allure_utils.allure_description_html(item)
-    named = {parameter.name for parameter in result.parameters}
-    result.parameters.extend(
-        Parameter(name=n, value=represent(v)) for n, v in params.items() if n not in named
-    )
-
-
-def _as_allure_pytest_teardown_would(
-    item: pytest.Item, result: TestResult, host: str, thread: str
-) -> None:
-    """What allure-pytest's teardown hook adds (see the setup's twin above); its helpers that
-    walk the item's marks run only where a mark of theirs is there to find."""
-    params = item.callspec.params  # type: ignore[attr-defined]
-    result.historyId = allure_utils.get_history_id(
-        result.fullName, result.parameters, original_values=params
-    )
-    marks = list(item.iter_markers())
-    names = {mark.name for mark in marks}
-    if allure_utils.ALLURE_LABEL_MARK in names:
-        result.labels.extend(
-            Label(name=name, value=value) for name, value in allure_utils.allure_labels(item)
-        )
-    result.labels.extend(  # allure_utils.pytest_markers, on the marks read once
-        Label(name=LabelType.TAG, value=mark.name)
-        for mark in marks
-        if allure_utils.should_convert_mark_to_tag(mark)
-    )
-    suites = {label.name for label in result.labels if label.name in AllureListener.SUITE_LABELS}
-    if suites != AllureListener.SUITE_LABELS:
-        result.labels.extend(
-            Label(name=name, value=value)
-            for name, value in allure_utils.allure_suite_labels(item)
-            if name not in suites
-        )
-    result.labels += [
-        Label(name=LabelType.HOST, value=host),
-        Label(name=LabelType.THREAD, value=thread),
-        Label(name=LabelType.FRAMEWORK, value="pytest"),
-        Label(name=LabelType.LANGUAGE, value=platform_label()),
-        Label(name="package", value=allure_utils.allure_package(item)),
-    ]
-    if allure_utils.ALLURE_LINK_MARK in names:
-        result.links.extend(
-            Link(kind, url, name) for kind, url, name in allure_utils.allure_links(item)
         )
 
 

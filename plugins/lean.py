@@ -157,7 +157,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     path, line, _ = live[0].location
     for item in live[1:]:
-        if item.function is live[0].function:
+        if item.obj is live[0].obj:  # .obj is cached; .function unwraps it again each time
             # what pytest's cached property would compute: same file and line, own name
             item.__dict__["location"] = (path, line, item.getmodpath())
     for item in live:
