@@ -10,7 +10,8 @@ from pathlib import Path
 import attr
 from allure_commons import model2
 
-from plugins.allure_writer import LeanAllureWriter, plain
+from plugins.allure_files import plain
+from plugins.allure_writer import LeanAllureWriter
 
 
 def _result(sources: list[str]) -> model2.TestResult:
