@@ -88,12 +88,21 @@ class LeanAllureWriter:
         self._alias: dict[str, str] = {}  # attachment name -> the identical one on disk
         self._frames = bytearray()
         self._lock = threading.Lock()
-        script = Path(__file__).with_name("allure_files.py")
-        self._process = subprocess.Popen(
-            [sys.executable, "-I", str(script), str(directory)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _writer(self) -> subprocess.Popen[bytes]:
+        """The writer process, started with the first file (an xdist controller, which writes
+        none, starts none); in a session of its own, so a Ctrl-C in the terminal reaches only
+        the run, which still hands it what is left."""
+        if self._process is None:
+            script = Path(__file__).with_name("allure_files.py")
+            self._process = subprocess.Popen(
+                [sys.executable, "-I", str(script), str(self.directory)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                start_new_session=True,
+            )
+        return self._process
 
     def _put(self, name: str, data: bytes, kind: bytes = allure_files.WRITE) -> None:
         encoded = name.encode()
@@ -105,7 +114,7 @@ class LeanAllureWriter:
                 self._send()
 
     def _send(self) -> None:
-        stream = self._process.stdin
+        stream = self._writer().stdin
         assert stream is not None
         try:
             stream.write(self._frames)
@@ -117,9 +126,11 @@ class LeanAllureWriter:
     def _ask(self, kind: bytes) -> None:
         """Wait until the writer process wrote everything before this, and take its answer."""
         with self._lock:
+            if self._process is None and not self._frames:
+                return  # nothing was written: no process to ask
             self._frames += allure_files.HEADER.pack(kind, 0, 0)
             self._send()
-            assert self._process.stdout is not None
+            assert self._process is not None and self._process.stdout is not None
             answer = self._process.stdout.readline().rstrip(b"\n")
         if answer == b"ok":
             return
@@ -136,6 +147,8 @@ class LeanAllureWriter:
 
     def close(self) -> None:
         self._ask(allure_files.CLOSE)
+        if self._process is None:
+            return
         assert self._process.stdin is not None
         with contextlib.suppress(OSError):  # a writer process that is gone: already the error
             self._process.stdin.close()

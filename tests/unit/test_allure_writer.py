@@ -140,8 +140,18 @@ def test_the_writer_process_answers_each_flush_after_the_files_before_it(tmp_pat
 
 def test_a_writer_process_that_ended_early_is_the_error(tmp_path: Path) -> None:
     writer = LeanAllureWriter(tmp_path)
+    writer.report_attached_data(body=b"x", file_name="a-attachment.txt")
+    writer.flush()
+    assert writer._process is not None and writer.error is None
     writer._process.kill()
     writer._process.wait()
     writer.report_result(_result([]))
     writer.close()
     assert isinstance(writer.error, OSError)
+
+
+def test_a_writer_that_writes_nothing_starts_no_process(tmp_path: Path) -> None:
+    writer = LeanAllureWriter(tmp_path)  # an xdist controller's: the workers write the results
+    writer.flush()
+    writer.close()
+    assert writer._process is None and writer.error is None
