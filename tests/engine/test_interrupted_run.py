@@ -19,6 +19,10 @@ from tests.conftest import Lab
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _children(pid: int) -> list[int]:
     text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     return [int(p) for p in text.split()]
@@ -55,6 +59,9 @@ def test_an_interrupted_run_is_marked_everywhere(lab: Lab, tmp_path: Path, fault
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # a shell without job control starts background commands with SIGINT ignored, and
+        # Python keeps it ignored: the run must get Ctrl-C as a terminal would send it
+        preexec_fn=_interruptible,
     )
     assert run.stdout is not None
     seen = []
