@@ -10,9 +10,9 @@ It reads frames from stdin: a header (kind, name length, data length: `!cII`) an
 name and the data. `W` writes data to DIRECTORY/name (to a temporary name first, then renamed:
 a crash never leaves half a file); `R` does the same with a pickled Allure result as the JSON
 allure-commons' file logger writes of it (pickling costs the run a third of making that JSON);
-`F` answers on stdout once every file before it is written,
-with `ok` or the first failure as `errno<TAB>strerror<TAB>filename`; at `C` or the end of its
-input it writes what is left, answers the same way and exits. A failure never stops the
+`F` answers on stdout once every file before it is written, with `ok` or the first failure as
+`errno<TAB>strerror<TAB>filename`; at `C` or the end of its input it writes what is left,
+answers the same way and exits. A failure never stops the
 writing of the other files.
 """
 

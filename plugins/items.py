@@ -25,7 +25,7 @@ from smbtests.observations import Observation
 from smbtests.probes.base import HostReader, Probe
 from smbtests.probes.registry import open_probe, open_reader
 from smbtests.progress import OnProgress, ScanProgress
-from smbtests.records import evidence_json, record
+from smbtests.records import as_plain, indented_json, record
 from smbtests.reports.diff import change_since
 
 from .suite import LiveRun, check_of, live_run_key, terse_key
@@ -34,10 +34,10 @@ from .suite import LiveRun, check_of, live_run_key, terse_key
 @dataclasses.dataclass(frozen=True)
 class Judged:
     verdict: Verdict
-    observation: Observation | None
     change: str | None  # since --baseline, when one was given
     observed_at: str  # UTC instant the observation was made (or its failure known)
-    evidence: str  # the observation as JSON, made once for every report that shows it
+    plain: Any  # the observation as plain JSON values, made once: the record carries it
+    evidence: str  # ... and as indented JSON, for every report that shows it
 
 
 judged_key = pytest.StashKey[Judged]()
@@ -118,9 +118,10 @@ def judge_item(item: pytest.Item, check: Check) -> Judged:
         warning=None if verdict.warning is None else run.registry.scrub(verdict.warning),
     )
     observed_at = executor.observed_at(check) or utc_now()
-    change = _change_since_baseline(check, verdict, observation, run)
-    evidence = evidence_json(observation)
-    judged = Judged(verdict, observation, change, observed_at, evidence)
+    plain = as_plain(observation)
+    change = _change_since_baseline(check, verdict, plain, run)
+    evidence = indented_json(plain)
+    judged = Judged(verdict, change, observed_at, plain, evidence)
     item.stash[judged_key] = judged
     # JUnit consumers see when each verdict's observation was made
     item.user_properties.append(("smbtests_observed_at", observed_at))
@@ -154,14 +155,10 @@ def smb_verdict(smb_check: Check, request: pytest.FixtureRequest) -> Verdict:
     return raise_error(judge_item(request.node, smb_check))
 
 
-def _change_since_baseline(
-    check: Check, verdict: Verdict, observation: Observation | None, run: LiveRun
-) -> str | None:
+def _change_since_baseline(check: Check, verdict: Verdict, plain: Any, run: LiveRun) -> str | None:
     if run.baseline is None:
         return None
-    return change_since(
-        run.baseline.checks.get(check.id), record(check, verdict, observation, None)
-    )
+    return change_since(run.baseline.checks.get(check.id), record(check, verdict, plain, None))
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
@@ -185,6 +182,6 @@ def pytest_runtest_makereport(
         check = check_of(item)
         assert check is not None
         report.smb_record = record(  # type: ignore[attr-defined]
-            check, judged.verdict, judged.observation, judged.change, judged.observed_at
+            check, judged.verdict, judged.plain, judged.change, judged.observed_at
         )
     return report

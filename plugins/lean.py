@@ -8,8 +8,9 @@ the main thread at ten thousand checks). So a live item runs a lean protocol (`r
 same phases, reports and report hooks (makereport, logreport, logstart/logfinish, warnings
 capture), without pytest_runtest_setup/call/teardown and fixtures. An item anything else hooks
 into runs pytest's whole protocol: one with a fixture or mark of its own, a plugin that hooks
-the phases or fixtures (found by module: not pytest's, allure-pytest's or ours), --pdb, or
-`--smb-full-protocol`. plugins/allure_report.py writes what allure-pytest's phase hooks would.
+the phases or fixtures (found by module: not pytest's, allure-pytest's, xdist's or ours),
+--pdb or --trace, or `--smb-full-protocol`. plugins/allure_lean.py writes what allure-pytest's
+phase hooks would.
 
 pytest resumes its global capture, swaps the file descriptors and reads both streams back three
 times per item (setup, call, teardown): ~8% of the main thread at ten thousand checks. A live

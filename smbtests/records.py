@@ -31,7 +31,6 @@ from smbtests.checks.base import Check
 from smbtests.checks.verdicts import Verdict
 from smbtests.config import LoadedConfig
 from smbtests.errors import SmbtestsError
-from smbtests.observations import Observation
 
 RESULTS_FORMAT = "smbtests-results/1"
 OUTCOME_RANK = {"passed": 0, "skipped": 0, "error": 1, "failed": 2}
@@ -42,8 +41,8 @@ _FIELDS: dict[type, tuple[str, ...]] = {}  # dataclass -> its field names, looke
 
 
 def as_plain(value: Any) -> Any:
-    """Dataclasses, enums and containers as plain JSON values (twice per check: for its
-    evidence and its record, so the common cases come first)."""
+    """Dataclasses, enums and containers as plain JSON values (every observation of a run,
+    so the common cases come first)."""
     kind = type(value)
     if kind in _SCALARS:
         return value
@@ -72,21 +71,17 @@ def indented_json(value: Any, *, sort_keys: bool = True) -> str:
     return orjson.dumps(value, option=option).decode()
 
 
-def evidence_json(observation: Observation | None) -> str:
-    """The observation as stable, indented JSON for reports and the results file."""
-    return indented_json(as_plain(observation))
-
-
 def record(
     check: Check,
     verdict: Verdict,
-    observation: Observation | None,
+    evidence: Any,
     change: str | None,
     observed_at: str | None = None,
 ) -> dict[str, object]:
-    """One check's entry in the results file (plain JSON, no secrets). `observed_at`: the UTC
-    instant its observation was made (or its failure known), so a fault that appears mid-run
-    can be placed in time."""
+    """One check's entry in the results file (plain JSON, no secrets). `evidence`: its
+    observation `as_plain` (made once per check: its JSON for the reports comes from the same);
+    `observed_at`: the UTC instant the observation was made (or its failure known), so a fault
+    that appears mid-run can be placed in time."""
     return {
         "observed_at": observed_at,
         "id": check.id,
@@ -102,7 +97,7 @@ def record(
         "message": verdict.message,
         "warning": verdict.warning,
         "change_since_baseline": change,
-        "evidence": as_plain(observation),
+        "evidence": evidence,
     }
 
 

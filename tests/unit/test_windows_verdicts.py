@@ -450,9 +450,8 @@ def test_smb1_word_in_the_bundle_records(
     check = checks["win-smb1:win1"]
     state = default_state() if change is None else change(default_state())
     observation = WindowsObservation(readings(state))
-    entry = records.record(
-        check, judge(check, observation, config.policy, TODAY), observation, None
-    )
+    verdict = judge(check, observation, config.policy, TODAY)
+    entry = records.record(check, verdict, records.as_plain(observation), None)
     document = records.document(
         config,
         {check.id: entry},
