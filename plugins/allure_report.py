@@ -32,7 +32,7 @@ from smbtests.records import as_plain, indented_json
 from smbtests.reports.register import build_register, render_markdown
 
 from . import allure_lean
-from .allure_writer import Installed, add_steps
+from .allure_writer import Installed
 from .interrupted import allure_not_run, completeness_key
 from .items import judged_key
 from .lean import lean_item_key
@@ -147,6 +147,8 @@ class AllureMapper:
 
     def _evidence(self, check: Check, verdict: Verdict, evidence: str) -> None:
         """Steps plan -> probe -> observe -> judge, each with what it saw attached."""
+        if self.writer is None:
+            return  # no file logger: nothing is written
         plan = {
             "id": check.id,
             "kind": check.kind,
@@ -162,8 +164,8 @@ class AllureMapper:
         if check.exception_id is not None:
             rows = build_register(self.run.config.policy, self.run.options.as_of)
             judge = ("exceptions register", render_markdown(rows))
-        add_steps(
-            self.reporter,
+        self.writer.writer.steps(
+            self.reporter.get_test(None),
             [
                 (f"plan: {check.rule}", "policy rule", indented_json(plan, sort_keys=False), JSON),
                 (f"probe: from {vantage_name}", "vantage", vantage, JSON),

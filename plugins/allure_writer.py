@@ -8,21 +8,21 @@ by their uuid), serialized by allure's own model; what changes:
   smb_executor) as set-up steps, the same for every item; allure-pytest's listener is kept
   for everything else but its fixture bookkeeping;
 - an attachment identical to one written before (a probe's vantage, shared by all its checks)
-  is written once, and every result refers to that one file;
+  is written once, and every result refers to that one file (the writer process sees to it);
 - files are written by a process of their own (plugins/allure_files.py: each to a temporary
   name, then renamed, so a crash never leaves half a file); `flush` waits until all are on
   disk (an xdist worker flushes after every item: a lost worker cannot take reported results
   with it; results go pickled, the process writes their JSON); a file that cannot be written
   is kept as `error` and fails the run at its end;
-- the suite's evidence steps are added to the running test's result directly (`add_steps`), not
-  through allure's step and attach context managers (their hooks, and a uuid4 per step and
-  attachment), and uuids come from one os.urandom call per 256 (`Uuids`): same files.
+- the suite's evidence steps go to the writer process as plain tuples (`LeanAllureWriter.steps`),
+  which makes the steps and attachments that allure's step and attach context managers would
+  (their models, hooks, hashes and pickling were two thirds of Allure's cost to the run), and
+  uuids come from one os.urandom call per 256 (`Uuids`): same files.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
 import subprocess
@@ -34,13 +34,13 @@ from typing import Any
 
 import allure_commons
 from allure_commons.logger import AllureFileLogger
-from allure_commons.model2 import ATTACHMENT_PATTERN, Attachment, Status, TestStepResult
 from allure_commons.types import AttachmentType
 from allure_commons.utils import now
 
 from . import allure_files
 
 BATCH = 1 << 16  # bytes of frames sent to the writer process at once
+PIPE_BYTES = 1 << 20  # Linux's default /proc/sys/fs/pipe-max-size
 
 
 class Uuids:
@@ -63,20 +63,6 @@ class Uuids:
 uuids = Uuids()
 
 
-def add_steps(reporter: Any, steps: list[tuple[str, str | None, str, AttachmentType]]) -> None:
-    """(title, attachment name or None, body, type) as passed steps of the running test, each
-    with its attachment: what `with allure.step(title): allure.attach(body, name, type)` makes."""
-    test = reporter.get_test(None)
-    for title, name, body, kind in steps:
-        step = TestStepResult(name=title, start=now(), status=Status.PASSED)
-        if name is not None:
-            file_name = ATTACHMENT_PATTERN.format(prefix=uuids(), ext=kind.extension)
-            step.attachments.append(Attachment(source=file_name, name=name, type=kind.mime_type))
-            allure_commons.plugin_manager.hook.report_attached_data(body=body, file_name=file_name)
-        step.stop = now()
-        test.steps.append(step)
-
-
 class LeanAllureWriter:
     """Hands every file to the writer process (plugins/allure_files.py) in batches of frames;
     the pipe's own buffer bounds what waits in memory."""
@@ -84,8 +70,6 @@ class LeanAllureWriter:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.error: OSError | None = None  # the first file that could not be written
-        self._written: dict[bytes, str] = {}  # attachment digest -> its file's name
-        self._alias: dict[str, str] = {}  # attachment name -> the identical one on disk
         self._frames = bytearray()
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
@@ -102,6 +86,7 @@ class LeanAllureWriter:
                 stdout=subprocess.PIPE,
                 start_new_session=True,
             )
+            _roomy(self._process.stdin)
         return self._process
 
     def _put(self, name: str, data: bytes, kind: bytes = allure_files.WRITE) -> None:
@@ -154,8 +139,15 @@ class LeanAllureWriter:
             self._process.stdin.close()
         self._process.wait()
 
+    def steps(self, test: Any, steps: list[tuple[str, str | None, str, AttachmentType]]) -> None:
+        """(title, attachment name or None, body, type) as passed steps of the test, first in
+        its steps, each with its attachment: what `with allure.step(title): allure.attach(body,
+        name, type)` makes, made by the writer process when it writes the test."""
+        compact = [(t, n, b.encode(), k.mime_type, k.extension) for t, n, b, k in steps]
+        data = pickle.dumps((now(), compact), pickle.HIGHEST_PROTOCOL)
+        self._put(test.uuid, data, allure_files.STEPS)
+
     def _item(self, item: Any) -> None:
-        _rename_attachments(item, self._alias)
         name = item.file_pattern.format(prefix=uuids())
         # pickled here, turned into JSON by the writer process: a third of the time
         self._put(name, pickle.dumps(item, pickle.HIGHEST_PROTOCOL), allure_files.RESULT)
@@ -174,28 +166,22 @@ class LeanAllureWriter:
 
     @allure_commons.hookimpl
     def report_attached_data(self, body: str | bytes, file_name: str) -> None:
-        data = body.encode() if isinstance(body, str) else body
-        # the extension is part of the name Allure shows: only the same bytes AND type share
-        digest = hashlib.sha256(data).digest() + os.path.splitext(file_name)[1].encode()
-        first = self._written.get(digest)
-        if first is not None:
-            self._alias[file_name] = first
-            return
-        self._written[digest] = file_name
-        self._put(file_name, data)
+        self._put(file_name, body.encode() if isinstance(body, str) else body)
 
     @allure_commons.hookimpl
     def report_globals(self, globals_item: Any) -> None:
         self._item(globals_item)
 
 
-def _rename_attachments(model: Any, alias: dict[str, str]) -> None:
-    """Point the result's attachments at the identical files written before (on the model:
-    it is serialized by the writer process)."""
-    for attachment in getattr(model, "attachments", ()):
-        attachment.source = alias.get(attachment.source, attachment.source)
-    for step in getattr(model, "steps", ()):
-        _rename_attachments(step, alias)
+def _roomy(pipe: Any) -> None:
+    """Room in the pipe for a burst of results while the writer process waits for a core
+    (the 64 KiB default held a few items); Linux only, within the system's limit."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass  # elsewhere, or above the limit: the default pipe, only slower
 
 
 def _without_fixture_bookkeeping(plugins: Any) -> None:

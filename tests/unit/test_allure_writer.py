@@ -60,33 +60,43 @@ def test_uuids_are_distinct_version_4_uuids_across_batches() -> None:
     assert all(uuid.UUID(u).version == 4 and str(uuid.UUID(u)) == u for u in many)
 
 
-def test_evidence_steps_are_passed_steps_with_their_attachment_on_the_running_test() -> None:
+def test_evidence_steps_are_passed_steps_with_their_attachment_first_in_the_test(
+    tmp_path: Path,
+) -> None:
     from allure_commons.types import AttachmentType
 
-    from plugins.allure_writer import add_steps
-
-    test = model2.TestResult(uuid="u1", name="check")
-
-    class Reporter:
-        def get_test(self, uuid: str | None) -> model2.TestResult:
-            assert uuid is None  # the running test, as allure's own step/attach use
-            return test
-
-    add_steps(
-        Reporter(),
+    writer = LeanAllureWriter(tmp_path)
+    test = model2.TestResult(uuid="u1", name="check", steps=[model2.TestStepResult(name="body")])
+    vantage = ("probe: from mgmt", "vantage", '{"vantage": "mgmt"}', AttachmentType.JSON)
+    writer.steps(
+        test,
         [
             ("plan: rule", "policy rule", "{}", AttachmentType.JSON),
+            vantage,
             ("judge: passed", None, "", AttachmentType.TEXT),
         ],
     )
-    plan, judge = test.steps
-    assert (plan.name, plan.status, judge.name, judge.status) == (
-        "plan: rule", "passed", "judge: passed", "passed",
-    )  # fmt: skip
-    (attachment,) = plan.attachments
-    assert attachment.name == "policy rule" and attachment.type == "application/json"
-    assert attachment.source.endswith("-attachment.json")
-    assert judge.attachments == [] and plan.start <= plan.stop
+    other = model2.TestResult(uuid="u2", name="other")
+    writer.steps(other, [vantage])  # the same vantage: one file for both
+    writer.report_result(test)
+    writer.report_result(other)
+    writer.close()
+    assert writer.error is None
+    results = [json.loads(p.read_text()) for p in tmp_path.glob("*-result.json")]
+    first, second = sorted(results, key=lambda r: r["uuid"])
+    plan, probe, judge, body = first["steps"]
+    assert [s["name"] for s in first["steps"]] == [
+        "plan: rule", "probe: from mgmt", "judge: passed", "body",
+    ]  # fmt: skip
+    assert plan["status"] == probe["status"] == judge["status"] == "passed"
+    assert list(plan) == ["name", "status", "attachments", "start", "stop"]
+    (attachment,) = plan["attachments"]
+    assert attachment["name"] == "policy rule" and attachment["type"] == "application/json"
+    assert (tmp_path / attachment["source"]).read_text() == "{}"
+    assert attachment["source"].endswith("-attachment.json")
+    assert "attachments" not in judge and plan["start"] == plan["stop"]
+    assert second["steps"][0]["attachments"] == probe["attachments"]
+    assert len(list(tmp_path.glob("*-attachment.json"))) == 2
 
 
 def test_a_file_that_cannot_be_written_is_kept_as_the_error_and_the_rest_still_written(
