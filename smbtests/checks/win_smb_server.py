@@ -3,8 +3,14 @@ the readings beside it), one `Kind` each, in seed step 4's hardening."""
 
 from __future__ import annotations
 
-from smbtests.checks import _windows
-from smbtests.checks._windows import judged, reading, switches, true, windows_kind
+from smbtests.checks._windows import (
+    judged,
+    reading,
+    settings_problems,
+    switches,
+    true,
+    windows_kind,
+)
 from smbtests.checks.base import Check
 from smbtests.checks.verdicts import Judging, Verdict
 from smbtests.observations import HostQuery, WindowsObservation
@@ -19,7 +25,7 @@ DELAY = "InvalidAuthenticationDelayTimeInMs"
 def _smb1(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
     config = reading(obs, SERVER)
     state = reading(obs, HostQuery.SMB1_FEATURE)["State"]
-    problems = _windows.settings_problems(config, ("EnableSMB1Protocol",), on=False)
+    problems = settings_problems(config, ("EnableSMB1Protocol",), on=False)
     if state not in FEATURE_OFF:
         problems.append(f"SMB1Protocol feature is {state}")
     # older builds report null: the audit switch only counts where it exists
@@ -43,7 +49,7 @@ SMB1 = windows_kind(
 
 def _signing(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
     config = reading(obs, SERVER)
-    problems = _windows.settings_problems(config, SIGNING_SETTINGS)
+    problems = settings_problems(config, SIGNING_SETTINGS)
     if problems and not true(config["RequireSecuritySignature"]):
         # Windows Server 2025 requires signing by default only on its outbound (client) side
         problems.append(
