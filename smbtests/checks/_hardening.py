@@ -4,31 +4,43 @@ to the host's port 445 from the runner, or from the probe the environment names 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from smbtests.checks.base import RUNNER, BatchKey, BatchKind, Check, Facts, Need, SmbNeed
+from smbtests.checks.base import (
+    RUNNER,
+    BatchKey,
+    BatchKind,
+    Check,
+    Family,
+    Judge,
+    Kind,
+    Needs,
+    Observe,
+    Plan,
+    SmbNeed,
+)
 from smbtests.config import Hardening, LoadedConfig, SmbHost
 from smbtests.observations import NegotiateResult, Observation, Target
 
 SMB_PORT = 445
-Plan = Callable[[LoadedConfig, date], list[Check]]
-Needs = Callable[[Check, LoadedConfig], Sequence[Need]]
-Observe = Callable[[Check, Facts], Observation]
+Rule = str | Callable[[str, SmbHost, Hardening], str]
+Applies = Callable[[Hardening], bool]
 
 
 def per_host(
     kind: str,
     about: tuple[str, str],
-    rule: Callable[[str, SmbHost, Hardening], str],
+    rule: Rule,
     *,
-    applies: Callable[[Hardening], bool] = lambda _baseline: True,
+    applies: Applies = lambda _baseline: True,
     step: int = 4,
     marker: str = "smb_hardening",
 ) -> Plan:
     """The plan of a kind with one check per SMB host whose baseline it `applies` to (every
-    host unless it says); `about` is the Allure (feature, severity)."""
+    host unless it says); `about` is the Allure (feature, severity); `rule` the rule text, or
+    how the host and its baseline make it."""
 
     def plan(config: LoadedConfig, today: date) -> list[Check]:
         return _checks(config, kind, about, applies, rule, step, marker)
@@ -41,12 +53,29 @@ def one_fact(need: SmbNeed, observation: Callable[[Any], Observation]) -> tuple[
     return (lambda check, config: (need,)), (lambda check, facts: observation(facts.get(need)))
 
 
+def host_kind(
+    name: str,
+    doc: str,
+    about: tuple[str, str],
+    rule: Rule,
+    fact: tuple[SmbNeed, Callable[[Any], Observation]],
+    judge: Judge,
+    *,
+    applies: Applies = lambda _baseline: True,
+) -> Kind:
+    """A hardening kind declared in a module of several (`Kind`): one check per SMB host it
+    `applies` to (`per_host`), judged from one SMB conversation, `fact`: the need and how its
+    result becomes the observation."""
+    plan = per_host(name, about, rule, applies=applies)
+    return Kind(name, Family.HARDENING, doc, plan, *one_fact(*fact), judge)
+
+
 def _checks(
     config: LoadedConfig,
     kind: str,
     about: tuple[str, str],
-    applies: Callable[[Hardening], bool],
-    rule: Callable[[str, SmbHost, Hardening], str],
+    applies: Applies,
+    rule: Rule,
     step: int,
     marker: str,
 ) -> list[Check]:
@@ -61,7 +90,7 @@ def _checks(
                 id=f"{kind}:{host_name}",
                 kind=kind,
                 step=step,
-                rule=rule(host_name, host, baseline),
+                rule=rule if isinstance(rule, str) else rule(host_name, host, baseline),
                 feature=feature,
                 story=host_name,
                 severity=severity,

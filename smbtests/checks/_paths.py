@@ -1,6 +1,6 @@
-"""What the path kinds (control, reach, sweep, exception) share: which addresses a probe sends
-from, which addresses a host answers on, how each appears in a check id, and what the policy
-expects of one (source, host, port).
+"""What the path kinds (control, reach, quic, sweep, exception) share: which addresses a probe
+sends from, which addresses a host answers on, how each appears in a check id, what the policy
+expects of one (source, host, port), and the check of one path.
 
 Ids keep their short form for the default case (`reach:guest1/fs1:445`: the probe's default
 address of that IP version to the host's first address) and name any other address in brackets,
@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from smbtests.checks.base import Expect
-from smbtests.config import Environment, Policy, ProbeConfig
+from smbtests.checks.base import BatchKey, BatchKind, Check, Expect
+from smbtests.config import Environment, LoadedConfig, Policy, ProbeConfig
 from smbtests.config.types import Address
 from smbtests.observations import Target
 
@@ -42,6 +42,25 @@ def sources(probe: ProbeConfig) -> list[Source]:
 
 def address_label(address: Address, primary: Address) -> str:
     return "" if address == primary else f"[{address}]"
+
+
+@dataclass(frozen=True)
+class HostAddress:
+    """One address of an SMB host, as the checks of paths to it name it."""
+
+    name: str
+    label: str  # the host's name, with the address in brackets for any but its first
+    address: Address
+
+
+def host_addresses(policy: Policy, version: int) -> list[HostAddress]:
+    """Every address of IP version `version` of every SMB host, host by host."""
+    return [
+        HostAddress(name, f"{name}{address_label(address, host.address)}", address)
+        for name, host in policy.smb_hosts.items()
+        for address in host.all_addresses
+        if address.version == version
+    ]
 
 
 def smb_ports(policy: Policy) -> list[int]:
@@ -110,6 +129,41 @@ def expected(
         f"no approved path from {segment} to {host_name}:{port}; deny all other SMB",
         3,
         "critical",
+    )
+
+
+def path_check(
+    kind: str,
+    config: LoadedConfig,
+    origin: tuple[str, ProbeConfig, Source],
+    host: HostAddress,
+    port: int,
+    want: Expectation,
+    *,
+    feature: str,
+    marker: str,
+) -> Check:
+    """The check of one path, from probe `origin` (its name, its settings and the address it
+    sends from) to `host`:`port`, as `want` says it must be, in the probe's scan:
+    `KIND:PROBE/HOST:PORT` (addresses in brackets where not the default), in the probe's and
+    the host's rings."""
+    name, probe, source = origin
+    host_rings = config.environment.host_rings.get(host.name, ())
+    return Check(
+        id=f"{kind}:{name}{source.label}/{host.label}:{port}",
+        kind=kind,
+        step=want.step,
+        rule=want.rule,
+        feature=feature,
+        story=f"{probe.segment} -> {host.name}",
+        severity=want.severity,
+        batch=BatchKey(BatchKind.SCAN, name),
+        marker=marker,
+        probe=name,
+        host=host.name,
+        target=source.to(host.address, port),
+        expect=want.expect,
+        rings=tuple(sorted({*probe.rings, *host_rings})),
     )
 
 

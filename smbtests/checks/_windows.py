@@ -7,14 +7,25 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from smbtests.checks._hardening import Needs, Observe, Plan
-from smbtests.checks.base import BatchKey, BatchKind, Check, Facts
+from smbtests.checks.base import (
+    BatchKey,
+    BatchKind,
+    Check,
+    Facts,
+    Family,
+    Kind,
+    Needs,
+    Observe,
+    Plan,
+)
 from smbtests.checks.verdicts import Judging, Outcome, Verdict, violated
 from smbtests.config import BASELINE_DEFAULTS, Hardening, LoadedConfig, WindowsHost
 from smbtests.observations import HostQuery, Target, WindowsObservation
 
 SMB_PORT = 445
 Judge = Callable[[Check, WindowsObservation, Judging], Verdict]
+Rule = str | Callable[[LoadedConfig, WindowsHost], str]
+Applies = Callable[[WindowsHost, Hardening], bool]
 
 
 def baseline_of(config: LoadedConfig, windows: WindowsHost) -> Hardening:
@@ -27,12 +38,13 @@ def baseline_of(config: LoadedConfig, windows: WindowsHost) -> Hardening:
 def per_windows_host(
     kind: str,
     about: tuple[str, str, int, str],
-    rule: Callable[[LoadedConfig, WindowsHost], str],
+    rule: Rule,
     *,
-    applies: Callable[[WindowsHost, Hardening], bool] = lambda _windows, _baseline: True,
+    applies: Applies = lambda _windows, _baseline: True,
 ) -> Plan:
     """The plan of a kind with one check per Windows host it `applies` to (every one unless it
-    says); `about` is the Allure feature and severity, the seed step and the pytest marker."""
+    says); `about` is the Allure feature and severity, the seed step and the pytest marker;
+    `rule` the rule text, or how the host and the policy make it."""
 
     def plan(config: LoadedConfig, today: date) -> list[Check]:
         return _checks(config, kind, about, applies, rule)
@@ -45,12 +57,29 @@ def readings(*queries: HostQuery) -> tuple[Needs, Observe]:
     return (lambda check, config: queries), (lambda check, facts: observe_readings(facts))
 
 
+def windows_kind(
+    name: str,
+    doc: str,
+    about: tuple[str, str, int, str],
+    rule: Rule,
+    reads: tuple[HostQuery, ...],
+    judge: Judge,
+    *,
+    applies: Applies = lambda _windows, _baseline: True,
+    family: Family = Family.HARDENING,
+) -> Kind:
+    """A kind declared in a module of several (`Kind`): one check per Windows host it `applies`
+    to (`per_windows_host`), judged from the readings `reads` of the host's configuration."""
+    plan = per_windows_host(name, about, rule, applies=applies)
+    return Kind(name, family, doc, plan, *readings(*reads), judge)
+
+
 def _checks(
     config: LoadedConfig,
     kind: str,
     about: tuple[str, str, int, str],
-    applies: Callable[[WindowsHost, Hardening], bool],
-    rule: Callable[[LoadedConfig, WindowsHost], str],
+    applies: Applies,
+    rule: Rule,
 ) -> list[Check]:
     feature, severity, step, marker = about
     env, policy = config.environment, config.policy
@@ -71,7 +100,7 @@ def _checks(
                 id=f"{kind}:{name}",
                 kind=kind,
                 step=step,
-                rule=rule(config, windows),
+                rule=rule if isinstance(rule, str) else rule(config, windows),
                 feature=feature,
                 story=name,
                 severity=severity,
@@ -104,18 +133,16 @@ def settings_problems(
     return [f"{key} is {not on}" for key in keys if true(settings[key]) is not on]
 
 
-def switches(
-    query: HostQuery, keys: Sequence[str], word: str, *, on: bool = True
-) -> tuple[Needs, Observe, Judge]:
-    """`needs`, `observe` and `judge` of a kind that reads the `query` reading and passes when
-    each of its switches `keys` is `on` (observed `WORD-on`), or off, as `on` says."""
+def switches(query: HostQuery, keys: Sequence[str], word: str, *, on: bool = True) -> Judge:
+    """`judge` of a kind that passes when each of the switches `keys` of the `query` reading is
+    `on` (observed `WORD-on`), or off, as `on` says."""
 
     def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
         problems = settings_problems(reading(obs, query), keys, on=on)
         wanted = "on" if on else "off"
         return judged(check, problems, word, f"{' and '.join(keys)} {on}", wanted=wanted)
 
-    return (*readings(query), judge)
+    return judge
 
 
 def inbound_allow(rule: dict[str, Any]) -> bool:

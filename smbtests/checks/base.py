@@ -1,15 +1,16 @@
 """What every check kind shares: the Check (one test item), what a kind needs executed, the
-verdict vocabulary it imports (`verdicts.py`), and the interface a kind module implements.
+verdict vocabulary it imports (`verdicts.py`), and the interface a kind implements.
 
-A kind module (`smbtests/checks/<kind>.py`) holds everything about one kind of check: which
+A kind module (`smbtests/checks/<kind>.py`), or a `Kind` declared in the module of the resource
+it reads with the other kinds that read it, holds everything about one kind of check: which
 checks a policy yields (`plan`), what each needs executed (`needs`, grouped into batches by
 `Check.batch`), how the fetched facts become its observation (`observe`), its verdict
-(`judge`), its marker and its family for diffs. The registry maps kind names to modules.
+(`judge`), its marker and its family for diffs. The registry maps kind names to kinds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -191,10 +192,16 @@ class Facts:
 
 
 class CheckKind(Protocol):
-    """The interface of a kind module (modules satisfy it structurally)."""
+    """The interface of a kind: a kind module satisfies it structurally, and so does a `Kind`
+    declared in a module that holds several kinds of one resource. Its docstring (`__doc__`)
+    says what it proves: the docs table of checks reads it."""
 
-    NAME: str
-    FAMILY: Family
+    # read-only, so that a frozen `Kind` satisfies them as a module's constants do
+    @property
+    def NAME(self) -> str: ...  # noqa: N802
+
+    @property
+    def FAMILY(self) -> Family: ...  # noqa: N802
 
     def plan(self, config: LoadedConfig, today: date) -> list[Check]: ...
 
@@ -211,3 +218,27 @@ class FollowUps(Protocol):
     from the same vantage before the check is settled; `()` settles it at once."""
 
     def __call__(self, check: Check, facts: Facts) -> Sequence[Need]: ...
+
+
+Plan = Callable[[LoadedConfig, date], list[Check]]
+Needs = Callable[[Check, LoadedConfig], Sequence[Need]]
+Observe = Callable[[Check, Facts], Observation]
+Judge = Callable[[Check, Any, Judging], Verdict]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A check kind declared as an object, where one module declares the kinds that read one
+    resource (e.g. a Windows host's SMB server configuration); `doc` is its `__doc__`, as a kind
+    module's docstring is."""
+
+    NAME: str
+    FAMILY: Family
+    doc: str
+    plan: Plan
+    needs: Needs
+    observe: Observe
+    judge: Judge
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "__doc__", self.doc)

@@ -24,7 +24,7 @@ ACCESS_DENIED = "STATUS_ACCESS_DENIED"
 plan = per_host(
     NAME,
     ("SMB encryption required", "critical"),
-    lambda *_: "sessions are encrypted (the server demands it)",
+    "sessions are encrypted (the server demands it)",
     applies=lambda b: b.encryption == "required",
 )
 

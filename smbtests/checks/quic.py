@@ -19,8 +19,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from smbtests.checks._paths import Source, address_label, sources
-from smbtests.checks.base import BatchKey, BatchKind, Check, Expect, Facts, Family, Need
+from smbtests.checks._paths import (
+    Expectation,
+    HostAddress,
+    Source,
+    address_label,
+    host_addresses,
+    path_check,
+    sources,
+)
+from smbtests.checks.base import Check, Expect, Facts, Family, Need
 from smbtests.checks.control import control_check
 from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says, violated
 from smbtests.config import LoadedConfig, ProbeConfig
@@ -37,6 +45,7 @@ from smbtests.observations import (
 
 NAME = "quic"
 FAMILY = Family.REACH
+FEATURE = "SMB over QUIC reaches remote users only"
 CONTROL = "control"  # the host part of a QUIC control's id
 CONTROL_RULE = (
     "the probe completes a QUIC handshake with its control, so its 'no QUIC answer' results "
@@ -58,13 +67,9 @@ def plan(config: LoadedConfig, today: date) -> list[Check]:
             continue
         for source in sources(probe):
             checks += [_control(name, probe, source, a) for a in _controls(probe, source)]
-            for host_name, host in config.policy.smb_hosts.items():
-                for address in host.all_addresses:
-                    if address.version == source.address.version:
-                        label = f"{host_name}{address_label(address, host.address)}"
-                        opened = kind == "perimeter" and host_name in access.hosts
-                        where = (host_name, label, address, access.port)
-                        checks.append(_check(config, name, probe, source, where, opened))
+            for host in host_addresses(config.policy, source.address.version):
+                opened = kind == "perimeter" and host.name in access.hosts
+                checks.append(_check(config, (name, probe, source), host, access.port, opened))
     return checks
 
 
@@ -85,34 +90,21 @@ def _control(name: str, probe: ProbeConfig, source: Source, address: Address) ->
 
 def _check(
     config: LoadedConfig,
-    name: str,
-    probe: ProbeConfig,
-    source: Source,
-    where: tuple[str, str, Address, int],
+    origin: tuple[str, ProbeConfig, Source],
+    host: HostAddress,
+    port: int,
     opened: bool,
 ) -> Check:
-    host_name, label, address, port = where
-    segment = probe.segment
+    segment = origin[1].segment
     if opened:
-        rule = f"remote users in {segment} reach {host_name} over SMB over QUIC (UDP {port})"
+        rule = f"remote users in {segment} reach {host.name} over SMB over QUIC (UDP {port})"
     else:
-        rule = f"{segment} must not reach {host_name} over SMB over QUIC (UDP {port})"
+        rule = f"{segment} must not reach {host.name} over SMB over QUIC (UDP {port})"
     perimeter = config.policy.segments[segment].kind == "perimeter"
-    return Check(
-        id=f"{NAME}:{name}{source.label}/{label}:{port}",
-        kind=NAME,
-        step=2,
-        rule=rule,
-        feature="SMB over QUIC reaches remote users only",
-        story=f"{segment} -> {host_name}",
-        severity="blocker" if perimeter and not opened else "critical",
-        batch=BatchKey(BatchKind.SCAN, name),
-        marker="smb_perimeter",
-        probe=name,
-        host=host_name,
-        target=source.to(address, port),
-        expect=Expect.OPEN if opened else Expect.CLOSED,
-        rings=tuple(sorted({*probe.rings, *config.environment.host_rings.get(host_name, ())})),
+    severity = "blocker" if perimeter and not opened else "critical"
+    want = Expectation(Expect.OPEN if opened else Expect.CLOSED, rule, 2, severity)
+    return path_check(
+        NAME, config, origin, host, port, want, feature=FEATURE, marker="smb_perimeter"
     )
 
 

@@ -14,7 +14,14 @@ from datetime import date
 
 from smbtests.checks._connect import blind, reach_observation, seen, target_needs
 from smbtests.checks._outbound import OUTBOUND, outbound_block, vantage_needs
-from smbtests.checks._paths import Source, address_label, expected, smb_ports, sources
+from smbtests.checks._paths import (
+    Source,
+    expected,
+    host_addresses,
+    path_check,
+    smb_ports,
+    sources,
+)
 from smbtests.checks.base import BatchKey, BatchKind, Check, Expect, Facts, Family, Need, SmbAnswers
 from smbtests.checks.verdicts import Judging, Outcome, Verdict, policy_says, violated
 from smbtests.config import LoadedConfig, ProbeConfig
@@ -57,33 +64,14 @@ def _to_hosts(
 ) -> list[Check]:
     policy = config.policy
     checks = []
-    ports = smb_ports(policy)
-    for host_name, host in policy.smb_hosts.items():
-        host_rings = config.environment.host_rings.get(host_name, ())
-        for address in host.all_addresses:
-            if address.version != source.address.version:
-                continue
-            label = f"{host_name}{address_label(address, host.address)}"
-            for port in ports:
-                want = expected(policy, probe.segment, source.address, host_name, port, today)
-                checks.append(
-                    Check(
-                        id=f"{NAME}:{name}{source.label}/{label}:{port}",
-                        kind=NAME,
-                        step=want.step,
-                        rule=want.rule,
-                        feature=FEATURES[(want.expect, want.step)],
-                        story=f"{probe.segment} -> {host_name}",
-                        severity=want.severity,
-                        batch=BatchKey(BatchKind.SCAN, name),
-                        marker=_marker(want.step),
-                        probe=name,
-                        host=host_name,
-                        target=source.to(address, port),
-                        expect=want.expect,
-                        rings=tuple(sorted({*probe.rings, *host_rings})),
-                    )
-                )
+    ports, origin = smb_ports(policy), (name, probe, source)
+    for host in host_addresses(policy, source.address.version):
+        for port in ports:
+            want = expected(policy, probe.segment, source.address, host.name, port, today)
+            feature, marker = FEATURES[(want.expect, want.step)], _marker(want.step)
+            checks.append(
+                path_check(NAME, config, origin, host, port, want, feature=feature, marker=marker)
+            )
     return checks
 
 

@@ -1,4 +1,5 @@
-"""The index of check kinds: name -> module. Adding a kind is one module and one line here.
+"""The index of check kinds: name -> the module that is the kind, or the `Kind` a module of one
+resource declares. Adding a kind is one module (or one declaration) and one line here.
 
 The stages iterate this registry instead of listing kinds: the plan asks every kind for its
 checks, execution asks a check's kind what it needs and how the facts become its observation,
@@ -13,35 +14,26 @@ from datetime import date
 
 from smbtests.checks import (
     access,
-    anonymous,
     control,
-    dialect,
     discovery,
     drift,
     encryption,
     exception,
-    guest,
+    negotiate,
     quic,
     reach,
-    signing,
-    smb1,
+    sessions,
     smb_path,
     sweep,
     win_445_rules,
     win_445_scope,
-    win_auth_limiter,
     win_dialect,
-    win_encryption,
     win_firewall,
-    win_firewall_log,
-    win_guest_logons,
-    win_ntlm,
     win_profile,
     win_quic,
-    win_quic_access,
     win_restrictive,
-    win_signing,
-    win_smb1,
+    win_smb_client,
+    win_smb_server,
 )
 from smbtests.checks.base import Check, CheckKind, Family, SmbNeed
 from smbtests.checks.verdicts import Judging, Verdict
@@ -49,39 +41,39 @@ from smbtests.config import LoadedConfig, Policy
 from smbtests.errors import InternalError
 from smbtests.observations import Observation
 
-_MODULES: tuple[CheckKind, ...] = (
+_KINDS: tuple[CheckKind, ...] = (
     control,
     reach,
     quic,
     discovery,
     sweep,
     exception,
-    smb1,
-    signing,
-    dialect,
+    negotiate.SMB1,
+    negotiate.SIGNING,
+    negotiate.DIALECT,
     encryption,
-    anonymous,
-    guest,
+    sessions.ANONYMOUS,
+    sessions.GUEST,
     access,
     smb_path,
-    win_smb1,
-    win_signing,
-    win_encryption,
-    win_firewall,
-    win_firewall_log,
+    win_smb_server.SMB1,
+    win_smb_server.SIGNING,
+    win_smb_server.ENCRYPTION,
+    win_firewall.FIREWALL,
+    win_firewall.FIREWALL_LOG,
     win_445_rules,
-    win_quic,
-    win_quic_access,
+    win_quic.QUIC,
+    win_quic.QUIC_ACCESS,
     win_dialect,
-    win_auth_limiter,
-    win_guest_logons,
-    win_ntlm,
+    win_smb_server.AUTH_LIMITER,
+    win_smb_client.GUEST_LOGONS,
+    win_smb_client.NTLM,
     win_restrictive,
     win_profile,
     win_445_scope,
     drift,
 )
-KINDS: dict[str, CheckKind] = {module.NAME: module for module in _MODULES}
+KINDS: dict[str, CheckKind] = {kind.NAME: kind for kind in _KINDS}
 
 
 def kind_of(check: Check) -> CheckKind:

@@ -18,7 +18,7 @@ PROFILE_OF = {"DomainAuthenticated": "Domain", "Private": "Private", "Public": "
 plan = per_windows_host(
     NAME,
     ("Windows hosts publish no 445", "critical", 2, "smb_deployment"),
-    lambda *_: "no interface in the Public category admits 445 under the profile in force",
+    "no interface in the Public category admits 445 under the profile in force",
 )
 needs, observe = readings(HostQuery.NETWORK_PROFILES, HostQuery.FIREWALL_RULES_445)
 

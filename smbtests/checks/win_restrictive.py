@@ -18,7 +18,7 @@ GROUP = "File and Printer Sharing (Restrictive)"
 plan = per_windows_host(
     NAME,
     ("Windows hosts publish no 445", "critical", 3, "smb_deployment"),
-    lambda *_: f'no enabled "{GROUP}" rule admits 445 from any address',
+    f'no enabled "{GROUP}" rule admits 445 from any address',
 )
 needs, observe = readings(HostQuery.FIREWALL_RULES_445)
 

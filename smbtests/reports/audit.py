@@ -256,8 +256,8 @@ def _methods(results: RunResults) -> tuple[KindMethod, ...]:
     for record in results.checks.values():
         counts[record.kind] = counts.get(record.kind, 0) + 1
     return tuple(
-        KindMethod(name, counts[name], " ".join((module.__doc__ or "").split()))
-        for name, module in KINDS.items()
+        KindMethod(name, counts[name], " ".join((kind.__doc__ or "").split()))
+        for name, kind in KINDS.items()
         if name in counts
     )
 
