@@ -84,7 +84,7 @@ def test_evidence_steps_are_passed_steps_with_their_attachment_first_in_the_test
     assert writer.error is None
     results = [json.loads(p.read_text()) for p in tmp_path.glob("*-result.json")]
     first, second = sorted(results, key=lambda r: r["uuid"])
-    plan, probe, judge, body = first["steps"]
+    plan, probe, judge, _ = first["steps"]
     assert [s["name"] for s in first["steps"]] == [
         "plan: rule", "probe: from mgmt", "judge: passed", "body",
     ]  # fmt: skip
