@@ -22,11 +22,18 @@ every other test (the project's own) is captured as `--capture`/`-s` say.
 An item's location (file, line, name) is worked out per item from the test function's source
 (path lookups and stat calls, ~5% of the main thread); the live items are all one function,
 so its file and line are found once and each item gets its own name.
+
+The plan and the collected items live until the run ends, and the cyclic garbage collector
+walked all of them at each of its full collections and once more at the end (pytest's gc.collect
+for unraisable exceptions): ~0.4 s of the main thread at ten thousand checks. Once collected
+they are frozen out of its reach (`gc.freeze`), and handed back to it as the run unconfigures,
+after pytest's own collection.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
@@ -49,6 +56,7 @@ PHASE_HOOKS = (
 KNOWN_MODULES = ("_pytest.", "allure_pytest.", f"{__package__}.", "xdist.")
 lean_key = pytest.StashKey[bool]()  # set on the config when live items may run lean
 lean_item_key = pytest.StashKey[bool]()  # set on an item that runs lean
+frozen_key = pytest.StashKey[bool]()  # set on the config while the collected items are frozen
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -163,6 +171,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.__dict__["location"] = (path, line, item.getmodpath())
     for item in live:
         _flatten_keywords(item)
+    gc.freeze()
+    config.stash[frozen_key] = True
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's unraisable-exception plugin's gc.collect
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(frozen_key, False):
+        gc.unfreeze()  # a process that runs pytest again (pytester) collects them as before
 
 
 def _flatten_keywords(item: pytest.Item) -> None:

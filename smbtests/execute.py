@@ -22,8 +22,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import partial
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from smbtests import quic, smb
 from smbtests.checks._paths import control_targets, port_control_targets
 from smbtests.checks.base import (
     RUNNER,
@@ -51,6 +52,9 @@ from smbtests.probes.base import (
 from smbtests.progress import OnProgress, ScanCounter
 from smbtests.secrets import Credentials
 from smbtests.settle import Settler
+
+if TYPE_CHECKING:
+    from smbtests import smb
 
 ProbeOpener = Callable[[str], Probe]
 ReaderOpener = Callable[[str], HostReader]
@@ -201,6 +205,8 @@ class Executor:
             # QUIC handshakes from the probe's position (its UDP relay), all at once
             handshakes = sorted(n for n in _union(needs) if isinstance(n, QuicRequest))
             if handshakes:
+                from smbtests import quic  # aioquic: see _smb_module
+
                 ca_bundle = self._config.environment.quic.ca_bundle
                 found = quic.from_probe(probe, handshakes, timing.connect_timeout, ca_bundle)
                 for request, value in found.items():
@@ -222,6 +228,7 @@ class Executor:
             )
         if not isinstance(probe, Dialer):
             return ProbeError(probe.name, "this probe cannot talk SMB from its position")
+        smb = _smb_module()
         return _attempt(
             probe.name, partial(smb.smb_answers, target.host, target.port, timeout, probe.dial)
         )
@@ -232,7 +239,7 @@ class Executor:
         assert target is not None
         if key.vantage == RUNNER:
             for need in _union(needs):
-                settler.known(need, self._fetch_smb(need, key, target, smb.direct))
+                settler.known(need, self._fetch_smb(need, key, target, _smb_module().direct))
             return
         probe = self._open_probe(key.vantage)
         try:
@@ -285,10 +292,11 @@ class Executor:
         target = next((c.target for c in checks if c.target is not None), None)
         for need in wanted:
             if isinstance(need, SmbNeed) and target is not None:
-                settler.known(need, self._fetch_smb(need, key, target, smb.direct))
+                settler.known(need, self._fetch_smb(need, key, target, _smb_module().direct))
 
     def _fetch_smb(self, need: Need, key: BatchKey, target: Target, dial: smb.Dial) -> object:
         """One SMB conversation from the batch's vantage; a failure is held as the ProbeError."""
+        smb = _smb_module()
         host, port = target.host, target.port
         timeout = self._config.environment.timing.smb_timeout
         plain = smb.UNSIGNED_PROBE_DIALECT
@@ -315,6 +323,14 @@ class Executor:
             SmbNeed.SOURCE: lambda: source_toward(host, port),
         }
         return _attempt(key.vantage, fetch[need])
+
+
+def _smb_module() -> ModuleType:
+    """smbtests.smb, imported when a batch first talks SMB: impacket (and aioquic, for QUIC)
+    take ~0.13 s to import, a tenth of a run of connect checks that never needs them."""
+    from smbtests import smb
+
+    return smb
 
 
 def source_toward(host: str, port: int) -> str:

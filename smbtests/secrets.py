@@ -126,6 +126,8 @@ class SecretRegistry:
     def scan_files(self, roots: Iterable[Path]) -> list[Path]:
         """Files under roots that contain any form of any secret (their names, never the text)."""
         hits: list[Path] = []
+        if not self._forms:
+            return hits  # no secret to find: reading every file would find nothing
         for root in roots:
             files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
             for path in files:

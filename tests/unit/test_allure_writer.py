@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import attr
+import pytest
 from allure_commons import model2
 
 from plugins.allure_files import plain
@@ -46,7 +47,6 @@ def test_reports_after_a_flush_are_written_too(tmp_path: Path) -> None:
     writer.report_attached_data(body=b"late", file_name="late-attachment.txt")
     writer.flush()
     assert (tmp_path / "late-attachment.txt").read_bytes() == b"late"
-    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_uuids_are_distinct_version_4_uuids_across_batches() -> None:
@@ -103,13 +103,32 @@ def test_a_file_that_cannot_be_written_is_kept_as_the_error_and_the_rest_still_w
     tmp_path: Path,
 ) -> None:
     writer = LeanAllureWriter(tmp_path)
-    (tmp_path / "blocked-attachment.txt.tmp").mkdir()  # the temporary name is taken by a folder
+    (tmp_path / "blocked-attachment.txt").mkdir()  # the name is taken by a folder
     writer.report_attached_data(body=b"x", file_name="blocked-attachment.txt")
     writer.report_attached_data(body=b"y", file_name="fine-attachment.txt")
     writer.flush()
     assert isinstance(writer.error, OSError)
     assert (tmp_path / "fine-attachment.txt").read_bytes() == b"y"  # the writer lives on
     writer.close()
+
+
+def test_a_file_cut_short_by_a_full_disk_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plugins import allure_files
+
+    written: list[bytes] = []
+
+    def full_after_one_byte(handle: int, data: memoryview) -> int:
+        if written:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(bytes(data[:1]))
+        return 1
+
+    monkeypatch.setattr("plugins.allure_files.os.write", full_after_one_byte)
+    with pytest.raises(OSError, match="No space"):
+        allure_files.write_file(f"{tmp_path}/", "a-result.json", b"{}")
+    assert written == [b"{"] and list(tmp_path.iterdir()) == []
 
 
 def test_plain_is_what_attrs_asdict_makes_of_a_result() -> None:
@@ -144,7 +163,7 @@ def test_the_writer_process_answers_each_flush_after_the_files_before_it(tmp_pat
     first, last = answers.getvalue().splitlines()
     assert first == b"ok"
     number, _, name = last.decode().split("\t")
-    assert int(number) == errno.ENOENT and name.endswith("missing/b-result.json.tmp")
+    assert int(number) == errno.ENOENT and name.endswith("missing/b-result.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-result.json", "c-result.json"]
 
 
