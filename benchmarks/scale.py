@@ -270,6 +270,14 @@ def _write_targets(directory: Path, name: str, addresses: Sequence[object]) -> P
     return path
 
 
+def _fresh(work: Path, label: str) -> Path:
+    """A new reports folder for every run, all deleted with `work` at the end: deleting a run's
+    30,000 files slowed the next run's file creation 10-30x for seconds (this machine's ext4,
+    mounted with `discard`; docs/field-notes.md), billing one case for another's clean-up."""
+    runs = len(list(work.glob(f"{label}-*")))
+    return work / f"{label}-{runs}"
+
+
 def _suite(
     environment: Path, marks: str, reports: Path, *extra: str, allure: bool = True
 ) -> list[str]:
@@ -311,11 +319,10 @@ def measure_scale(count: int, repeat: int, work: Path, posture: bool) -> str:
     targets = _write_targets(work, f"targets-{count}", farm.targets)
     namespaces = [f"smblab-{probe}" for probe in scale.SCALE_PROBES]
     me = [sys.executable, str(Path(__file__).resolve())]
-    reports = work / f"reports-{count}"
 
     def suite(*extra: str, allure: bool = True) -> Case:
         def run() -> tuple[float, float | None]:
-            shutil.rmtree(reports, ignore_errors=True)
+            reports = _fresh(work, f"reports-{count}")
             elapsed, rss, output = timed(
                 _suite(
                     scale.SCALE_ENVIRONMENT, "not smb_hardening", reports, *extra, allure=allure
@@ -406,7 +413,6 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
         work / "negotiate-checks",
         [_smb1_negotiate_request(), *(_negotiate_request(d) for d in DIALECTS)],
     )
-    reports = work / "reports-posture"
 
     answers: dict[str, str] = {}  # what each raw limit's last round was answered
 
@@ -425,9 +431,9 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
         return run
 
     def suite() -> tuple[float, float | None]:
-        shutil.rmtree(reports, ignore_errors=True)
         elapsed, rss, output = timed(
-            _suite(scale.POSTURE_ENVIRONMENT, "smb_hardening", reports), sample_rss=True
+            _suite(scale.POSTURE_ENVIRONMENT, "smb_hardening", _fresh(work, "reports-posture")),
+            sample_rss=True,
         )
         if "passed" not in output.splitlines()[-1]:
             raise SystemExit(f"the posture suite did not run:\n{output[-2000:]}")
