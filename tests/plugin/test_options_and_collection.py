@@ -192,3 +192,28 @@ def test_notices_show_under_q_and_a_bad_m_with_n_is_a_usage_error(
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*Wrong expression passed to '-m'*"])
     assert "INTERNALERROR" not in bad.stdout.str() + bad.stderr.str()
+
+
+def test_a_run_of_connect_checks_keeps_its_items_frozen_and_imports_no_smb_library(
+    pytester: pytest.Pytester, env_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The collected items are out of the cyclic GC's way until the run unconfigures, and
+    impacket and aioquic load only when a batch first talks SMB or QUIC (plugins/lean.py,
+    smbtests/execute.py)."""
+    pytester.makepyfile(
+        watch="""
+        import atexit, gc, sys
+
+        def pytest_collection_finish(session):
+            libraries = sorted(m for m in ("impacket", "aioquic") if m in sys.modules)
+            print(f"FROZEN {gc.get_freeze_count() > 0} LIBRARIES {libraries}")
+
+        atexit.register(lambda: print(f"AT EXIT FROZEN {gc.get_freeze_count()}"))
+        """
+    )
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    result = pytester.runpytest_subprocess(
+        f"--env={env_file}", "-p", "watch", "--collect-only", "-q", "-m", "smb_perimeter", "-s"
+    )
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["FROZEN True LIBRARIES []", "AT EXIT FROZEN 0"])

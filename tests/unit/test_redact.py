@@ -60,3 +60,9 @@ def test_xml_text_and_domain_basic_forms() -> None:
     assert found.found_in(ET.tostring(element, encoding="unicode"))
     for user in ("CONTOSO\\svc", "svc"):
         assert found.found_in(base64.b64encode(f"{user}:{secret}".encode()).decode())
+
+
+def test_a_run_without_secrets_reads_no_file(tmp_path: Path) -> None:
+    unreadable = tmp_path / "results.json"
+    unreadable.mkdir()  # read_bytes() would raise: the scan must not get that far
+    assert SecretRegistry().scan_files([tmp_path, unreadable]) == []
