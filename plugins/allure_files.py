@@ -66,11 +66,12 @@ def plain(model: Any) -> dict[str, Any]:
 
 def write_file(prefix: str, name: str, data: bytes) -> None:
     """Straight to its final name, as allure-commons' own logger writes: every name is new (a
-    uuid), and a temporary name and a rename doubled the directory operations, the slowest part
-    of a large run's writing (measured: 40-240 us per file here). A file that could not be
-    written whole is removed."""
+    uuid; an existing one is an error, never overwritten or followed), and a temporary name and
+    a rename doubled the directory operations, the slowest part of a large run's writing
+    (measured: 40-240 us per file here). A file that could not be written whole is removed."""
     path = f"{prefix}{name}"
-    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # umask applies
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    handle = os.open(path, flags, 0o666)  # umask applies
     try:
         view = memoryview(data)
         while view:
@@ -100,7 +101,8 @@ class Files:
             elif kind == WRITE:
                 write_file(self.prefix, name, data)
             elif kind == STEPS:
-                self._steps[name] = self._evidence_steps(*pickle.loads(data))  # noqa: S301 (our own run's pipe)
+                held = self._steps.setdefault(name, [])
+                held.extend(self._evidence_steps(*pickle.loads(data)))  # noqa: S301 (our own run's pipe)
             else:
                 write_file(self.prefix, name, self._result_json(data))
         except OSError as exc:
@@ -110,13 +112,13 @@ class Files:
 
     def _write_once(self, name: str, data: bytes) -> str:
         # the extension is part of the name Allure shows: only the same bytes AND type share
-        digest = hashlib.sha256(data).digest() + os.path.splitext(name)[1].encode()
+        digest = hashlib.sha256(data).digest() + name.partition(ATTACHMENT)[2].encode()
         first = self._written.get(digest)
         if first is not None:
             self._alias[name] = first
             return first
-        self._written[digest] = name
         write_file(self.prefix, name, data)
+        self._written[digest] = name  # only once it is there: later copies point at it
         return name
 
     def _evidence_steps(

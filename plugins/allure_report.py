@@ -190,11 +190,17 @@ class AllureMapper:
             self._vantages[name] = found
         return found
 
-    def pytest_runtest_logfinish(self) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_logfinish(self) -> Generator[None, None, None]:
         """An xdist worker's item is on disk before the next starts: the controller counts a
-        check as reported once its report arrived, and a lost worker must not take it along."""
-        if self.writer is not None and self.worker:
-            self.writer.writer.flush()
+        check as reported once its report arrived, and a lost worker must not take it along.
+        Outermost, so it flushes after allure-pytest's own wrapper has handed the result over
+        (after its yield)."""
+        try:
+            return (yield)
+        finally:
+            if self.writer is not None and self.worker:
+                self.writer.writer.flush()
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -272,7 +278,11 @@ def _attach_deny_records(directory: Path, records: dict[str, dict[str, Any]]) ->
     already written: add them to those results as one more attachment."""
     deny = {key: r["deny_records"] for key, r in records.items() if "deny_records" in r}
     for path in sorted(directory.glob("*-result.json")) if deny else ():
-        result = json.loads(path.read_text())
+        try:
+            result = json.loads(path.read_text())
+        except ValueError:
+            continue  # cut short by a writer process that died: the run is red already
+
         params = {p.get("name"): str(p.get("value", "")).strip("'") for p in result["parameters"]}
         found = deny.get(params.get("smb_check", ""))
         if found is None:

@@ -9,8 +9,8 @@ by their uuid), serialized by allure's own model; what changes:
   for everything else but its fixture bookkeeping;
 - an attachment identical to one written before (a probe's vantage, shared by all its checks)
   is written once, and every result refers to that one file (the writer process sees to it);
-- files are written by a process of their own (plugins/allure_files.py; one that could not be
-  written whole is removed); `flush` waits until all are on
+- files are written by a process of their own (plugins/allure_files.py; one that could not
+  be written whole is removed); `flush` waits until all are on
   disk (an xdist worker flushes after every item: a lost worker cannot take reported results
   with it; results go pickled, the process writes their JSON); a file that cannot be written
   is kept as `error` and fails the run at its end;
@@ -30,7 +30,7 @@ import sys
 import threading
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import allure_commons
 from allure_commons.logger import AllureFileLogger
@@ -86,6 +86,7 @@ class LeanAllureWriter:
                 stdout=subprocess.PIPE,
                 start_new_session=True,
             )
+            assert self._process.stdin is not None
             _roomy(self._process.stdin)
         return self._process
 
@@ -173,7 +174,7 @@ class LeanAllureWriter:
         self._item(globals_item)
 
 
-def _roomy(pipe: Any) -> None:
+def _roomy(pipe: IO[bytes]) -> None:
     """Room in the pipe for a burst of results while the writer process waits for a core
     (the 64 KiB default held a few items); Linux only, within the system's limit."""
     try:

@@ -11,6 +11,10 @@ was open): the batch fetches them from the same vantage before settling that che
 checks are released only once the probe's whole answer passed the protocol checks (exit status,
 end marker, one record per target): a streamed record is provisional, and a breach found later
 errors every check of that scan, never leaving a pass behind.
+
+`smbtests.smb` and `smbtests.quic` are imported where a batch first talks SMB or QUIC:
+impacket and aioquic take ~0.13 s to import, a tenth of a run of connect checks that never
+needs them.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import partial
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 from smbtests.checks._paths import control_targets, port_control_targets
@@ -205,7 +208,7 @@ class Executor:
             # QUIC handshakes from the probe's position (its UDP relay), all at once
             handshakes = sorted(n for n in _union(needs) if isinstance(n, QuicRequest))
             if handshakes:
-                from smbtests import quic  # aioquic: see _smb_module
+                from smbtests import quic  # imported here: see the module's docstring
 
                 ca_bundle = self._config.environment.quic.ca_bundle
                 found = quic.from_probe(probe, handshakes, timing.connect_timeout, ca_bundle)
@@ -228,7 +231,8 @@ class Executor:
             )
         if not isinstance(probe, Dialer):
             return ProbeError(probe.name, "this probe cannot talk SMB from its position")
-        smb = _smb_module()
+        from smbtests import smb
+
         return _attempt(
             probe.name, partial(smb.smb_answers, target.host, target.port, timeout, probe.dial)
         )
@@ -238,8 +242,10 @@ class Executor:
         target = checks[0].target  # one host at one port per batch
         assert target is not None
         if key.vantage == RUNNER:
+            from smbtests import smb
+
             for need in _union(needs):
-                settler.known(need, self._fetch_smb(need, key, target, _smb_module().direct))
+                settler.known(need, self._fetch_smb(need, key, target, smb.direct))
             return
         probe = self._open_probe(key.vantage)
         try:
@@ -292,11 +298,14 @@ class Executor:
         target = next((c.target for c in checks if c.target is not None), None)
         for need in wanted:
             if isinstance(need, SmbNeed) and target is not None:
-                settler.known(need, self._fetch_smb(need, key, target, _smb_module().direct))
+                from smbtests import smb
+
+                settler.known(need, self._fetch_smb(need, key, target, smb.direct))
 
     def _fetch_smb(self, need: Need, key: BatchKey, target: Target, dial: smb.Dial) -> object:
         """One SMB conversation from the batch's vantage; a failure is held as the ProbeError."""
-        smb = _smb_module()
+        from smbtests import smb
+
         host, port = target.host, target.port
         timeout = self._config.environment.timing.smb_timeout
         plain = smb.UNSIGNED_PROBE_DIALECT
@@ -323,14 +332,6 @@ class Executor:
             SmbNeed.SOURCE: lambda: source_toward(host, port),
         }
         return _attempt(key.vantage, fetch[need])
-
-
-def _smb_module() -> ModuleType:
-    """smbtests.smb, imported when a batch first talks SMB: impacket (and aioquic, for QUIC)
-    take ~0.13 s to import, a tenth of a run of connect checks that never needs them."""
-    from smbtests import smb
-
-    return smb
 
 
 def source_toward(host: str, port: int) -> str:

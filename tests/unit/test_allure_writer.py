@@ -184,3 +184,42 @@ def test_a_writer_that_writes_nothing_starts_no_process(tmp_path: Path) -> None:
     writer.flush()
     writer.close()
     assert writer._process is None and writer.error is None
+
+
+def test_an_attachment_whose_first_copy_failed_is_written_by_the_next_identical_one(
+    tmp_path: Path,
+) -> None:
+    from plugins import allure_files
+
+    files = allure_files.Files(str(tmp_path))
+    (tmp_path / "a-attachment.json").mkdir()  # the first copy cannot be written
+    files.take(allure_files.WRITE, "a-attachment.json", b"{}")
+    files.take(allure_files.WRITE, "b-attachment.json", b"{}")
+    assert files.failure and (tmp_path / "b-attachment.json").read_bytes() == b"{}"
+
+
+def test_steps_held_twice_for_one_test_are_all_kept(tmp_path: Path) -> None:
+    import pickle
+
+    from plugins import allure_files
+
+    files = allure_files.Files(str(tmp_path))
+    for title in ("plan: rule", "judge: passed"):
+        steps = pickle.dumps((1, [(title, None, b"", "text/plain", "txt")]))
+        files.take(allure_files.STEPS, "u1", steps)
+    result = model2.TestResult(uuid="u1", name="check")
+    files.take(allure_files.RESULT, "u1-result.json", pickle.dumps(result))
+    written = json.loads((tmp_path / "u1-result.json").read_text())
+    assert [s["name"] for s in written["steps"]] == ["plan: rule", "judge: passed"]
+
+
+def test_deny_records_skip_a_result_cut_short_and_reach_the_others(tmp_path: Path) -> None:
+    from plugins.allure_report import _attach_deny_records
+
+    (tmp_path / "cut-result.json").write_text('{"name": "guest1 -> fs1:44')
+    whole = {"name": "x", "parameters": [{"name": "smb_check", "value": "'reach:g/fs1:445'"}]}
+    (tmp_path / "whole-result.json").write_text(json.dumps(whole))
+    deny = {"deny_records": {"status": "seen", "lines": ["DROP"]}}
+    _attach_deny_records(tmp_path, {"reach:g/fs1:445": deny})
+    (attachment,) = json.loads((tmp_path / "whole-result.json").read_text())["attachments"]
+    assert attachment["name"] == "deny records: seen"
