@@ -8,10 +8,10 @@ the run was 4 s faster with the writes dropped). Here they run on another core.
 
 It reads frames from stdin: a header (kind, name length, data length: `!cII`) and then the
 name and the data.
-- `W` writes data to DIRECTORY/name (a file that could not be written whole is removed: the
-  run turns red, see `F`); an attachment identical to one written before (the same bytes and
-  extension: a probe's vantage, shared by all its checks) is not written again, and results
-  that name it point at the first one instead;
+- `W` writes an attachment to DIRECTORY/name (a file that could not be written whole is
+  removed: the run turns red, see `F`); one identical to an attachment written before (the
+  same bytes and extension: a probe's vantage, shared by all its checks) is not written again,
+  and results that name it point at the first one instead;
 - `S` holds evidence steps for the test whose uuid is the name: pickled `(start, [(title,
   attachment name or None, body, MIME type, extension), ...])`; each becomes a passed step with
   its attachment, what `with allure.step(title): allure.attach(body, name, type)` makes, put
@@ -96,10 +96,8 @@ class Files:
 
     def take(self, kind: bytes, name: str, data: bytes) -> None:
         try:
-            if kind == WRITE and ATTACHMENT in name:
+            if kind == WRITE:
                 self._write_once(name, data)
-            elif kind == WRITE:
-                write_file(self.prefix, name, data)
             elif kind == STEPS:
                 held = self._steps.setdefault(name, [])
                 held.extend(self._evidence_steps(*pickle.loads(data)))  # noqa: S301 (our own run's pipe)

@@ -282,7 +282,6 @@ def _attach_deny_records(directory: Path, records: dict[str, dict[str, Any]]) ->
             result = json.loads(path.read_text())
         except ValueError:
             continue  # cut short by a writer process that died: the run is red already
-
         params = {p.get("name"): str(p.get("value", "")).strip("'") for p in result["parameters"]}
         found = deny.get(params.get("smb_check", ""))
         if found is None:

@@ -10,10 +10,10 @@ by their uuid), serialized by allure's own model; what changes:
 - an attachment identical to one written before (a probe's vantage, shared by all its checks)
   is written once, and every result refers to that one file (the writer process sees to it);
 - files are written by a process of their own (plugins/allure_files.py; one that could not
-  be written whole is removed); `flush` waits until all are on
-  disk (an xdist worker flushes after every item: a lost worker cannot take reported results
-  with it; results go pickled, the process writes their JSON); a file that cannot be written
-  is kept as `error` and fails the run at its end;
+  be written whole is removed); `flush` waits until all are on disk (an xdist worker flushes
+  after every item: a lost worker cannot take reported results with it; results go pickled,
+  the process writes their JSON); a file that cannot be written is kept as `error` and fails
+  the run at its end;
 - the suite's evidence steps go to the writer process as plain tuples (`LeanAllureWriter.steps`),
   which makes the steps and attachments that allure's step and attach context managers would
   (their models, hooks, hashes and pickling were two thirds of Allure's cost to the run), and

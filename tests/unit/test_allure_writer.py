@@ -155,7 +155,7 @@ def test_the_writer_process_answers_each_flush_after_the_files_before_it(tmp_pat
     frames = io.BytesIO(
         frame(b"W", "a-result.json", b"{}")
         + frame(b"F")
-        + frame(b"W", "missing/b-result.json", b"{}")  # its folder does not exist
+        + frame(b"W", "missing/b-result.json", b'{"b": 1}')  # its folder does not exist
         + frame(b"W", "c-result.json", b"[]")
     )  # then the input ends without C: what was sent is written, and answered
     answers = io.BytesIO()
