@@ -16,7 +16,7 @@ from smbtests import __version__, denylog, records
 from smbtests.atomic import unwritable
 from smbtests.probes import denylogs
 from smbtests.records import RunResults, record_from_dict
-from smbtests.reports.coverage import coverage
+from smbtests.reports.coverage import Coverage, coverage
 
 from .interrupted import completeness_key
 from .suite import LiveRun, live_run_key
@@ -33,6 +33,7 @@ class ResultsWriter:
         self.records: dict[str, dict[str, Any]] = {}
         self.started = datetime.now(UTC).isoformat(timespec="seconds")
         self.finished: str | None = None
+        self._coverage: Coverage | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = getattr(report, "smb_record", None)
@@ -73,7 +74,7 @@ class ResultsWriter:
             },
             not_run=[] if state is None else state.not_run(),
             interrupted=None if state is None else state.interrupted_by(),
-            coverage=coverage(self.run.config, self._as_results()).as_plain(),
+            coverage=self.coverage().as_plain(),
         )
         records.write(self.path, content)
 
@@ -94,7 +95,7 @@ class ResultsWriter:
         if self.run.config.environment.deny_logs:
             counts = denylog.status_counts(self.with_deny_records().values())
             terminalreporter.write_line(denylog.summary_line(counts))
-        cover = coverage(self.run.config, self._as_results())
+        cover = self.coverage()
         uncovered = ", ".join(f"{s}->{h}:{p}" for s, h, p in cover.uncovered) or "none"
         terminalreporter.write_line(
             f"coverage: {len(cover.cells)} of {len(cover.cells) + len(cover.uncovered)} "
@@ -109,6 +110,12 @@ class ResultsWriter:
                     f"{', '.join(cell.by)}"
                 )
         terminalreporter.write_line(f"results: {self.path}")
+
+    def coverage(self) -> Coverage:
+        """Of the finished run (once: the file and the terminal summary both show it)."""
+        if self._coverage is None:
+            self._coverage = coverage(self.run.config, self._as_results())
+        return self._coverage
 
     def _as_results(self) -> RunResults:
         config = self.run.config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 
@@ -197,7 +198,7 @@ def test_notices_show_under_q_and_a_bad_m_with_n_is_a_usage_error(
 def test_a_run_of_connect_checks_keeps_its_items_frozen_and_imports_no_smb_library(
     pytester: pytest.Pytester, env_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The collected items are out of the cyclic GC's way until the run unconfigures, and
+    """The collected items are out of the cyclic GC's way until the process exits, and
     impacket and aioquic load only when a batch first talks SMB or QUIC (plugins/lean.py,
     smbtests/execute.py)."""
     pytester.makepyfile(
@@ -208,7 +209,7 @@ def test_a_run_of_connect_checks_keeps_its_items_frozen_and_imports_no_smb_libra
             libraries = sorted(m for m in ("impacket", "aioquic") if m in sys.modules)
             print(f"FROZEN {gc.get_freeze_count() > 0} LIBRARIES {libraries}")
 
-        atexit.register(lambda: print(f"AT EXIT FROZEN {gc.get_freeze_count()}"))
+        atexit.register(lambda: print(f"AT EXIT FROZEN {gc.get_freeze_count() > 0}"))
         """
     )
     monkeypatch.setenv("PYTHONPATH", str(pytester.path))
@@ -216,4 +217,24 @@ def test_a_run_of_connect_checks_keeps_its_items_frozen_and_imports_no_smb_libra
         f"--env={env_file}", "-p", "watch", "--collect-only", "-q", "-m", "smb_perimeter", "-s"
     )
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["FROZEN True LIBRARIES []", "AT EXIT FROZEN 0"])
+    result.stdout.fnmatch_lines(["FROZEN True LIBRARIES []", "AT EXIT FROZEN True"])
+
+
+def test_a_second_run_in_the_same_process_hands_the_first_runs_items_back_to_the_gc(
+    pytester: pytest.Pytester, env_file: Path
+) -> None:
+    """pytester runs pytest again in this process: the first run's frozen items are handed
+    back to the collector when the next run configures."""
+    frozen_at_start: list[int] = []
+
+    class Watch:
+        def pytest_sessionstart(self) -> None:
+            frozen_at_start.append(gc.get_freeze_count())
+
+    args = (f"--env={env_file}", "--collect-only", "-q", "-m", "smb_perimeter")
+    first = pytester.runpytest_inprocess(*args, plugins=[Watch()])
+    assert first.ret == 0 and gc.get_freeze_count() > 0
+    second = pytester.runpytest_inprocess(*args, plugins=[Watch()])
+    gc.unfreeze()  # this test process's own collections go on as before
+    assert second.ret == 0
+    assert frozen_at_start[1] == 0
