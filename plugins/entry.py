@@ -14,6 +14,7 @@ pytest_plugins = [
         "terse",  # before the plugins that import its fail_run (assertion rewriting)
         "results",
         "lean",  # before allure_report, which imports it
+        "ready",
         "allure_report",
         "redact",
     )

@@ -112,11 +112,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
-    check = check_of(item)
-    if check is None or not item.config.stash.get(lean_key, False) or not _own(item, check):
+    check = runs_lean(item)
+    if check is None:
         return None
     run_lean(item, check)
     return True
+
+
+def runs_lean(item: pytest.Item) -> Check | None:
+    """The live check of an item that runs the lean protocol; None for any other."""
+    check = check_of(item)
+    if check is None or not item.config.stash.get(lean_key, False) or not _own(item, check):
+        return None
+    return check
 
 
 def _own(item: pytest.Item, check: Check) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import partial
@@ -137,6 +137,15 @@ class Executor:
                 check.probe or RUNNER,
                 f"batch {check.batch} did not finish within {self._deadline:g} s",
             ) from None
+
+    def settled(self, check: Check) -> bool:
+        """Whether `observe(check)` returns at once (its observation or its failure is known)."""
+        return self._outcomes[check.id].done()
+
+    def wait_any(self, checks: Sequence[Check]) -> None:
+        """Until one of these checks is settled, or the batches' deadline passed."""
+        futures = [self._outcomes[c.id] for c in checks]
+        wait(futures, timeout=self._deadline, return_when=FIRST_COMPLETED)
 
     def observed_at(self, check: Check) -> str | None:
         """When (UTC) this check's observation was made, or its failure known; None while it
