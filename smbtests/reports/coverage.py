@@ -8,7 +8,9 @@ covered cell names what the policy expected, what was seen, and by which probe a
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,55 +51,70 @@ class Coverage:
         }
 
 
-def _source(config: LoadedConfig, record: CheckRecord) -> tuple[str, str] | None:
+def _sources(config: LoadedConfig) -> Callable[[CheckRecord], tuple[str, str] | None]:
     """(probe label, source address) of a reach record: the address it bound, else its
-    probe's default for the target's IP version."""
-    probe_name = str(record.raw.get("probe"))
-    probe = config.environment.probes.get(probe_name)
-    if probe is None:
-        return None
-    evidence = record.raw.get("evidence") or {}
-    target = (evidence.get("result") or {}).get("target") or {}
-    bound = str(target.get("source") or "")
-    if bound:
-        return f"{probe_name}[{bound}]", bound
-    host = str(target.get("host") or "")
-    default = probe.default_source(6 if ":" in host else 4)
-    return (probe_name, str(default)) if default is not None else None
+    probe's default for the target's IP version (looked up once per probe and version)."""
+    probes = config.environment.probes
+
+    @functools.cache
+    def default(probe_name: str, version: int) -> str | None:
+        address = probes[probe_name].default_source(version)
+        return None if address is None else str(address)
+
+    def source(record: CheckRecord) -> tuple[str, str] | None:
+        probe_name = str(record.raw.get("probe"))
+        if probe_name not in probes:
+            return None
+        evidence = record.raw.get("evidence") or {}
+        target = (evidence.get("result") or {}).get("target") or {}
+        bound = str(target.get("source") or "")
+        if bound:
+            return f"{probe_name}[{bound}]", bound
+        address = default(probe_name, 6 if ":" in str(target.get("host") or "") else 4)
+        return None if address is None else (probe_name, address)
+
+    return source
 
 
-def _excepted(config: LoadedConfig, source: str, host: str, port: int) -> bool:
-    address = ipaddress.ip_address(source)
+def _excepted(config: LoadedConfig) -> Callable[[str, str, int], bool]:
+    """Whether an exception lets (source address, host, port) through."""
     policy = config.policy
-    return any(
-        exc.to == host
-        and exc.port == port
-        and any(address in net for net in policy.networks_of(exc.from_))
-        for exc in policy.exceptions
-    )
+    address = functools.cache(ipaddress.ip_address)  # a probe's checks share their source
+
+    def excepted(source: str, host: str, port: int) -> bool:
+        return any(
+            exc.to == host
+            and exc.port == port
+            and any(address(source) in net for net in policy.networks_of(exc.from_))
+            for exc in policy.exceptions
+        )
+
+    return excepted
 
 
 def coverage(config: LoadedConfig, results: RunResults) -> Coverage:
     policy = config.policy
     found: dict[tuple[str, str, int], list[tuple[str, CheckRecord]]] = {}
+    excepted, source_of = _excepted(config), _sources(config)
     for record in results.checks.values():
         host = str(record.raw.get("host"))
         if record.kind != "reach" or record.outcome == "error" or host not in policy.smb_hosts:
             continue
-        source = _source(config, record)
+        source = source_of(record)
         # the port from the target, or from the id (reach:PROBE/HOST:PORT) of a bare record
         port_text = str(record.raw.get("target") or record.id).rpartition(":")[2]
         if source is None or not port_text.isdigit():
             continue
         port = int(port_text)
-        if _excepted(config, source[1], host, port):
+        if excepted(source[1], host, port):
             continue
         segment = config.environment.probes[str(record.raw["probe"])].segment
         found.setdefault((segment, host, port), []).append((source[0], record))
     cells, uncovered = [], []
+    ports = smb_ports(policy)
     for segment in sorted(policy.segments):
         for host in sorted(policy.smb_hosts):
-            for port in smb_ports(policy):
+            for port in ports:
                 covering = found.get((segment, host, port))
                 if not covering:
                     uncovered.append((segment, host, port))
