@@ -142,21 +142,26 @@ def run_lean(item: pytest.Item, check: Check) -> None:
     item.stash[lean_item_key] = True
     ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     verdicts = []
-    setup = _phase(item, "setup", lambda: verdicts.append(raise_error(judge_item(item, check))))
+    # the item's hook relay once, not per hook call: pytest looks up its conftests each time
+    phase = functools.partial(_phase, ihook, item)
+    setup = phase("setup", lambda: verdicts.append(raise_error(judge_item(item, check))))
     if setup.passed:
         # pytest asks the item for a failure's text: the verdict's, as pytest words it
         item.__dict__["repr_failure"] = functools.partial(failures.repr_failure, item)
-        _phase(item, "call", lambda: item.obj(smb_check=check, smb_verdict=verdicts[0]))
-    _phase(item, "teardown", lambda: None)
+        phase("call", lambda: item.obj(smb_check=check, smb_verdict=verdicts[0]))
+    phase("teardown", lambda: None)
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
 
 
 def _phase(
-    item: pytest.Item, when: Literal["setup", "call", "teardown"], run: Callable[[], object]
+    ihook: Any,
+    item: pytest.Item,
+    when: Literal["setup", "call", "teardown"],
+    run: Callable[[], object],
 ) -> pytest.TestReport:
     call = pytest.CallInfo.from_call(run, when, reraise=(pytest.exit.Exception, KeyboardInterrupt))
-    report: pytest.TestReport = item.ihook.pytest_runtest_makereport(item=item, call=call)
-    item.ihook.pytest_runtest_logreport(report=report)
+    report: pytest.TestReport = ihook.pytest_runtest_makereport(item=item, call=call)
+    ihook.pytest_runtest_logreport(report=report)
     return report
 
 

@@ -104,6 +104,7 @@ class Executor:
         # every batch bounds itself; this is the backstop should one of them hang anyway
         self._deadline = timing.probe_timeout + 8 * timing.smb_timeout + 30.0
         self._lock = threading.Lock()
+        self._scans_started = False
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, min(max_parallel, len(self._batches))),
             thread_name_prefix="smbtests-batch",
@@ -126,9 +127,10 @@ class Executor:
             return self._futures[key]
 
     def observe(self, check: Check) -> Observation:
-        if check.batch.kind is BatchKind.SCAN:
+        if check.batch.kind is BatchKind.SCAN and not self._scans_started:
             # scans are I/O-bound: start every probe's batch together so their timeouts overlap
             self.start([BatchKind.SCAN])
+            self._scans_started = True
         self._future(check.batch)
         try:
             return self._outcomes[check.id].result(timeout=self._deadline)
