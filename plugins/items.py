@@ -99,10 +99,10 @@ def _opener(run: LiveRun) -> Callable[[str], Probe]:
 
 @pytest.hookimpl(trylast=True)  # after plugins/suite.py's, which makes the live run
 def pytest_configure(config: pytest.Config) -> None:
-    """In a process that runs every check, the SSH probes its scans need are made ready while
-    pytest collects (smbtests/warm.py); not when the selection is known only after collection
-    (-k, --deselect, node ids, --lf, --sw) or nothing runs (--collect-only, an xdist
-    controller or worker)."""
+    """A live run's threads switch at SWITCH_INTERVAL. In a process that runs every check, the
+    SSH probes its scans need are made ready while pytest collects (smbtests/warm.py); not when
+    the selection is known only after collection (-k, --deselect, node ids, --lf, --sw) or
+    nothing runs here (--collect-only, an xdist controller or worker)."""
     run = config.stash.get(live_run_key, None)
     if run is None:
         return
