@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import sys
 import threading
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
@@ -47,12 +46,6 @@ judged_key = pytest.StashKey[Judged]()
 keywords_key = pytest.StashKey[Mapping[str, Any]]()
 executor_key = pytest.StashKey[Executor]()
 warming_key = pytest.StashKey[Warming]()
-switch_key = pytest.StashKey[float]()  # the switch interval before the run
-# The batch threads wait on the network while the main thread reports: at Python's default
-# GIL switch interval (5 ms) each round trip of a probe's SSH handshake waited up to that long
-# for the main thread (measured at 4 x 256: the scans began ~0.08 s later; no slower at
-# 4 x 2,500 or for posture)
-SWITCH_INTERVAL = 0.0005
 
 
 class CheckError(Exception):
@@ -99,16 +92,12 @@ def _opener(run: LiveRun) -> Callable[[str], Probe]:
 
 @pytest.hookimpl(trylast=True)  # after plugins/suite.py's, which makes the live run
 def pytest_configure(config: pytest.Config) -> None:
-    """A live run's threads switch at SWITCH_INTERVAL. In a process that runs every check, the
-    SSH probes its scans need are made ready while pytest collects (smbtests/warm.py); not when
-    the selection is known only after collection (-k, --deselect, node ids, --lf, --sw) or
-    nothing runs here (--collect-only, an xdist controller or worker)."""
+    """In a process that runs every check, the SSH probes its scans need are made ready while
+    pytest collects (smbtests/warm.py); not when the selection is known only after collection
+    (-k, --deselect, node ids, --lf, --sw) or nothing runs here (--collect-only, an xdist
+    controller or worker)."""
     run = config.stash.get(live_run_key, None)
-    if run is None:
-        return
-    config.stash[switch_key] = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL)
-    if not _selection_known(config):
+    if run is None or not _selection_known(config):
         return
     selected = selected_by_marks(config, run.checks, run.options.ring)
     probes = run.config.environment.probes
@@ -143,8 +132,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     warming = config.stash.get(warming_key, None)
     if warming is not None:
         warming.close()  # the probes no batch asked for
-    if switch_key in config.stash:
-        sys.setswitchinterval(config.stash[switch_key])
 
 
 def _progress(config: pytest.Config) -> OnProgress | None:

@@ -19,9 +19,10 @@ needs them.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -105,6 +106,7 @@ class Executor:
         self._deadline = timing.probe_timeout + 8 * timing.smb_timeout + 30.0
         self._lock = threading.Lock()
         self._scans_started = False
+        self._walks: dict[str, threading.Lock] = {}  # host -> its path walks' lock
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, min(max_parallel, len(self._batches))),
             thread_name_prefix="smbtests-batch",
@@ -277,7 +279,23 @@ class Executor:
         shares, sysvol = self._path_shares(key, target.port)
         timeout = self._config.environment.timing.smb_timeout
         request = ShareRequest(target.host, shares, sysvol, self._account, timeout)
-        return _attempt(key.vantage, partial(probe.map_shares, request))
+        with self._walking(target.host):
+            return _attempt(key.vantage, partial(probe.map_shares, request))
+
+    @contextlib.contextmanager
+    def _walking(self, host: str) -> Iterator[None]:
+        """One path walk (the declared shares, a DC's SYSVOL) per host at a time, from all
+        vantages together: the lab's Samba (4.17) cut one of several concurrent SYSVOL walks
+        now and then (a broken pipe, NETWORK_NAME_DELETED), which reads as a path that does
+        not work; the other conversations with the host are not held back."""
+        with self._lock:
+            lock = self._walks.setdefault(host, threading.Lock())
+        with lock:
+            yield
+
+    def _walk(self, host: str, fetch: Callable[[], object]) -> object:
+        with self._walking(host):
+            return fetch()
 
     def _path_shares(self, key: BatchKey, port: int) -> tuple[tuple[str, ...], str | None]:
         """The host's declared shares, and for a DC over SMB direct the one holding SYSVOL."""
@@ -339,7 +357,9 @@ class Executor:
             SmbNeed.GUEST: lambda: session(GUEST, plain, shares),
             SmbNeed.ACCOUNT: lambda: session(account(), None, shares),
             SmbNeed.ACCOUNT_UNENCRYPTED: lambda: session(account(), plain, shares),
-            SmbNeed.PATH: lambda: session(account(), None, shares, sysvol=sysvol),
+            SmbNeed.PATH: lambda: self._walk(
+                host, partial(session, account(), None, shares, sysvol=sysvol)
+            ),
             SmbNeed.SOURCE: lambda: source_toward(host, port),
         }
         return _attempt(key.vantage, fetch[need])

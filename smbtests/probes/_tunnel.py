@@ -24,9 +24,14 @@ def bridge(channel: paramiko.Channel) -> socket.socket:
     return mine
 
 
+# what a channel raises once its SSH transport is gone (the probe closed at its batch's end
+# while the pump still ran): paramiko's packetizer raises EOFError, not OSError
+GONE = (OSError, EOFError, paramiko.SSHException)
+
+
 def _pump(channel: paramiko.Channel, end: socket.socket) -> None:
     with contextlib.ExitStack() as stack, selectors.DefaultSelector() as selector:
-        stack.callback(channel.close)
+        stack.callback(_close, channel)
         stack.callback(end.close)
         selector.register(end, selectors.EVENT_READ)
         selector.register(channel, selectors.EVENT_READ)  # paramiko channels are selectable
@@ -37,7 +42,12 @@ def _pump(channel: paramiko.Channel, end: socket.socket) -> None:
                     data = source.recv(CHUNK)
                     if data:
                         sink.sendall(data)
-                except OSError:
+                except GONE:
                     return
                 if not data:
                     return
+
+
+def _close(channel: paramiko.Channel) -> None:
+    with contextlib.suppress(*GONE):  # a channel of a closed transport has nothing to close
+        channel.close()

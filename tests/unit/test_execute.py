@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,38 @@ def test_a_batch_failure_errors_its_checks_and_never_hangs() -> None:
         assert executor.observed_at(PLAN["reach:guest1/print1:445"]) is not None
     finally:
         executor.close()
+
+
+def test_path_walks_of_one_host_take_turns_and_other_hosts_do_not_wait() -> None:
+    """One path walk per host at a time, whichever vantage walks (the lab's Samba cut one of
+    several concurrent SYSVOL walks now and then)."""
+    executor = Executor(CONFIG, [], SlowTailProbe, None)
+    inside = {"dc1": 0, "fs1": 0}
+    most = dict(inside)
+    fs1_walked = threading.Event()
+    saw_fs1: list[bool] = []
+    lock = threading.Lock()
+
+    def walk(host: str) -> object:
+        with lock:
+            inside[host] += 1
+            most[host] = max(most[host], inside[host])
+        if host == "dc1":  # held until fs1's walk ran: that one did not wait for dc1's
+            saw_fs1.append(fs1_walked.wait(WAIT))
+        else:
+            fs1_walked.set()
+        with lock:
+            inside[host] -= 1
+        return host
+
+    threads = [
+        threading.Thread(target=executor._walk, args=(host, partial(walk, host)))
+        for host in ("dc1", "dc1", "dc1", "fs1")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    executor.close()
+    assert most == {"dc1": 1, "fs1": 1}
+    assert saw_fs1 == [True, True, True]
