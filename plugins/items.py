@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 
 import pytest
 
-from smbtests.checks.base import BatchKind, Check
+from smbtests.checks.base import Check
 from smbtests.checks.registry import judge
 from smbtests.checks.verdicts import Outcome, Verdict, error_verdict
 from smbtests.dates import utc_now
@@ -27,10 +27,8 @@ from smbtests.probes.registry import open_probe, open_reader
 from smbtests.progress import OnProgress, ScanProgress
 from smbtests.records import as_plain, indented_json, record
 from smbtests.reports.diff import change_since
-from smbtests.warm import Warming
 
 from .suite import LiveRun, check_of, live_run_key, terse_key
-from .workers import selected_by_marks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +43,6 @@ class Judged:
 judged_key = pytest.StashKey[Judged]()
 keywords_key = pytest.StashKey[Mapping[str, Any]]()
 executor_key = pytest.StashKey[Executor]()
-warming_key = pytest.StashKey[Warming]()
 
 
 class CheckError(Exception):
@@ -62,18 +59,14 @@ def executor_of(session: pytest.Session) -> Executor:
     selected = [c for item in session.items if (c := check_of(item)) is not None]
     environment = run.config.environment
 
-    warming = session.config.stash.get(warming_key, None)
+    def opener(name: str) -> Probe:
+        return open_probe(name, environment.probes[name], environment.timing)
 
     def reader(name: str) -> HostReader:
         return open_reader(name, environment.windows_hosts[name], environment)
 
     executor = Executor(
-        run.config,
-        selected,
-        _opener(run) if warming is None else warming.open,
-        run.account,
-        reader,
-        on_progress=_progress(session.config),
+        run.config, selected, opener, run.account, reader, on_progress=_progress(session.config)
     )
     session.stash[executor_key] = executor
     if not hasattr(session.config, "workerinput"):
@@ -81,57 +74,11 @@ def executor_of(session: pytest.Session) -> Executor:
     return executor
 
 
-def _opener(run: LiveRun) -> Callable[[str], Probe]:
-    environment = run.config.environment
-
-    def opener(name: str) -> Probe:
-        return open_probe(name, environment.probes[name], environment.timing)
-
-    return opener
-
-
-@pytest.hookimpl(trylast=True)  # after plugins/suite.py's, which makes the live run
-def pytest_configure(config: pytest.Config) -> None:
-    """In a process that runs every check, the SSH probes its scans need are made ready while
-    pytest collects (smbtests/warm.py); not when the selection is known only after collection
-    (-k, --deselect, node ids, --lf, --sw) or nothing runs here (--collect-only, an xdist
-    controller or worker)."""
-    run = config.stash.get(live_run_key, None)
-    if run is None or not _selection_known(config):
-        return
-    selected = selected_by_marks(config, run.checks, run.options.ring)
-    probes = run.config.environment.probes
-    names = {c.batch.name for c in selected if c.batch.kind is BatchKind.SCAN}
-    ssh = sorted(n for n in names if n is not None and probes[n].transport == "ssh")
-    if ssh:
-        config.stash[warming_key] = Warming(ssh, _opener(run))
-
-
-def _selection_known(config: pytest.Config) -> bool:
-    option = config.option
-    return not (
-        option.collectonly
-        or getattr(option, "numprocesses", None)
-        or hasattr(config, "workerinput")
-        or option.keyword
-        or option.deselect
-        or getattr(option, "lf", False)
-        or getattr(option, "stepwise", False)
-        or config.args_source is pytest.Config.ArgsSource.ARGS
-    )
-
-
 @pytest.hookimpl(tryfirst=True)  # before the writers: every batch has ended when they write
 def pytest_sessionfinish(session: pytest.Session) -> None:
     executor = session.stash.get(executor_key, None)
     if executor is not None:
         executor.close()
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    warming = config.stash.get(warming_key, None)
-    if warming is not None:
-        warming.close()  # the probes no batch asked for
 
 
 def _progress(config: pytest.Config) -> OnProgress | None:

@@ -206,23 +206,8 @@ class SshProbe:
         self._backend = StrictParamikoBackend(
             address, port, user, key, known_hosts, timeout=min(channel_timeout, 15.0)
         )
-        self._scanner: paramiko.Channel | None = None  # started by `prepare`, for one scan
-        self._unprepared: ProbeError | None = None  # why `prepare` could not connect
-
-    def prepare(self) -> None:
-        """Connect now and start the scanner, waiting on its request: the first scan then skips
-        the handshake and the interpreter's start. What fails here is raised by the first use,
-        not tried again (one attempt, as without it)."""
-        try:
-            self._scanner = self._start(self._scanner_command())
-        except ProbeError as exc:
-            self._unprepared = exc
-        except Exception as exc:
-            self._unprepared = _probe_error(self.name, exc)
 
     def _transport(self) -> paramiko.Transport:
-        if self._unprepared is not None:
-            raise self._unprepared
         try:
             transport = self._backend.client.get_transport()
         except Exception as exc:  # connecting maps here, like a scan's failures
@@ -268,28 +253,17 @@ class SshProbe:
             raise _probe_error(self.name, exc) from None
         return bridge(channel)
 
-    def _start(self, command: str) -> paramiko.Channel:
-        channel = self._transport().open_session(timeout=self._channel_timeout)
-        try:
-            channel.exec_command(command)
-        except BaseException:
-            channel.close()
-            raise
-        return channel
-
-    def _scanner_command(self) -> str:
-        return f"{shlex.quote(self._python)} -c {shlex.quote(SCANNER_SOURCE)}"
-
-    def _run(
-        self, channel: paramiko.Channel, stdin: bytes, on_line: Callable[[str], None]
-    ) -> tuple[int, str]:
-        """Give the started command its stdin; hand each stdout line to on_line as it arrives.
-        The whole call is bounded by one deadline, whatever the probe prints (a drip of blank
-        lines resets no timer)."""
+    def _run(self, command: str, stdin: bytes, on_line: Callable[[str], None]) -> tuple[int, str]:
+        """Run command with stdin; hand each stdout line to on_line as it arrives. The whole
+        call is bounded by one deadline, whatever the probe prints (a drip of blank lines
+        resets no timer)."""
+        transport = self._transport()
         deadline = _Deadline(
             self.name, self._channel_timeout, time.monotonic() + self._channel_timeout
         )
+        channel = transport.open_session(timeout=self._channel_timeout)
         try:
+            channel.exec_command(command)
             try:
                 channel.sendall(stdin)
                 channel.shutdown_write()
@@ -304,11 +278,11 @@ class SshProbe:
             channel.close()
 
     def scan(self, job: ScanJob) -> list[ConnectResult]:
+        command = f"{shlex.quote(self._python)} -c {shlex.quote(SCANNER_SOURCE)}"
         reader = ScanReader(self.name, job.targets, job.on_result)
         try:
             request = scan_request(job.targets, job.timeout, job.concurrency, self._rate)
-            channel, self._scanner = self._scanner or self._start(self._scanner_command()), None
-            code, err = self._run(channel, request, reader.line)
+            code, err = self._run(command, request, reader.line)
         except ProbeError:
             raise
         except Exception as exc:  # every backend failure maps here, once
@@ -331,7 +305,7 @@ class SshProbe:
         lines: list[str] = []
         try:
             command = f"{shlex.quote(self._python)} -c {shlex.quote(script)}"
-            code, err = self._run(self._start(command), path.encode(), lines.append)
+            code, err = self._run(command, path.encode(), lines.append)
         except ProbeError:
             raise
         except Exception as exc:
@@ -342,8 +316,5 @@ class SshProbe:
         return "".join(lines)
 
     def close(self) -> None:
-        if self._scanner is not None:  # prepared, never asked: it reads an empty request, ends
-            self._scanner.close()
-            self._scanner = None
         if "client" in self._backend.__dict__:
             self._backend.client.close()

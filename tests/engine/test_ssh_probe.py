@@ -20,24 +20,16 @@ from pathlib import Path
 from smbtests.errors import ProbeError
 from smbtests.observations import Target
 from smbtests.probes.base import ScanJob
-from smbtests.probes.ssh import SshProbe, StrictParamikoBackend
+from smbtests.probes.ssh import SshProbe
 args = json.loads(sys.argv[1])
-connects = []
-connect = StrictParamikoBackend._connect
-def counted(backend, client):
-    connects.append(1)
-    connect(backend, client)
-StrictParamikoBackend._connect = counted
 probe = SshProbe("guest1", "10.45.30.31", "smbprobe", Path(args["key"]),
                  Path(args["known_hosts"]), python=args["python"], port=args["port"],
                  channel_timeout=args["deadline"])
 try:
-    if args["prepare"]:
-        probe.prepare()
     results = probe.scan(ScanJob([Target("10.45.10.10", 8000)], 1.0, 4))
-    print(json.dumps({"state": results[0].state.value, "connects": len(connects)}))
+    print(json.dumps({"state": results[0].state.value}))
 except ProbeError as exc:
-    print(json.dumps({"error": str(exc), "connects": len(connects)}))
+    print(json.dumps({"error": str(exc)}))
 finally:
     probe.close()
 """
@@ -50,10 +42,7 @@ def probe(
     python: str = "/usr/bin/python3",
     port: int = 22,
     deadline: float = 10.0,
-    prepare: bool = False,
 ) -> dict[str, str]:
-    """The probe's scan of one open target, or its error; `prepare` connects and starts the
-    scanner first, as smbtests/warm.py does while pytest collects."""
     args = json.dumps(
         {
             "key": str(key),
@@ -61,7 +50,6 @@ def probe(
             "python": python,
             "port": port,
             "deadline": deadline,
-            "prepare": prepare,
         }
     )
     done = subprocess.run(
@@ -72,9 +60,7 @@ def probe(
         check=True,
     )
     assert "Traceback" not in done.stderr  # a library's traceback is never the message
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
-    assert answer.pop("connects") <= 1  # a failed attempt is reported, never tried again
-    return answer
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture
@@ -85,30 +71,28 @@ def foreign_key(tmp_path: Path) -> Path:
 
 
 @pytest.mark.lab
-@pytest.mark.parametrize("prepare", [False, True], ids=["at-first-use", "prepared"])
 def test_probe_failures_are_errors_with_a_reason(
-    lab: Lab, tmp_path: Path, foreign_key: Path, prepare: bool
+    lab: Lab, tmp_path: Path, foreign_key: Path
 ) -> None:
     key, known = SSH_DIR / "id_ed25519", SSH_DIR / "known_hosts"
-    assert probe(key, known, prepare=prepare) == {"state": "open"}
+    assert probe(key, known) == {"state": "open"}
 
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
-    assert "host key not in known_hosts" in probe(key, empty, prepare=prepare)["error"]
+    assert "host key not in known_hosts" in probe(key, empty)["error"]
 
     # the right address with another host's key: an impersonation must not be trusted
     lines = known.read_text().splitlines()
     corp_key = next(line for line in lines if line.startswith("10.45.20.21 ")).split(" ", 1)[1]
     forged = tmp_path / "forged_known_hosts"
     forged.write_text(f"10.45.30.31 {corp_key}\n")
-    assert "does not match known_hosts" in probe(key, forged, prepare=prepare)["error"]
+    assert "does not match known_hosts" in probe(key, forged)["error"]
 
-    assert "authentication failed" in probe(foreign_key, known, prepare=prepare)["error"]
-    missing = probe(key, known, python="/nonexistent/python3", prepare=prepare)
-    assert "not found on the probe" in missing["error"]
+    assert "authentication failed" in probe(foreign_key, known)["error"]
+    assert "not found on the probe" in probe(key, known, python="/nonexistent/python3")["error"]
 
     with lab.scenario("probe-down"):
-        assert "cannot connect over SSH" in probe(key, known, prepare=prepare)["error"]
+        assert "cannot connect over SSH" in probe(key, known)["error"]
 
 
 @pytest.fixture
@@ -132,7 +116,6 @@ def test_a_lying_or_dripping_scanner_is_an_error(lab: Lab, scripts: Path) -> Non
     key, known = SSH_DIR / "id_ed25519", SSH_DIR / "known_hosts"
     exits_3 = wrapper(scripts, "exit3", '/usr/bin/python3 "$@"; exit 3')
     assert "scanner exited 3" in probe(key, known, python=exits_3)["error"]
-    assert "scanner exited 3" in probe(key, known, python=exits_3, prepare=True)["error"]
     twice = wrapper(
         scripts,
         "twice",

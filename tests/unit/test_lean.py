@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from plugins import items, lean
+from plugins import lean
 
 
 def test_only_items_that_are_not_live_checks_are_captured(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,32 +93,3 @@ def test_flattened_keywords_have_the_same_names_and_values_and_no_parent() -> No
     lean._flatten_keywords(item)
     assert dict(item.keywords) == before and item.keywords.parent is None
     assert item.keywords["smb_perimeter"] == "its own mark" and "smbtests" in item.keywords
-
-
-def _options(**given: object) -> Any:
-    option = types.SimpleNamespace(
-        collectonly=False, numprocesses=None, keyword="", deselect=[], lf=False, stepwise=False
-    )
-    option.__dict__.update(given)
-    return types.SimpleNamespace(option=option, args_source=pytest.Config.ArgsSource.TESTPATHS)
-
-
-@pytest.mark.parametrize(
-    "given",
-    [
-        {"collectonly": True},
-        {"numprocesses": 2},
-        {"keyword": "guest1"},
-        {"deselect": ["plugins/live.py::test_policy[control:guest1]"]},
-        {"lf": True},
-        {"stepwise": True},
-    ],
-)
-def test_probes_are_made_ready_early_only_where_the_selection_is_known_at_configure(
-    given: dict[str, object],
-) -> None:
-    assert items._selection_known(_options())
-    assert not items._selection_known(_options(**given))
-    explicit = _options()
-    explicit.args_source = pytest.Config.ArgsSource.ARGS  # node ids or paths on the command line
-    assert not items._selection_known(explicit)
