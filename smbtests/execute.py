@@ -19,10 +19,9 @@ needs them.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -279,11 +278,11 @@ class Executor:
         shares, sysvol = self._path_shares(key, target.port)
         timeout = self._config.environment.timing.smb_timeout
         request = ShareRequest(target.host, shares, sysvol, self._account, timeout)
-        with self._walking(target.host):
-            return _attempt(key.vantage, partial(probe.map_shares, request))
+        return self._walk(
+            target.host, partial(_attempt, key.vantage, partial(probe.map_shares, request))
+        )
 
-    @contextlib.contextmanager
-    def _walking(self, host: str) -> Iterator[None]:
+    def _walk(self, host: str, fetch: Callable[[], object]) -> object:
         """One path walk (the declared shares, a DC's SYSVOL) per host at a time, from all
         vantages together: the lab's Samba (4.17) cut one of several concurrent SYSVOL walks
         now and then (a broken pipe, NETWORK_NAME_DELETED), which reads as a path that does
@@ -291,10 +290,6 @@ class Executor:
         with self._lock:
             lock = self._walks.setdefault(host, threading.Lock())
         with lock:
-            yield
-
-    def _walk(self, host: str, fetch: Callable[[], object]) -> object:
-        with self._walking(host):
             return fetch()
 
     def _path_shares(self, key: BatchKey, port: int) -> tuple[tuple[str, ...], str | None]:
