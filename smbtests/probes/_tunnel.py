@@ -9,7 +9,7 @@ import selectors
 import socket
 import threading
 
-import paramiko
+from smbtests.probes._paramiko import paramiko
 
 CHUNK = 65536
 

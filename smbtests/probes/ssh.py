@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import paramiko
-from testinfra.backend.paramiko import ParamikoBackend
-
 from smbtests.errors import (
     BadOutputError,
     ForwardingRefusedError,
@@ -30,6 +27,7 @@ from smbtests.errors import (
     ProbeUnreachableError,
 )
 from smbtests.observations import ConnectResult
+from smbtests.probes._paramiko import ParamikoBackend, paramiko
 from smbtests.probes._records import ScanReader, scan_request
 from smbtests.probes._tunnel import bridge
 from smbtests.probes.base import ScanJob
