@@ -278,9 +278,8 @@ class Executor:
         shares, sysvol = self._path_shares(key, target.port)
         timeout = self._config.environment.timing.smb_timeout
         request = ShareRequest(target.host, shares, sysvol, self._account, timeout)
-        return self._walk(
-            target.host, partial(_attempt, key.vantage, partial(probe.map_shares, request))
-        )
+        walk = partial(self._walk, target.host, partial(probe.map_shares, request))
+        return _attempt(key.vantage, walk)
 
     def _walk(self, host: str, fetch: Callable[[], object]) -> object:
         """One path walk (the declared shares, a DC's SYSVOL) per host at a time, from all
