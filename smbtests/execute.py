@@ -282,10 +282,11 @@ class Executor:
         return _attempt(key.vantage, walk)
 
     def _walk(self, host: str, fetch: Callable[[], object]) -> object:
-        """One path walk (the declared shares, a DC's SYSVOL) per host at a time, from all
-        vantages together: the lab's Samba (4.17) cut one of several concurrent SYSVOL walks
-        now and then (a broken pipe, NETWORK_NAME_DELETED), which reads as a path that does
-        not work; the other conversations with the host are not held back."""
+        """One conversation that opens a host's shares (a session, a path walk, a DC's SYSVOL)
+        per host at a time, from all vantages together: the lab's Samba (4.17) DC cut one of
+        several concurrent sessions opening SYSVOL now and then (a broken pipe,
+        NETWORK_NAME_DELETED, "Error while reading from remote"), which reads as a path that
+        does not work or an account that cannot log in; negotiations are not held back."""
         with self._lock:
             lock = self._walks.setdefault(host, threading.Lock())
         with lock:
@@ -341,19 +342,22 @@ class Executor:
                 )
             return self._account
 
-        session = partial(smb.open_session, host, port, timeout, dial=dial)
+        def session(
+            user: Credentials | None, dialect: str | None, read: str | None = None
+        ) -> object:
+            opens = partial(smb.open_session, host, port, timeout, user, dialect, shares, dial)
+            return self._walk(host, partial(opens, read))
+
         fetch: dict[Need, Callable[[], object]] = {
             SmbNeed.SMB1: lambda: smb.negotiate_smb1(host, port, timeout, dial),
             SmbNeed.NEGOTIATIONS: lambda: tuple(
                 smb.negotiate_smb2(host, port, d, timeout, dial) for d in DIALECTS
             ),
-            SmbNeed.ANONYMOUS: lambda: session(None, plain, shares),
-            SmbNeed.GUEST: lambda: session(GUEST, plain, shares),
-            SmbNeed.ACCOUNT: lambda: session(account(), None, shares),
-            SmbNeed.ACCOUNT_UNENCRYPTED: lambda: session(account(), plain, shares),
-            SmbNeed.PATH: lambda: self._walk(
-                host, partial(session, account(), None, shares, sysvol=sysvol)
-            ),
+            SmbNeed.ANONYMOUS: lambda: session(None, plain),
+            SmbNeed.GUEST: lambda: session(GUEST, plain),
+            SmbNeed.ACCOUNT: lambda: session(account(), None),
+            SmbNeed.ACCOUNT_UNENCRYPTED: lambda: session(account(), plain),
+            SmbNeed.PATH: lambda: session(account(), None, sysvol),
             SmbNeed.SOURCE: lambda: source_toward(host, port),
         }
         return _attempt(key.vantage, fetch[need])

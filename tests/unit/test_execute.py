@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from smbtests.checks.base import Check
+from smbtests.checks.base import BatchKey, BatchKind, Check, SmbNeed
 from smbtests.checks.registry import build_plan
 from smbtests.config import load
 from smbtests.errors import BadOutputError, ProbeError
@@ -21,6 +21,7 @@ from smbtests.execute import Executor
 from smbtests.observations import ConnectResult, ConnectState, ReachObservation, Target
 from smbtests.probes._records import ScanReader
 from smbtests.probes.base import ScanJob
+from smbtests.secrets import Credentials
 
 CONFIG = load(Path(__file__).resolve().parents[2] / "environments" / "lab.yaml")
 PLAN = {c.id: c for c in build_plan(CONFIG, date(2026, 11, 26))}
@@ -220,3 +221,50 @@ def test_path_walks_of_one_host_take_turns_and_other_hosts_do_not_wait() -> None
     executor.close()
     assert most == {"dc1": 1, "fs1": 1}
     assert saw_fs1 == [True, True, True]
+
+
+def test_every_session_that_opens_a_hosts_shares_takes_the_hosts_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Guest, anonymous and account sessions and path walks of one host, from any vantage,
+    one at a time (the lab's DC cut an account session opening SYSVOL while a path walk
+    ran); another host's sessions do not wait."""
+    from smbtests import smb
+
+    inside: dict[str, int] = {"10.45.20.10": 0, "10.45.20.11": 0}
+    most = dict(inside)
+    lock = threading.Lock()
+    other_host_ran = threading.Event()
+    saw_other: list[bool] = []
+
+    def open_session(host: str, *args: object, **kwargs: object) -> str:
+        with lock:
+            inside[host] += 1
+            most[host] = max(most[host], inside[host])
+        if host == "10.45.20.10":  # held until the other host's session ran, unhindered
+            saw_other.append(other_host_ran.wait(WAIT))
+        else:
+            other_host_ran.set()
+        with lock:
+            inside[host] -= 1
+        return host
+
+    monkeypatch.setattr(smb, "open_session", open_session)
+    account = Credentials("labuser", "LAB", "not-a-secret")
+    executor = Executor(CONFIG, [], SlowTailProbe, account)
+    needs = [SmbNeed.GUEST, SmbNeed.ANONYMOUS, SmbNeed.ACCOUNT, SmbNeed.PATH]
+    calls = [
+        (need, BatchKey(BatchKind.SMB, "dc1", vantage), Target("10.45.20.10", 445))
+        for need, vantage in zip(needs, ("runner", "mgmt1", "client1", "mgmt1"), strict=True)
+    ] + [(SmbNeed.GUEST, BatchKey(BatchKind.SMB, "fs1"), Target("10.45.20.11", 445))]
+    threads = [
+        threading.Thread(target=executor._fetch_smb, args=(need, key, target, smb.direct))
+        for need, key, target in calls
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    executor.close()
+    assert most == {"10.45.20.10": 1, "10.45.20.11": 1}
+    assert saw_other == [True] * 4
