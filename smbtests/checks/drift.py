@@ -9,7 +9,8 @@ both True demand it; the wire shows it only as the approved account's declared s
 over SMB 2.1 (which cannot encrypt) while they open over 3.x, the `encryption` kind's own
 conversation and verdict word (`required`/`optional`). The negotiate's encryption capability
 says "can", never "must", so without an account (`smb.credential`) or a declared share
-encryption is not compared, and the verdict says so."""
+encryption is not compared, and the verdict says so; where they are set and the account's
+sessions fail or prove nothing, the check errs (the rest of the comparison still fails it)."""
 
 from __future__ import annotations
 
@@ -120,7 +121,7 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
             f"{'requires' if wire_signing else 'does not require'} signing"
         )
     disagreements += _dialect_drift(reading(obs, HostQuery.SMB_SERVER_LIMITS), offered)
-    found, encrypted = _encryption_drift(check, config, obs, judging)
+    found, encrypted, compared = _encryption_drift(check, config, obs, judging)
     disagreements += found
     if firewall is not None and firewall[0]:
         disagreements.append(f"config: {firewall[1]}, but the wire answered SMB from there")
@@ -131,15 +132,17 @@ def judge(check: Check, obs: WindowsObservation, judging: Judging) -> Verdict:
             "detector bug)",
             "drift",
         )
-    return Verdict(
-        Outcome.PASSED,
-        f"{check.host}: wire and configuration agree (SMB1 "
-        f"{'on' if config_smb1 else 'off'}, signing "
+    agreed = (
+        f"(SMB1 {'on' if config_smb1 else 'off'}, signing "
         f"{'required' if config_signing else 'optional'}, dialects {_span(offered)}, "
         f"{encrypted}, firewall "
-        f"{'not compared (no address or profile)' if firewall is None else firewall[1]})",
-        "agree",
+        f"{'not compared (no address or profile)' if firewall is None else firewall[1]})"
     )
+    if not compared:  # planned, not made: a pass would vouch for what nobody saw
+        return Verdict(
+            Outcome.ERROR, f"{check.host}: the rest agrees, but not all of it {agreed}", "error"
+        )
+    return Verdict(Outcome.PASSED, f"{check.host}: wire and configuration agree {agreed}", "agree")
 
 
 def firewall_in_force(obs: WindowsObservation) -> tuple[bool, str] | None:
@@ -184,23 +187,29 @@ def _covers(rule: dict[str, Any], address: ipaddress.IPv4Address | ipaddress.IPv
 
 def _encryption_drift(
     check: Check, config: dict[str, Any], obs: WindowsObservation, judging: Judging
-) -> tuple[list[str], str]:
-    """Disagreements, and what the pass says of encryption (compared or why not)."""
+) -> tuple[list[str], str, bool]:
+    """Disagreements, what the verdict says of encryption, and whether the comparison was
+    made where it was planned (without an account or a declared share none is)."""
     settings = ("EncryptData", "RejectUnencryptedAccess")
     demanded = all(true(config[key]) for key in settings)
     if obs.wire_encryption is None:
-        return [], f"encryption not compared: {obs.wire_note or NO_SESSION}"
+        note = obs.wire_note or NO_SESSION
+        return [], f"encryption not compared: {note}", note == NO_SESSION
     wire = encryption.judge(check, obs.wire_encryption, judging).observed
     if wire not in ("required", "optional"):
-        return [], "encryption not compared: the account's sessions showed neither answer"
+        return [], "encryption not compared: the account's sessions showed neither answer", False
     if demanded == (wire == "required"):
-        return [], f"encryption {wire}"
+        return [], f"encryption {wire}", True
     values = ", ".join(f"{key}={true(config[key])}" for key in settings)
     seen = "refused" if wire == "required" else "opened"
-    return [
-        f"config {values} but the wire {seen} the account's shares over unencrypted SMB "
-        f"{obs.wire_encryption.plain.dialect}"
-    ], ""
+    return (
+        [
+            f"config {values} but the wire {seen} the account's shares over unencrypted SMB "
+            f"{obs.wire_encryption.plain.dialect}"
+        ],
+        "",
+        True,
+    )
 
 
 def _span(offered: list[NegotiateResult]) -> str:

@@ -549,8 +549,15 @@ def encrypting(state: dict[str, Any]) -> dict[str, Any]:
         ),
         # the wire demands what the configuration does not say (a share-level setting)
         (None, CAPABLE, PLAIN_REFUSED, Outcome.FAILED, "EncryptData=False, "),
-        # the account's 3.x session proves nothing: encryption is left out, the rest compared
-        (encrypting, CAPABLE_FAILS, PLAIN_REFUSED, Outcome.PASSED, "encryption not compared"),
+        # the account's 3.x session proves nothing: encryption was planned and not compared
+        (encrypting, CAPABLE_FAILS, PLAIN_REFUSED, Outcome.ERROR, "encryption not compared"),
+        (
+            lambda state: SCENARIOS["win-signing-off"](encrypting(state)),
+            CAPABLE_FAILS,
+            PLAIN_REFUSED,
+            Outcome.FAILED,
+            "RequireSecuritySignature=False but the wire requires",
+        ),
     ],
 )
 def test_drift_in_encryption(
@@ -588,7 +595,7 @@ def test_drift_reads_the_account_sessions_only_when_there_is_an_account(
     assert SmbNeed.ACCOUNT not in kind_of(check).needs(check, anonymous)
 
 
-def test_a_failed_account_session_leaves_the_rest_of_drift_standing(
+def test_a_failed_account_session_errs_drift_and_names_what_was_compared(
     plan: tuple[Any, dict[str, Check]],
 ) -> None:
     config, checks = plan
@@ -604,8 +611,9 @@ def test_a_failed_account_session_leaves_the_rest_of_drift_standing(
     observation = kind_of(check).observe(check, Facts(values))
     assert isinstance(observation, WindowsObservation) and observation.wire_encryption is None
     verdict = judge(check, observation, config.policy, TODAY)
-    assert verdict.outcome is Outcome.PASSED
+    assert verdict.outcome is Outcome.ERROR
     assert "encryption not compared: the account's sessions failed" in verdict.message
+    assert "the rest agrees" in verdict.message and "signing required" in verdict.message
 
 
 def firewall_drift(
