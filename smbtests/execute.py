@@ -346,7 +346,7 @@ class Executor:
             user: Credentials | None, dialect: str | None, read: str | None = None
         ) -> object:
             opens = partial(smb.open_session, host, port, timeout, user, dialect, shares, dial)
-            return self._walk(host, partial(opens, read))
+            return self._walk(host, partial(smb.once_more_if_cut, partial(opens, read)))
 
         fetch: dict[Need, Callable[[], object]] = {
             SmbNeed.SMB1: lambda: smb.negotiate_smb1(host, port, timeout, dial),

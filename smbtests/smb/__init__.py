@@ -7,7 +7,7 @@ assumptions: impacket forces "signing required" at SMB 3.1.1 whatever the server
 (FIELD-NOTES). `wire` holds connections and negotiates, `session` logins and shares.
 """
 
-from smbtests.smb.session import open_session, smb_answers
+from smbtests.smb.session import once_more_if_cut, open_session, smb_answers
 from smbtests.smb.wire import (
     DIALECT_CODES,
     DIALECT_NAMES,
@@ -34,6 +34,7 @@ __all__ = [
     "direct",
     "negotiate_smb1",
     "negotiate_smb2",
+    "once_more_if_cut",
     "open_session",
     "silent",
     "smb1_verdict",

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,39 +189,49 @@ def test_a_batch_failure_errors_its_checks_and_never_hangs() -> None:
         executor.close()
 
 
-def test_path_walks_of_one_host_take_turns_and_other_hosts_do_not_wait() -> None:
-    """One path walk per host at a time, whichever vantage walks (the lab's Samba cut one of
-    several concurrent SYSVOL walks now and then)."""
-    executor = Executor(CONFIG, [], SlowTailProbe, None)
-    inside = {"dc1": 0, "fs1": 0}
-    most = dict(inside)
-    fs1_walked = threading.Event()
-    saw_fs1: list[bool] = []
-    lock = threading.Lock()
+class Turns:
+    """Counts the conversations inside at once, per host; `held`'s wait in there until
+    another host's conversation ran (which shows that one did not wait for them)."""
 
-    def walk(host: str) -> object:
-        with lock:
-            inside[host] += 1
-            most[host] = max(most[host], inside[host])
-        if host == "dc1":  # held until fs1's walk ran: that one did not wait for dc1's
-            saw_fs1.append(fs1_walked.wait(WAIT))
+    def __init__(self, held: str, other: str) -> None:
+        self.held = held
+        self.inside = {held: 0, other: 0}
+        self.most = dict(self.inside)
+        self.saw_other: list[bool] = []
+        self._other_ran = threading.Event()
+        self._lock = threading.Lock()
+
+    def visit(self, host: str, *_: object, **__: object) -> str:
+        with self._lock:
+            self.inside[host] += 1
+            self.most[host] = max(self.most[host], self.inside[host])
+        if host == self.held:
+            self.saw_other.append(self._other_ran.wait(WAIT))
         else:
-            fs1_walked.set()
-        with lock:
-            inside[host] -= 1
+            self._other_ran.set()
+        with self._lock:
+            self.inside[host] -= 1
         return host
 
-    threads = [
-        threading.Thread(target=executor._walk, args=(host, partial(walk, host)))
-        for host in ("dc1", "dc1", "dc1", "fs1")
-    ]
+
+def run_together(executor: Executor, calls: list[Callable[[], object]]) -> None:
+    threads = [threading.Thread(target=call) for call in calls]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(WAIT)
     executor.close()
-    assert most == {"dc1": 1, "fs1": 1}
-    assert saw_fs1 == [True, True, True]
+
+
+def test_path_walks_of_one_host_take_turns_and_other_hosts_do_not_wait() -> None:
+    """One path walk per host at a time, whichever vantage walks (the lab's Samba cut one of
+    several concurrent SYSVOL walks now and then)."""
+    executor = Executor(CONFIG, [], SlowTailProbe, None)
+    turns = Turns("dc1", "fs1")
+    hosts = ("dc1", "dc1", "dc1", "fs1")
+    run_together(executor, [partial(executor._walk, h, partial(turns.visit, h)) for h in hosts])
+    assert turns.most == {"dc1": 1, "fs1": 1}
+    assert turns.saw_other == [True, True, True]
 
 
 def test_every_session_that_opens_a_hosts_shares_takes_the_hosts_turn(
@@ -231,25 +242,8 @@ def test_every_session_that_opens_a_hosts_shares_takes_the_hosts_turn(
     ran); another host's sessions do not wait."""
     from smbtests import smb
 
-    inside: dict[str, int] = {"10.45.20.10": 0, "10.45.20.11": 0}
-    most = dict(inside)
-    lock = threading.Lock()
-    other_host_ran = threading.Event()
-    saw_other: list[bool] = []
-
-    def open_session(host: str, *args: object, **kwargs: object) -> str:
-        with lock:
-            inside[host] += 1
-            most[host] = max(most[host], inside[host])
-        if host == "10.45.20.10":  # held until the other host's session ran, unhindered
-            saw_other.append(other_host_ran.wait(WAIT))
-        else:
-            other_host_ran.set()
-        with lock:
-            inside[host] -= 1
-        return host
-
-    monkeypatch.setattr(smb, "open_session", open_session)
+    turns = Turns("10.45.20.10", "10.45.20.11")
+    monkeypatch.setattr(smb, "open_session", turns.visit)
     account = Credentials("labuser", "LAB", "not-a-secret")
     executor = Executor(CONFIG, [], SlowTailProbe, account)
     needs = [SmbNeed.GUEST, SmbNeed.ANONYMOUS, SmbNeed.ACCOUNT, SmbNeed.PATH]
@@ -257,14 +251,34 @@ def test_every_session_that_opens_a_hosts_shares_takes_the_hosts_turn(
         (need, BatchKey(BatchKind.SMB, "dc1", vantage), Target("10.45.20.10", 445))
         for need, vantage in zip(needs, ("runner", "mgmt1", "client1", "mgmt1"), strict=True)
     ] + [(SmbNeed.GUEST, BatchKey(BatchKind.SMB, "fs1"), Target("10.45.20.11", 445))]
-    threads = [
-        threading.Thread(target=executor._fetch_smb, args=(need, key, target, smb.direct))
-        for need, key, target in calls
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(WAIT)
-    executor.close()
-    assert most == {"10.45.20.10": 1, "10.45.20.11": 1}
-    assert saw_other == [True] * 4
+    fetches = [partial(executor._fetch_smb, *call, smb.direct) for call in calls]
+    run_together(executor, list(fetches))
+    assert turns.most == {"10.45.20.10": 1, "10.45.20.11": 1}
+    assert turns.saw_other == [True] * 4
+
+
+def test_a_session_cut_after_the_handshake_is_opened_once_more_and_only_once() -> None:
+    from smbtests import smb
+    from smbtests.errors import SmbSilentError
+
+    def cut_then(outcomes: list[object]) -> Callable[[], Any]:
+        def session() -> Any:
+            outcome = outcomes.pop(0)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        return session
+
+    cut = SmbSilentError("10.45.10.12", "share listing failed after the handshake")
+    listed: Any = "listed"
+    assert smb.once_more_if_cut(cut_then([cut, listed])) is listed
+    twice = cut_then([cut, cut, "never"])
+    with pytest.raises(SmbSilentError):
+        smb.once_more_if_cut(twice)
+    # no TCP, an impacket failure: not a cut session, not tried again
+    unreachable = smb.SmbUnreachableError("10.45.10.12", "cannot connect")
+    once = [unreachable, "never"]
+    with pytest.raises(smb.SmbUnreachableError):
+        smb.once_more_if_cut(cut_then(once))
+    assert once == ["never"]
