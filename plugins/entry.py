@@ -9,6 +9,7 @@ pytest_plugins = [
     for name in (
         "options",
         "suite",
+        "early",
         "items",
         "interrupted",
         "terse",  # before the plugins that import its fail_run (assertion rewriting)

@@ -28,6 +28,7 @@ from smbtests.progress import OnProgress, ScanProgress
 from smbtests.records import as_plain, indented_json, record
 from smbtests.reports.diff import change_since
 
+from .early import take
 from .suite import LiveRun, check_of, live_run_key, terse_key
 
 
@@ -60,7 +61,8 @@ def executor_of(session: pytest.Session) -> Executor:
     environment = run.config.environment
 
     def opener(name: str) -> Probe:
-        return open_probe(name, environment.probes[name], environment.timing)
+        started = take(session.config, name)
+        return open_probe(name, environment.probes[name], environment.timing, started)
 
     def reader(name: str) -> HostReader:
         return open_reader(name, environment.windows_hosts[name], environment)

@@ -25,6 +25,16 @@ def serial_unless_xdist_pays(
     chosen = any(a.split("=")[0] == "--dist" for a in config.invocation_params.args)
     if not workers or chosen or config.getvalue("dist") != "load":
         return
+    if not xdist_pays(selected_by_marks(config, checks, ring)):
+        config.option.dist, config.option.tx, config.option.numprocesses = "no", [], 0
+        config.stash[serial_key] = f"-n {workers} not used: these checks run faster in one process"
+
+
+def selected_by_marks(
+    config: pytest.Config, checks: Sequence[Check], ring: str | None
+) -> list[Check]:
+    """The checks -m and --ring select (known at configure; -k, --deselect and node ids only
+    after collection)."""
     selected = [c for c in checks if ring is None or ring in c.rings]
     if config.option.markexpr:
         try:
@@ -34,9 +44,7 @@ def serial_unless_xdist_pays(
                 f"Wrong expression passed to '-m': {config.option.markexpr}: {exc}"
             ) from None
         selected = [c for c in selected if expression.evaluate(_has(c.marker))]
-    if not xdist_pays(selected):
-        config.option.dist, config.option.tx, config.option.numprocesses = "no", [], 0
-        config.stash[serial_key] = f"-n {workers} not used: these checks run faster in one process"
+    return selected
 
 
 def _has(marker: str) -> Callable[..., bool]:

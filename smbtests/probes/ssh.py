@@ -1,184 +1,36 @@
-"""The `ssh` probe: a Linux host reached with pytest-testinfra's paramiko backend.
-
-testinfra's paramiko backend accepts any host key (WarningPolicy, no known_hosts loaded), so the
-client is built here with RejectPolicy against the environment's known_hosts file: an unknown or
-changed host key is a ProbeError, never a silent trust-on-first-use.
+"""The `ssh` probe: a Linux host reached with pytest-testinfra's paramiko backend
+(probes/_ssh_paramiko.py, strict host keys), its commands (the scanner, a log's tail) through
+the OpenSSH client where `ssh` is on PATH (probes/_openssh.py: the same known_hosts, key and
+strictness, typed errors alike). paramiko is imported only once a channel is opened or a
+command runs without OpenSSH.
 """
 
 from __future__ import annotations
 
-import logging
-import shlex
 import socket
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smbtests.errors import (
     BadOutputError,
     ForwardingRefusedError,
-    HostKeyError,
-    ProbeAuthError,
     ProbeError,
-    ProbeTimeoutError,
     ProbeUnreachableError,
 )
 from smbtests.observations import ConnectResult
-from smbtests.probes._paramiko import ParamikoBackend, paramiko
+from smbtests.probes import _openssh
 from smbtests.probes._records import ScanReader, scan_request
-from smbtests.probes._tunnel import bridge
+from smbtests.probes._remote import SCANNER_SOURCE, Deadline, python_command
 from smbtests.probes.base import ScanJob
 
-# paramiko logs its transport thread's tracebacks (e.g. a stopped sshd's missing banner); the
-# user gets the typed ProbeError below instead, so its log never reaches a terminal or report
-_PARAMIKO_LOG = logging.getLogger("paramiko")
-_PARAMIKO_LOG.addHandler(logging.NullHandler())
-_PARAMIKO_LOG.propagate = False
+if TYPE_CHECKING:
+    import paramiko
 
-SCANNER_SOURCE = resources.files("smbtests.probes").joinpath("scanner.py").read_text()
+    from smbtests.probes._ssh_paramiko import StrictParamikoBackend
+
 RELAY_SOURCE = resources.files("smbtests.probes").joinpath("udprelay.py").read_text()
-
-
-class _ClientOnce:
-    """`client` made once per backend, as functools.cached_property would (kept in the
-    instance's __dict__, so testinfra's `del self.client` reconnects), but under a lock of that
-    backend alone: on Python 3.11 cached_property holds ONE lock per class while it computes,
-    so every probe's SSH handshake waited for the one before (measured: 4 probes in turn)."""
-
-    def __get__(
-        self, backend: StrictParamikoBackend | None, owner: type | None = None
-    ) -> paramiko.SSHClient:
-        assert backend is not None
-        with backend._client_lock:
-            if "client" not in backend.__dict__:
-                backend.__dict__["client"] = backend._new_client()
-            client: paramiko.SSHClient = backend.__dict__["client"]
-            return client
-
-
-class StrictParamikoBackend(ParamikoBackend):  # type: ignore[misc]
-    """testinfra's paramiko backend with strict host-key checking against one known_hosts."""
-
-    def __init__(
-        self, address: str, port: int, user: str, key: Path, known_hosts: Path, timeout: float
-    ) -> None:
-        super().__init__(f"paramiko://{user}@{address}:{port}", ssh_identity_file=str(key))
-        self._address = address
-        self._port = port
-        self._user = user
-        self._known_hosts = known_hosts
-        self._connect_timeout = timeout
-        self._client_lock = threading.Lock()
-
-    client = _ClientOnce()
-
-    def _new_client(self) -> paramiko.SSHClient:
-        client = paramiko.SSHClient()
-        client.load_host_keys(str(self._known_hosts))
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        try:
-            self._connect(client)
-        except BaseException:
-            client.close()  # else paramiko's transport thread lingers until sshd's grace time
-            raise
-        return client
-
-    def _connect(self, client: paramiko.SSHClient) -> None:
-        client.connect(
-            hostname=self._address,
-            port=self._port,
-            username=self._user,
-            key_filename=self.ssh_identity_file,
-            timeout=self._connect_timeout,
-            banner_timeout=self._connect_timeout,
-            auth_timeout=self._connect_timeout,
-            allow_agent=False,
-            look_for_keys=False,
-        )
-
-
-def _probe_error(name: str, exc: BaseException) -> ProbeError:
-    """The one place a paramiko/socket failure becomes a typed ProbeError; one line, no secrets."""
-    if isinstance(exc, paramiko.BadHostKeyException):
-        return HostKeyError(
-            name, "host key does not match known_hosts (possible impersonation); check the probe"
-        )
-    if isinstance(exc, paramiko.AuthenticationException):
-        return ProbeAuthError(name, "SSH authentication failed; check the probe's user and key")
-    if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
-        return HostKeyError(
-            name, "host key not in known_hosts; add the probe's key (strict checking is on)"
-        )
-    if isinstance(exc, paramiko.SSHException) and "protocol banner" in str(exc):
-        return ProbeUnreachableError(
-            name, "sshd accepted the connection but sent no SSH banner (stopped or hung?)"
-        )
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return ProbeTimeoutError(name, "SSH timed out")
-    if isinstance(exc, paramiko.SSHException):
-        return ProbeUnreachableError(name, f"SSH failed: {str(exc)[:120]}")
-    if isinstance(exc, OSError):
-        return ProbeUnreachableError(name, f"cannot connect over SSH: {exc.strerror or exc}")
-    return ProbeError(name, f"{type(exc).__name__}: {str(exc)[:120]}")
-
-
-MAX_LINE = 1 << 20  # a scanner record is ~100 bytes; a longer line is not the protocol
-MAX_STDERR = 64 << 10
-
-
-@dataclass(frozen=True)
-class _Deadline:
-    """One deadline for a whole remote call, whatever the probe prints in between."""
-
-    probe: str
-    seconds: float
-    at: float
-
-    def remaining(self) -> float:
-        left = self.at - time.monotonic()
-        if left <= 0:
-            raise self.missed()
-        return left
-
-    def missed(self) -> ProbeTimeoutError:
-        return ProbeTimeoutError(
-            self.probe,
-            f"the scanner did not finish within {self.seconds:g} s "
-            "(timing.probe_timeout bounds the whole remote call)",
-        )
-
-
-def _receive(channel: paramiko.Channel, deadline: _Deadline, stderr: bool = False) -> bytes:
-    channel.settimeout(deadline.remaining())
-    try:
-        return bytes(channel.recv_stderr(65536) if stderr else channel.recv(65536))
-    except TimeoutError:
-        raise deadline.missed() from None
-
-
-def _read_lines(
-    channel: paramiko.Channel, deadline: _Deadline, on_line: Callable[[str], None]
-) -> None:
-    pending = b""
-    while chunk := _receive(channel, deadline):
-        *lines, pending = (pending + chunk).split(b"\n")
-        if len(pending) > MAX_LINE:
-            raise BadOutputError(deadline.probe, "scanner wrote a line of over 1 MiB")
-        for line in lines:
-            on_line(line.decode(errors="replace"))
-    if pending:
-        on_line(pending.decode(errors="replace"))
-
-
-def _read_stderr(channel: paramiko.Channel, deadline: _Deadline) -> str:
-    """The scanner's stderr (its tail names a failure), bounded in time and size."""
-    data = b""
-    while len(data) < MAX_STDERR and (chunk := _receive(channel, deadline, stderr=True)):
-        data += chunk
-    return data[-MAX_STDERR:].decode(errors="replace")
 
 
 class SshProbe:
@@ -193,7 +45,12 @@ class SshProbe:
         python: str = "python3",
         channel_timeout: float = 60.0,
         connects_per_second: float | None = None,
+        openssh: str | None = None,
+        started: _openssh.Command | None = None,
     ) -> None:
+        """`openssh`: the OpenSSH client that runs the probe's commands (None: paramiko does);
+        `started`: a scanner already started with it (`_openssh.start_scanner`), for the
+        first scan."""
         self.name = name
         self._rate = connects_per_second
         self._python = python
@@ -201,15 +58,28 @@ class SshProbe:
         for path in (key, known_hosts):
             if not path.is_file():
                 raise ProbeError(name, f"{path} does not exist or is not a file")
-        self._backend = StrictParamikoBackend(
-            address, port, user, key, known_hosts, timeout=min(channel_timeout, 15.0)
-        )
+        self._login = _openssh.login(address, port, user, key, known_hosts, channel_timeout)
+        self._openssh = openssh
+        self._started = started
+        self._backend: StrictParamikoBackend | None = None  # made at the first channel
 
     def _transport(self) -> paramiko.Transport:
+        from smbtests.probes._ssh_paramiko import StrictParamikoBackend, probe_error
+
+        if self._backend is None:
+            login = self._login
+            self._backend = StrictParamikoBackend(
+                login.address,
+                login.port,
+                login.user,
+                login.key,
+                login.known_hosts,
+                timeout=login.connect_timeout,
+            )
         try:
             transport = self._backend.client.get_transport()
         except Exception as exc:  # connecting maps here, like a scan's failures
-            raise _probe_error(self.name, exc) from None
+            raise probe_error(self.name, exc) from None
         if transport is None or not transport.is_active():
             raise ProbeUnreachableError(self.name, "SSH transport closed")
         return transport
@@ -217,6 +87,10 @@ class SshProbe:
     def dial(self, host: str, port: int, timeout: float) -> socket.socket:
         """A TCP connection from the probe to host:port through an SSH `direct-tcpip` channel,
         bridged to a socket: the probe's sshd makes the connect, so nothing runs on the probe."""
+        from smbtests.probes._paramiko import paramiko
+        from smbtests.probes._ssh_paramiko import probe_error
+        from smbtests.probes._tunnel import bridge
+
         transport = self._transport()
         try:
             channel = transport.open_channel(
@@ -235,48 +109,45 @@ class SshProbe:
         except paramiko.SSHException as exc:
             if "timeout" in str(exc).lower():
                 raise TimeoutError from None
-            raise _probe_error(self.name, exc) from None
+            raise probe_error(self.name, exc) from None
         return bridge(channel)
 
     def relay(self, lifetime: float) -> socket.socket:
         """The stdlib-only UDP relay as `python3 -c` on one exec channel, bridged to a socket
         (no netcat, nothing built from input: the lifetime is a number)."""
-        command = f"{shlex.quote(self._python)} -c {shlex.quote(RELAY_SOURCE)} {lifetime:.1f}"
+        from smbtests.probes._tunnel import bridge
+
+        command = f"{python_command(self._python, RELAY_SOURCE)} {lifetime:.1f}"
         try:
             channel = self._transport().open_session(timeout=self._channel_timeout)
             channel.exec_command(command)
         except ProbeError:
             raise
         except Exception as exc:
-            raise _probe_error(self.name, exc) from None
+            raise _mapped(self.name, exc) from None
         return bridge(channel)
 
     def _run(self, command: str, stdin: bytes, on_line: Callable[[str], None]) -> tuple[int, str]:
         """Run command with stdin; hand each stdout line to on_line as it arrives. The whole
         call is bounded by one deadline, whatever the probe prints (a drip of blank lines
         resets no timer)."""
-        transport = self._transport()
-        deadline = _Deadline(
-            self.name, self._channel_timeout, time.monotonic() + self._channel_timeout
-        )
-        channel = transport.open_session(timeout=self._channel_timeout)
-        try:
-            channel.exec_command(command)
+        deadline = Deadline.after(self.name, self._channel_timeout)
+        if self._openssh is not None:
+            started, self._started = self._started, None
+            if started is None or started.command != command:
+                if started is not None:
+                    started.close()
+                started = _openssh.Command(self.name, self._openssh, self._login, command)
             try:
-                channel.sendall(stdin)
-                channel.shutdown_write()
-            except OSError:  # the command ended at once (no python?): its exit status says why
-                pass
-            _read_lines(channel, deadline, on_line)
-            stderr = _read_stderr(channel, deadline)
-            if not channel.status_event.wait(deadline.remaining()):
-                raise deadline.missed()
-            return channel.exit_status, stderr
-        finally:
-            channel.close()
+                return started.run(stdin, on_line, deadline)
+            finally:
+                started.close()
+        from smbtests.probes import _ssh_paramiko
+
+        return _ssh_paramiko.run(self._transport(), command, stdin, on_line, deadline)
 
     def scan(self, job: ScanJob) -> list[ConnectResult]:
-        command = f"{shlex.quote(self._python)} -c {shlex.quote(SCANNER_SOURCE)}"
+        command = python_command(self._python, SCANNER_SOURCE)
         reader = ScanReader(self.name, job.targets, job.on_result)
         try:
             request = scan_request(job.targets, job.timeout, job.concurrency, self._rate)
@@ -284,7 +155,7 @@ class SshProbe:
         except ProbeError:
             raise
         except Exception as exc:  # every backend failure maps here, once
-            raise _probe_error(self.name, exc) from None
+            raise _mapped(self.name, exc) from None
         if code == 127:  # the shell's "command not found"
             raise ProbeError(
                 self.name,
@@ -302,17 +173,27 @@ class SshProbe:
         )
         lines: list[str] = []
         try:
-            command = f"{shlex.quote(self._python)} -c {shlex.quote(script)}"
-            code, err = self._run(command, path.encode(), lines.append)
+            code, err = self._run(python_command(self._python, script), path.encode(), lines.append)
         except ProbeError:
             raise
         except Exception as exc:
-            raise _probe_error(self.name, exc) from None
+            raise _mapped(self.name, exc) from None
         if code != 0:
             tail = err.strip().splitlines()[-1:] or ["no stderr"]
             raise BadOutputError(self.name, f"reading {path} exited {code}: {tail[0][:160]}")
-        return "".join(lines)
+        return "\n".join(lines)  # the lines come without their newlines
 
     def close(self) -> None:
-        if "client" in self._backend.__dict__:
+        if self._started is not None:  # started, never asked: ended with its client
+            self._started.close()
+            self._started = None
+        if self._backend is not None and "client" in self._backend.__dict__:
             self._backend.client.close()
+
+
+def _mapped(name: str, exc: BaseException) -> ProbeError:
+    """A failure that is not yet a ProbeError, through paramiko's mapping (which knows
+    sockets' too)."""
+    from smbtests.probes._ssh_paramiko import probe_error
+
+    return probe_error(name, exc)

@@ -3,6 +3,7 @@ ProbeError with a one-line reason, never a result."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -19,12 +20,19 @@ import json, sys
 from pathlib import Path
 from smbtests.errors import ProbeError
 from smbtests.observations import Target
+from smbtests.probes import _openssh
 from smbtests.probes.base import ScanJob
 from smbtests.probes.ssh import SshProbe
 args = json.loads(sys.argv[1])
-probe = SshProbe("guest1", "10.45.30.31", "smbprobe", Path(args["key"]),
-                 Path(args["known_hosts"]), python=args["python"], port=args["port"],
-                 channel_timeout=args["deadline"])
+key, known_hosts = Path(args["key"]), Path(args["known_hosts"])
+ssh = None if args["client"] == "paramiko" else _openssh.client()
+login = _openssh.login("10.45.30.31", args["port"], "smbprobe", key, known_hosts, args["deadline"])
+started = None
+if args["client"] == "started":  # as plugins/early.py starts it while pytest collects
+    started = _openssh.start_scanner("guest1", args["python"], ssh, login)
+probe = SshProbe("guest1", "10.45.30.31", "smbprobe", key, known_hosts, python=args["python"],
+                 port=args["port"], channel_timeout=args["deadline"], openssh=ssh,
+                 started=started)
 try:
     results = probe.scan(ScanJob([Target("10.45.10.10", 8000)], 1.0, 4))
     print(json.dumps({"state": results[0].state.value}))
@@ -32,16 +40,21 @@ except ProbeError as exc:
     print(json.dumps({"error": str(exc)}))
 finally:
     probe.close()
+print(json.dumps({"paramiko": "paramiko" in sys.modules}))
 """
+# paramiko runs the commands where the runner has no `ssh`; "started": the scanner started
+# before the probe was made, as plugins/early.py does
+CLIENTS = ["openssh", "started", "paramiko"]
 SSH_DIR = Path("/run/smbtests-lab/ssh")
 
 
-def probe(
+def scan_once(
     key: Path,
     known_hosts: Path,
     python: str = "/usr/bin/python3",
     port: int = 22,
     deadline: float = 10.0,
+    client: str = "openssh",
 ) -> dict[str, str]:
     args = json.dumps(
         {
@@ -50,6 +63,7 @@ def probe(
             "python": python,
             "port": port,
             "deadline": deadline,
+            "client": client,
         }
     )
     done = subprocess.run(
@@ -60,7 +74,10 @@ def probe(
         check=True,
     )
     assert "Traceback" not in done.stderr  # a library's traceback is never the message
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    *_, answer, imported = done.stdout.strip().splitlines()
+    # a scan through OpenSSH leaves paramiko unimported (its import is the runner's time)
+    assert json.loads(imported) == {"paramiko": client == "paramiko"}
+    return dict(json.loads(answer))
 
 
 @pytest.fixture
@@ -71,15 +88,18 @@ def foreign_key(tmp_path: Path) -> Path:
 
 
 @pytest.mark.lab
+@pytest.mark.parametrize("client", CLIENTS)
 def test_probe_failures_are_errors_with_a_reason(
-    lab: Lab, tmp_path: Path, foreign_key: Path
+    lab: Lab, tmp_path: Path, foreign_key: Path, client: str
 ) -> None:
     key, known = SSH_DIR / "id_ed25519", SSH_DIR / "known_hosts"
+    probe = functools.partial(scan_once, client=client)
     assert probe(key, known) == {"state": "open"}
 
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
     assert "host key not in known_hosts" in probe(key, empty)["error"]
+    assert empty.read_text() == ""  # strict: nothing is ever added to it
 
     # the right address with another host's key: an impersonation must not be trusted
     lines = known.read_text().splitlines()
@@ -93,6 +113,12 @@ def test_probe_failures_are_errors_with_a_reason(
 
     with lab.scenario("probe-down"):
         assert "cannot connect over SSH" in probe(key, known)["error"]
+
+    if client != "paramiko":  # OpenSSH refuses a key others can read, and says how to fix it
+        shared = tmp_path / "shared_key"
+        shared.write_bytes(key.read_bytes())
+        shared.chmod(0o644)
+        assert "`chmod 600` it" in probe(shared, known)["error"]
 
 
 @pytest.fixture
@@ -112,8 +138,10 @@ def wrapper(scripts: Path, name: str, body: str) -> str:
 
 
 @pytest.mark.lab
-def test_a_lying_or_dripping_scanner_is_an_error(lab: Lab, scripts: Path) -> None:
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_lying_or_dripping_scanner_is_an_error(lab: Lab, scripts: Path, client: str) -> None:
     key, known = SSH_DIR / "id_ed25519", SSH_DIR / "known_hosts"
+    probe = functools.partial(scan_once, client=client)
     exits_3 = wrapper(scripts, "exit3", '/usr/bin/python3 "$@"; exit 3')
     assert "scanner exited 3" in probe(key, known, python=exits_3)["error"]
     twice = wrapper(
@@ -133,7 +161,8 @@ def test_a_lying_or_dripping_scanner_is_an_error(lab: Lab, scripts: Path) -> Non
 
 
 @pytest.mark.lab
-def test_an_sshd_that_sends_no_banner_reads_as_such(lab: Lab) -> None:
+@pytest.mark.parametrize("client", CLIENTS)
+def test_an_sshd_that_sends_no_banner_reads_as_such(lab: Lab, client: str) -> None:
     """A stopped (hung) sshd accepts TCP but never speaks: one line, no paramiko traceback."""
     silent = (
         "import socket; s = socket.create_server(('10.45.30.31', 2222)); "
@@ -146,8 +175,66 @@ def test_an_sshd_that_sends_no_banner_reads_as_such(lab: Lab) -> None:
     )
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        answer = probe(SSH_DIR / "id_ed25519", SSH_DIR / "known_hosts", port=2222, deadline=2.0)
+        answer = scan_once(
+            SSH_DIR / "id_ed25519", SSH_DIR / "known_hosts", port=2222, deadline=2.0, client=client
+        )
         assert "sent no SSH banner" in answer["error"]
     finally:
         server.kill()
         server.wait(10)
+
+
+TAIL_AND_UNUSED = """
+import json, os, sys
+from pathlib import Path
+from smbtests.probes import _openssh
+from smbtests.probes.ssh import SshProbe
+args = json.loads(sys.argv[1])
+key, known_hosts = Path(args["key"]), Path(args["known_hosts"])
+ssh = None if args["client"] == "paramiko" else _openssh.client()
+login = _openssh.login("10.45.30.31", 22, "smbprobe", key, known_hosts, 10.0)
+unused = _openssh.start_scanner("guest1", "/usr/bin/python3", ssh, login) if ssh else None
+probe = SshProbe("guest1", "10.45.30.31", "smbprobe", key, known_hosts, openssh=ssh,
+                 started=unused, channel_timeout=10.0)
+try:
+    tail = probe.read_tail(args["path"], 1 << 16)
+finally:
+    probe.close()
+gone = True
+if unused is not None:
+    try:
+        os.kill(unused.pid, 0)
+        gone = False
+    except ProcessLookupError:
+        pass
+print(json.dumps({"tail": tail, "unused_scanner_gone": gone}))
+"""
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("client", ["openssh", "paramiko"])
+def test_a_logs_tail_keeps_its_lines_and_an_unused_scanner_ends(
+    lab: Lab, scripts: Path, client: str
+) -> None:
+    """A deny log read over SSH comes back line by line (its newlines kept); a scanner started
+    early for a probe whose command is another one ends when the probe closes."""
+    log = scripts / "deny.log"
+    log.write_text("first drop\nsecond drop\nthird drop\n")
+    log.chmod(0o644)
+    args = {
+        "key": str(SSH_DIR / "id_ed25519"),
+        "known_hosts": str(SSH_DIR / "known_hosts"),
+        "client": client,
+        "path": str(log),
+    }
+    program = [sys.executable, "-c", TAIL_AND_UNUSED, json.dumps(args)]
+    done = subprocess.run(
+        ["ip", "netns", "exec", "smblab-mgmt", *program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["tail"].splitlines() == ["first drop", "second drop", "third drop"]
+    assert answer["unused_scanner_gone"] is True
