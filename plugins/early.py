@@ -16,6 +16,7 @@ from __future__ import annotations
 import pytest
 
 from smbtests.checks.base import BatchKind
+from smbtests.errors import ProbeError
 from smbtests.probes._openssh import Command
 from smbtests.probes.registry import start_scanner
 
@@ -36,7 +37,10 @@ def pytest_configure(config: pytest.Config) -> None:
     started: dict[str, Command] = {}
     config.stash[started_key] = started
     for name in sorted(n for n in scans if n is not None):  # None: governance only
-        command = start_scanner(name, environment.probes[name], environment.timing)
+        try:
+            command = start_scanner(name, environment.probes[name], environment.timing)
+        except ProbeError:  # no client to run: the batch's own scan says so, in its place
+            continue
         if command is not None:
             started[name] = command
 
@@ -53,9 +57,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _selection_known(config: pytest.Config) -> bool:
+    """Whether this process runs the checks its -m and --ring select (nothing else narrows
+    them or shows something instead: --help, --markers, --fixtures run configure too)."""
     option = config.option
+    shows = ("help", "markers", "showfixtures", "show_fixtures_per_test", "setupplan", "setuponly")
     return not (
-        option.collectonly
+        any(getattr(option, name, False) for name in shows)
+        or option.collectonly
         or getattr(option, "numprocesses", None)
         or hasattr(config, "workerinput")
         or option.keyword

@@ -52,6 +52,11 @@ class SmbSilentError(ProbeError):
     or one that must be closed, it is evidence (`tcp-only`)."""
 
 
+class SmbCutError(SmbSilentError):
+    """The server (or something between) broke the conversation after the handshake: a reset,
+    a closed connection, not silence. A session so cut is opened once more."""
+
+
 class ForwardingRefusedError(ProbeError):
     """The probe's sshd refused to open a TCP channel for us (`AllowTcpForwarding`,
     `PermitOpen`): no SMB can be talked from that vantage, which says nothing about the host."""

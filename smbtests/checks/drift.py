@@ -88,6 +88,8 @@ def observe(check: Check, facts: Facts) -> Observation:
     if isinstance(capable, SessionResult) and isinstance(plain, SessionResult):
         found = EncryptionObservation(capable, plain, facts.account or "")
         return replace(seen, wire_encryption=found, wire_note=None)
+    if any(need in facts.values for need in SESSIONS):  # planned, yet no result: not a pass
+        return replace(seen, wire_note="the account's sessions gave no result")
     return seen
 
 

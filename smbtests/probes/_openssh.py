@@ -64,20 +64,30 @@ def login(
     return Login(address, port, user, key, known_hosts, min(channel_timeout / 2, 15.0))
 
 
-def client() -> str | None:
-    """The OpenSSH client smbtests uses, or None (then paramiko runs the commands too)."""
+def client(login: Login) -> str | None:
+    """The OpenSSH client smbtests uses for this login, or None (then paramiko runs the
+    commands too): none on PATH, or a value its config syntax cannot carry (a double quote or
+    a control character; spaces and `%` are quoted and escaped)."""
+    values = (login.address, login.user, str(login.key), str(login.known_hosts))
+    if any('"' in value or not value.isprintable() for value in values):
+        return None
     return shutil.which("ssh")
+
+
+def _quoted(path: Path) -> str:
+    """A path as one ssh_config value: absolute (no `~` expansion), `%` escaped, quoted."""
+    return '"' + os.path.abspath(path).replace("%", "%%") + '"'
 
 
 def argv(ssh: str, login: Login, command: str) -> list[str]:
     options = {
         "BatchMode": "yes",
         "StrictHostKeyChecking": "yes",
-        "UserKnownHostsFile": str(login.known_hosts),
+        "UserKnownHostsFile": _quoted(login.known_hosts),
         "GlobalKnownHostsFile": "/dev/null",
         "UpdateHostKeys": "no",
         "CheckHostIP": "no",
-        "IdentityFile": str(login.key),
+        "IdentityFile": _quoted(login.key),
         "IdentitiesOnly": "yes",
         "IdentityAgent": "none",
         "PreferredAuthentications": "publickey",
@@ -93,7 +103,7 @@ def argv(ssh: str, login: Login, command: str) -> list[str]:
         "KexAlgorithms": KEX,
         "LogLevel": "ERROR",
         "Port": str(login.port),
-        "User": login.user,
+        "User": f'"{login.user}"',
     }
     flags = [f"-o{name}={value}" for name, value in options.items()]
     return [ssh, "-F", "/dev/null", *flags, "--", login.address, command]
@@ -207,18 +217,35 @@ def failure_of(name: str, login: Login, stderr: str) -> ProbeError | None:
             name,
             f"OpenSSH will not use {login.key}: others can read it; `chmod 600` it",
         )
-    if "Permission denied" in stderr:
+    if "Permission denied" in stderr or "Too many authentication failures" in stderr:
         return ProbeAuthError(name, "SSH authentication failed; check the probe's user and key")
+    if "Bad configuration option" in stderr or "garbage at end of line" in stderr:
+        return ProbeError(name, f"ssh refused its options: {_first_line(stderr)}")
     if "banner exchange" in stderr or "kex_exchange_identification" in stderr:
         return ProbeUnreachableError(
             name, "sshd accepted the connection but sent no SSH banner (stopped or hung?)"
         )
-    if found := _CONNECT.search(stderr):
+    if found := _CONNECT.search(stderr) or _RESOLVE.search(stderr):
         reason = found.group(1).strip()
         if "timed out" in reason.lower():
             return ProbeTimeoutError(name, "SSH timed out")
         return ProbeUnreachableError(name, f"cannot connect over SSH: {reason}")
     for line in stderr.splitlines():
-        if line.startswith("ssh: ") or "Connection closed by" in line:
+        if line.startswith("ssh: ") or any(words in line for words in _BROKEN):
             return ProbeUnreachableError(name, f"SSH failed: {line.strip()[:120]}")
     return None
+
+
+_RESOLVE = re.compile(r"ssh: Could not resolve hostname \S+: (.+)")
+# the client's words for a connection that ended before the command could run
+_BROKEN = (
+    "Connection closed by",
+    "closed by remote host",
+    "Connection reset by",
+    "Received disconnect",
+    "Unable to negotiate",
+)
+
+
+def _first_line(stderr: str) -> str:
+    return next((line.strip()[:120] for line in stderr.splitlines() if line.strip()), "")

@@ -111,6 +111,9 @@ def probe_error(name: str, exc: BaseException) -> ProbeError:
         return ProbeTimeoutError(name, "SSH timed out")
     if isinstance(exc, paramiko.SSHException):
         return ProbeUnreachableError(name, f"SSH failed: {str(exc)[:120]}")
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):  # as OpenSSH words it
+        reasons = sorted({getattr(e, "strerror", None) or str(e) for e in exc.errors.values()})
+        return ProbeUnreachableError(name, f"cannot connect over SSH: {'; '.join(reasons)}")
     if isinstance(exc, OSError):
         return ProbeUnreachableError(name, f"cannot connect over SSH: {exc.strerror or exc}")
     return ProbeError(name, f"{type(exc).__name__}: {str(exc)[:120]}")

@@ -39,7 +39,7 @@ def open_probe(
                 python=config.python,
                 channel_timeout=timing.probe_timeout,
                 connects_per_second=timing.connects_per_second,
-                openssh=_openssh.client(),
+                openssh=_openssh.client(_login(config, timing)),
                 started=started,
             )
     assert started is None, "only an ssh probe's scanner is started early"
@@ -58,11 +58,16 @@ def start_scanner(name: str, config: ProbeConfig, timing: Timing) -> Command | N
     """An ssh probe's scanner started now through the OpenSSH client, waiting for its request
     (None: another transport, or no `ssh` on PATH). It only gains time: a failure to connect
     surfaces at the scan, as the scan's own would; paramiko is not imported."""
-    ssh = _openssh.client()
-    if config.transport != "ssh" or ssh is None:
+    if config.transport != "ssh":
         return None
+    login = _login(config, timing)
+    ssh = _openssh.client(login)
+    return None if ssh is None else _openssh.start_scanner(name, config.python, ssh, login)
+
+
+def _login(config: ProbeConfig, timing: Timing) -> _openssh.Login:
     assert config.address and config.user and config.key and config.known_hosts
-    login = _openssh.login(
+    return _openssh.login(
         config.address,
         config.port or 22,
         config.user,
@@ -70,7 +75,6 @@ def start_scanner(name: str, config: ProbeConfig, timing: Timing) -> Command | N
         Path(config.known_hosts),
         timing.probe_timeout,
     )
-    return _openssh.start_scanner(name, config.python, ssh, login)
 
 
 def open_reader(name: str, host: WindowsHost, env: Environment) -> HostReader:

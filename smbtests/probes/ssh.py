@@ -131,8 +131,8 @@ class SshProbe:
         """Run command with stdin; hand each stdout line to on_line as it arrives. The whole
         call is bounded by one deadline, whatever the probe prints (a drip of blank lines
         resets no timer)."""
-        deadline = Deadline.after(self.name, self._channel_timeout)
-        if self._openssh is not None:
+        if self._openssh is not None:  # its handshake counts: half the deadline bounds it
+            deadline = Deadline.after(self.name, self._channel_timeout)
             started, self._started = self._started, None
             if started is None or started.command != command:
                 if started is not None:
@@ -144,7 +144,9 @@ class SshProbe:
                 started.close()
         from smbtests.probes import _ssh_paramiko
 
-        return _ssh_paramiko.run(self._transport(), command, stdin, on_line, deadline)
+        transport = self._transport()  # its handshake is bounded by the connect timeout
+        deadline = Deadline.after(self.name, self._channel_timeout)
+        return _ssh_paramiko.run(transport, command, stdin, on_line, deadline)
 
     def scan(self, job: ScanJob) -> list[ConnectResult]:
         command = python_command(self._python, SCANNER_SOURCE)

@@ -12,7 +12,7 @@ from typing import Any
 from impacket import nmb, smb, smb3, smb3structs
 from impacket.smbconnection import SessionError, SMBConnection
 
-from smbtests.errors import ProbeError, SmbSilentError
+from smbtests.errors import ProbeError, SmbCutError
 from smbtests.observations import NegotiateResult, SessionResult
 from smbtests.secrets import Credentials
 from smbtests.smb.wire import (
@@ -97,13 +97,15 @@ def open_session(
 
 
 def once_more_if_cut(session: Callable[[], SessionResult]) -> SessionResult:
-    """A session the server broke after the handshake is opened once more; a second break is
-    the error. The lab's Samba 4.17 DC cut one now and then (NetBIOSError "Error while reading
-    from remote" listing its shares), even one at a time. A refusal is an answer and is never
-    retried, and only a complete answer is a fact, so a retry cannot make one up."""
+    """A session the server broke after the handshake (a reset, a closed connection) is
+    opened once more; a second break is the error. The lab's Samba 4.17 DC cut one now and
+    then (NetBIOSError "Error while reading from remote" listing its shares), even one at a
+    time. A refusal is an answer and silence a timeout: neither is retried (a silent host
+    would cost every vantage twice its timeout, in turn). Only a complete answer is a fact,
+    so a retry cannot make one up."""
     try:
         return session()
-    except SmbSilentError:
+    except SmbCutError:
         return session()
 
 
@@ -136,7 +138,9 @@ def _failure(exc: Exception, host: str, step: str) -> ProbeError:
     """A failure that is no server answer: after the handshake, the network or the peer broke
     SMB (silent), or impacket itself failed (unreachable, an error)."""
     if isinstance(exc, SILENT):
-        return silent(host, f"{step} failed after the handshake: {describe(exc)}")
+        quiet = isinstance(exc, TimeoutError | nmb.NetBIOSTimeout | struct.error)
+        message = f"{step} failed after the handshake: {describe(exc)}"
+        return silent(host, message, cut=not quiet)  # silence or garbage is no cut
     return SmbUnreachableError(host, f"{step} failed: {describe(exc)}")
 
 

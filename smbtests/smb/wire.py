@@ -14,7 +14,7 @@ from typing import Any
 from impacket import nt_errors, smb, smb3, smb3structs
 from impacket.smbconnection import SessionError
 
-from smbtests.errors import ProbeError, SmbSilentError
+from smbtests.errors import ProbeError, SmbCutError, SmbSilentError
 from smbtests.observations import NegotiateResult, Smb1Result
 
 SMB2_SESSION_FLAG_IS_GUEST = 0x0001
@@ -54,8 +54,10 @@ class SmbUnreachableError(ProbeError):
         super().__init__(vantage, f"SMB to {host}: {message}")
 
 
-def silent(host: str, message: str) -> SmbSilentError:
-    return SmbSilentError(VANTAGE, f"SMB to {host}: {message}")
+def silent(host: str, message: str, cut: bool = False) -> SmbSilentError:
+    """SMB did not answer after the handshake; `cut`: the conversation was broken off."""
+    kind = SmbCutError if cut else SmbSilentError
+    return kind(VANTAGE, f"SMB to {host}: {message}")
 
 
 def describe(exc: BaseException) -> str:

@@ -25,8 +25,8 @@ from smbtests.probes.base import ScanJob
 from smbtests.probes.ssh import SshProbe
 args = json.loads(sys.argv[1])
 key, known_hosts = Path(args["key"]), Path(args["known_hosts"])
-ssh = None if args["client"] == "paramiko" else _openssh.client()
 login = _openssh.login("10.45.30.31", args["port"], "smbprobe", key, known_hosts, args["deadline"])
+ssh = None if args["client"] == "paramiko" else _openssh.client(login)
 started = None
 if args["client"] == "started":  # as plugins/early.py starts it while pytest collects
     started = _openssh.start_scanner("guest1", args["python"], ssh, login)
@@ -112,7 +112,7 @@ def test_probe_failures_are_errors_with_a_reason(
     assert "not found on the probe" in probe(key, known, python="/nonexistent/python3")["error"]
 
     with lab.scenario("probe-down"):
-        assert "cannot connect over SSH" in probe(key, known)["error"]
+        assert "cannot connect over SSH: Connection refused" in probe(key, known)["error"]
 
     if client != "paramiko":  # OpenSSH refuses a key others can read, and says how to fix it
         shared = tmp_path / "shared_key"
@@ -191,8 +191,8 @@ from smbtests.probes import _openssh
 from smbtests.probes.ssh import SshProbe
 args = json.loads(sys.argv[1])
 key, known_hosts = Path(args["key"]), Path(args["known_hosts"])
-ssh = None if args["client"] == "paramiko" else _openssh.client()
 login = _openssh.login("10.45.30.31", 22, "smbprobe", key, known_hosts, 10.0)
+ssh = None if args["client"] == "paramiko" else _openssh.client(login)
 unused = _openssh.start_scanner("guest1", "/usr/bin/python3", ssh, login) if ssh else None
 probe = SshProbe("guest1", "10.45.30.31", "smbprobe", key, known_hosts, openssh=ssh,
                  started=unused, channel_timeout=10.0)

@@ -78,6 +78,10 @@ def test_marks_narrow_the_probes_started(monkeypatch: pytest.MonkeyPatch) -> Non
         {"numprocesses": 2},
         {"lf": True},
         {"stepwise": True},
+        {"help": True},
+        {"markers": True},
+        {"showfixtures": True},
+        {"setupplan": True},
         {"args_source": pytest.Config.ArgsSource.ARGS},  # node ids on the command line
     ],
 )
@@ -85,3 +89,18 @@ def test_nothing_starts_where_the_selection_is_known_only_after_collection(
     monkeypatch: pytest.MonkeyPatch, option: dict[str, Any]
 ) -> None:
     assert _started(monkeypatch, _config(**option)) == []
+
+
+def test_a_scanner_that_cannot_start_is_left_to_its_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smbtests.errors import ProbeError
+
+    def start(name: str, probe: Any, timing: Any) -> Any:
+        if name == "guest1":
+            raise ProbeError(name, "cannot run /usr/bin/ssh: Permission denied")
+        return None if probe.transport != "ssh" else types.SimpleNamespace(close=lambda: None)
+
+    monkeypatch.setattr(early, "start_scanner", start)
+    config = _config()
+    early.pytest_configure(config)  # raises nothing: the batch's own scan reports it
+    assert early.take(config, "guest1") is None
+    assert early.take(config, "iot1") is not None

@@ -259,7 +259,7 @@ def test_every_session_that_opens_a_hosts_shares_takes_the_hosts_turn(
 
 def test_a_session_cut_after_the_handshake_is_opened_once_more_and_only_once() -> None:
     from smbtests import smb
-    from smbtests.errors import SmbSilentError
+    from smbtests.errors import SmbCutError, SmbSilentError
 
     def cut_then(outcomes: list[object]) -> Callable[[], Any]:
         def session() -> Any:
@@ -270,15 +270,36 @@ def test_a_session_cut_after_the_handshake_is_opened_once_more_and_only_once() -
 
         return session
 
-    cut = SmbSilentError("10.45.10.12", "share listing failed after the handshake")
+    cut = SmbCutError("10.45.10.12", "share listing failed after the handshake")
     listed: Any = "listed"
     assert smb.once_more_if_cut(cut_then([cut, listed])) is listed
     twice = cut_then([cut, cut, "never"])
-    with pytest.raises(SmbSilentError):
+    with pytest.raises(SmbCutError):
         smb.once_more_if_cut(twice)
+    # silence (a timeout) is no cut: a silent host would cost every vantage twice its timeout
+    quiet = SmbSilentError("10.45.10.12", "no answer")
+    once_quiet = [quiet, "never"]
+    with pytest.raises(SmbSilentError):
+        smb.once_more_if_cut(cut_then(once_quiet))
+    assert once_quiet == ["never"]
     # no TCP, an impacket failure: not a cut session, not tried again
     unreachable = smb.SmbUnreachableError("10.45.10.12", "cannot connect")
     once = [unreachable, "never"]
     with pytest.raises(smb.SmbUnreachableError):
         smb.once_more_if_cut(cut_then(once))
     assert once == ["never"]
+
+
+def test_only_a_broken_conversation_is_a_cut_silence_and_garbage_are_not() -> None:
+    import struct
+
+    from impacket import nmb
+
+    from smbtests.errors import SmbCutError
+    from smbtests.smb import session
+
+    broken = session._failure(nmb.NetBIOSError("Error while reading from remote"), "h", "listing")
+    assert isinstance(broken, SmbCutError)
+    assert isinstance(session._failure(ConnectionResetError(), "h", "listing"), SmbCutError)
+    for quiet in (TimeoutError(), nmb.NetBIOSTimeout(), struct.error("short")):
+        assert not isinstance(session._failure(quiet, "h", "listing"), SmbCutError)

@@ -5,6 +5,7 @@ tests/engine/test_ssh_probe.py run the real client against a real sshd)."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from smbtests.errors import (
     ProbeTimeoutError,
     ProbeUnreachableError,
 )
-from smbtests.probes._openssh import Command, argv, failure_of, login
+from smbtests.probes._openssh import Command, argv, client, failure_of, login
 from smbtests.probes._remote import Deadline
 
 LOGIN = login("10.45.30.31", 2200, "smbprobe", Path("/k/id"), Path("/k/known"), 60.0)
@@ -27,13 +28,13 @@ def test_the_client_is_as_strict_as_paramiko_and_reads_no_config_of_its_own() ->
     options = dict(a[2:].split("=", 1) for a in command if a.startswith("-o"))
     assert command[1:3] == ["-F", "/dev/null"]  # no ~/.ssh/config, no /etc/ssh/ssh_config
     assert options["StrictHostKeyChecking"] == "yes"
-    assert options["UserKnownHostsFile"] == "/k/known"
+    assert options["UserKnownHostsFile"] == '"/k/known"'
     assert options["GlobalKnownHostsFile"] == "/dev/null"
     assert options["UpdateHostKeys"] == "no"  # known_hosts is never written to
-    assert options["IdentityFile"] == "/k/id" and options["IdentitiesOnly"] == "yes"
+    assert options["IdentityFile"] == '"/k/id"' and options["IdentitiesOnly"] == "yes"
     assert options["IdentityAgent"] == "none" and options["BatchMode"] == "yes"
     assert options["ControlPath"] == "none" and options["ClearAllForwardings"] == "yes"
-    assert options["Port"] == "2200" and options["User"] == "smbprobe"
+    assert options["Port"] == "2200" and options["User"] == '"smbprobe"'
     assert options["ConnectTimeout"] == "15"  # half of 60 s, at most 15
     assert options["KexAlgorithms"].startswith("curve25519-sha256,")
     # the address can never be read as an option
@@ -81,7 +82,27 @@ def test_the_client_is_as_strict_as_paramiko_and_reads_no_config_of_its_own() ->
         (
             "ssh: Could not resolve hostname probe.example: Name or service not known\r\n",
             ProbeUnreachableError,
-            "SSH failed: ssh: Could not resolve hostname",
+            "cannot connect over SSH: Name or service not known",
+        ),
+        (
+            "Received disconnect from 10.45.30.31 port 22:2: Too many authentication failures",
+            ProbeAuthError,
+            "authentication failed",
+        ),
+        (
+            "Unable to negotiate with 10.45.30.31 port 22: no matching key exchange method found",
+            ProbeUnreachableError,
+            "SSH failed: Unable to negotiate",
+        ),
+        (
+            "Connection to 10.45.30.31 closed by remote host.\r\n",
+            ProbeUnreachableError,
+            "SSH failed: Connection to 10.45.30.31 closed by remote host.",
+        ),
+        (
+            'command-line line 0: garbage at end of line; "x".\r\n',
+            ProbeError,
+            "ssh refused its options: command-line line 0",
         ),
     ],
 )
@@ -91,6 +112,31 @@ def test_the_clients_failures_are_the_typed_errors_paramikos_are(
     error = failure_of("guest1", LOGIN, stderr)
     assert type(error) is kind and error is not None and words in str(error)
     assert "\n" not in str(error)
+
+
+def test_paths_reach_the_client_as_one_value_each_as_ssh_reads_them(tmp_path: Path) -> None:
+    """Spaces quoted, `%` escaped, relative paths made absolute: what `ssh -G` (which reads
+    the options and connects nowhere) resolves is the file itself."""
+    odd = tmp_path / "known hosts %d"
+    spaced = login("192.0.2.1", 22, "smbprobe", Path("/k/id"), odd, 60.0)
+    ssh = client(spaced)
+    assert ssh is not None
+    command = argv(ssh, spaced, "true")
+    done = subprocess.run(
+        [command[0], "-G", *command[1:-3], "192.0.2.1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert f"userknownhostsfile {odd}" in done.stdout.splitlines()
+
+
+def test_a_value_ssh_config_cannot_carry_leaves_the_commands_to_paramiko() -> None:
+    quoted = login("192.0.2.1", 22, "smbprobe", Path('/k/"id"'), Path("/k/known"), 60.0)
+    assert client(quoted) is None
+    newline = login("192.0.2.1", 22, "smb\nprobe", Path("/k/id"), Path("/k/known"), 60.0)
+    assert client(newline) is None
 
 
 def test_a_remote_command_that_exits_255_is_not_taken_for_the_client() -> None:

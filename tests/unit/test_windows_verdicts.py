@@ -595,25 +595,38 @@ def test_drift_reads_the_account_sessions_only_when_there_is_an_account(
     assert SmbNeed.ACCOUNT not in kind_of(check).needs(check, anonymous)
 
 
-def test_a_failed_account_session_errs_drift_and_names_what_was_compared(
-    plan: tuple[Any, dict[str, Check]],
-) -> None:
+def drift_with_sessions(
+    plan: tuple[Any, dict[str, Check]], account: object, unencrypted: object
+) -> Verdict:
+    """drift:fs1-windows judged from a compliant wire and configuration and these values of
+    the account's two sessions (planned: the lab has an account and declared shares)."""
     config, checks = plan
     check = checks["drift:fs1-windows"]
     base = wire(False, 3)
     values: dict[Any, object] = {q: readings(default_state())[str(q)] for q in drift_kind.READINGS}
     values |= {SmbNeed.SMB1: base.wire_smb1, SmbNeed.NEGOTIATIONS: base.wire_negotiations}
     values[SmbNeed.SOURCE] = "10.45.20.99"
-    values |= {
-        SmbNeed.ACCOUNT: ProbeError("runner", "login refused"),
-        SmbNeed.ACCOUNT_UNENCRYPTED: PLAIN_OPENS,
-    }
+    values |= {SmbNeed.ACCOUNT: account, SmbNeed.ACCOUNT_UNENCRYPTED: unencrypted}
     observation = kind_of(check).observe(check, Facts(values))
     assert isinstance(observation, WindowsObservation) and observation.wire_encryption is None
-    verdict = judge(check, observation, config.policy, TODAY)
+    return judge(check, observation, config.policy, TODAY)
+
+
+def test_a_failed_account_session_errs_drift_and_names_what_was_compared(
+    plan: tuple[Any, dict[str, Check]],
+) -> None:
+    verdict = drift_with_sessions(plan, ProbeError("runner", "login refused"), PLAIN_OPENS)
     assert verdict.outcome is Outcome.ERROR
     assert "encryption not compared: the account's sessions failed" in verdict.message
     assert "the rest agrees" in verdict.message and "signing required" in verdict.message
+
+
+def test_planned_account_sessions_without_a_result_err_drift(
+    plan: tuple[Any, dict[str, Check]],
+) -> None:
+    """Planned, yet no session's result: never a pass."""
+    verdict = drift_with_sessions(plan, None, None)
+    assert verdict.outcome is Outcome.ERROR and "gave no result" in verdict.message
 
 
 def firewall_drift(
