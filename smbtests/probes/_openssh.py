@@ -2,9 +2,9 @@
 
 Why: the handshake then runs in its own process, on another core, instead of in paramiko under
 this interpreter's lock while pytest works; and a command can be started early (the scanner,
-while pytest collects) and handed its stdin later. Measured at 4 x 256: the dropped probes'
-connects went out ~0.28 s sooner (docs/field-notes.md). Channels (dial, relay) stay on
-paramiko (probes/ssh.py), and without `ssh` on PATH commands do too.
+while pytest collects) and handed its stdin later. Measured at 4 x 256, alternating: 2.30-2.43
+s before, 2.08-2.18 s after (docs/field-notes.md). Channels (dial, relay) stay on paramiko
+(probes/_ssh_paramiko.py), and without `ssh` on PATH commands do too.
 
 Why by hand: testinfra's ssh backend runs a command to its end with no stdin and no streamed
 output, and no library bounds a whole OpenSSH call by one deadline while it streams lines.
