@@ -55,6 +55,8 @@ NEGOTIATE_TIMEOUT = 5.0  # the suite's own smb_timeout: smbd forks for each conn
 NEGOTIATE_IN_FLIGHT = 128  # the suite's default timing.concurrency: all 1,500 at once overran
 # the lab's smbd (most went unanswered in 5 s), so the limit is its throughput at this bound
 RUN_TIMEOUT = 900.0
+AUTO = ("-n", "auto")
+SERIAL_CHOSEN = "not used: these checks run faster in one process"  # plugins/workers.py's
 RSS_INTERVAL = 0.1
 # imports from bytecode caches, as on a user's machine (a CI image may switch them off)
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -118,6 +120,22 @@ def time_split(limit: float, collect: float, without_allure: float, serial: floa
         f"(the scans' own wait, ~{limit:.2f} s, overlaps them); Allure "
         f"{serial - without_allure:.2f} s"
     )
+
+
+def server_cap(
+    cores: int, connections_a_host: int, server_seconds: float, connections: int
+) -> tuple[float, str]:
+    """The hosts a second the server alone could answer on this machine's cores, if its
+    connections had every core (its CPU a connection, from the run), and that line's text."""
+    per_connection = server_seconds / connections
+    cap = cores / (connections_a_host * per_connection)
+    text = (
+        f"the lab's smbd used {server_seconds:.2f} CPU s for the run's {connections} "
+        f"connections ({per_connection * 1e3:.1f} ms each: a fork and its set-up): with all "
+        f"{cores} cores it could answer at most {cap:.0f} hosts/s of {connections_a_host} "
+        "connections"
+    )
+    return cap, text
 
 
 def verdict(met: bool, text: str) -> str:
@@ -298,6 +316,9 @@ def _rounds(cases: dict[str, Case], repeat: int) -> dict[str, list[tuple[float, 
     found: dict[str, list[tuple[float, float | None]]] = {label: [] for label in cases}
     for round_number in range(repeat):
         for label, case in cases.items():
+            # the last case's reports (30,000 files at 4 x 2,500) on disk first: the kernel's
+            # write-back of them would otherwise bill the case after it (seconds, measured)
+            os.sync()
             found[label].append(case())
             print(f"  round {round_number + 1}: {label}: {found[label][-1][0]:.2f} s", flush=True)
     return found
@@ -320,6 +341,8 @@ def measure_scale(count: int, repeat: int, work: Path, posture: bool) -> str:
     namespaces = [f"smblab-{probe}" for probe in scale.SCALE_PROBES]
     me = [sys.executable, str(Path(__file__).resolve())]
 
+    serial_chosen: set[tuple[str, ...]] = set()  # runs whose -n the suite dropped
+
     def suite(*extra: str, allure: bool = True) -> Case:
         def run() -> tuple[float, float | None]:
             reports = _fresh(work, f"reports-{count}")
@@ -332,6 +355,8 @@ def measure_scale(count: int, repeat: int, work: Path, posture: bool) -> str:
             last = output.splitlines()[-1] if output else ""
             if "passed" not in last and "collected" not in last:
                 raise SystemExit(f"the suite did not run:\n{output[-2000:]}")
+            if SERIAL_CHOSEN in output:
+                serial_chosen.add(extra)
             return elapsed, rss
 
         return run
@@ -355,7 +380,7 @@ def measure_scale(count: int, repeat: int, work: Path, posture: bool) -> str:
             None,
         )
     cases["smbtests serial, --alluredir --junitxml"] = suite()
-    cases["smbtests -n auto, --alluredir --junitxml"] = suite("-n", "auto")
+    cases["smbtests -n auto, --alluredir --junitxml"] = suite(*AUTO)
     # where the serial run's time goes: the same run without Allure, and only up to collection
     cases[WITHOUT_ALLURE] = suite(allure=False)
     cases[COLLECT_ONLY] = suite("--collect-only", allure=False)
@@ -379,7 +404,8 @@ def measure_scale(count: int, repeat: int, work: Path, posture: bool) -> str:
     checks.append(
         verdict(
             parallel.median <= max(serial.seconds),
-            "-n auto not slower than serial (its median within serial's rounds)",
+            "-n auto not slower than serial (its median within serial's rounds)"
+            + ("; it ran serial (plugins/workers.py dropped -n)" if AUTO in serial_chosen else ""),
         )
     )
     if not shutil.which("nmap"):
@@ -439,11 +465,14 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
             raise SystemExit(f"the posture suite did not run:\n{output[-2000:]}")
         return elapsed, rss
 
-    same = f"raw limit (the checks' {1 + len(DIALECTS)} negotiates a host)"
+    a_host = 1 + len(DIALECTS)
+    same = f"raw limit (the checks' {a_host} negotiates a host)"
+    # the farm smbd's CPU seconds in each run of the cases making the checks' connections
+    server: dict[str, list[float]] = {same: [], "ours": []}
     cases: dict[str, Case] = {
         "raw limit (one SMB2 negotiate per host)": raw(one),
-        same: raw(checks),
-        "smbtests posture (smb1, signing, dialect)": suite,
+        same: _with_server_cpu(raw(checks), server[same]),
+        "smbtests posture (smb1, signing, dialect)": _with_server_cpu(suite, server["ours"]),
     }
     print(f"posture on {len(hosts)} hosts: {load_average()}", flush=True)
     rows = _rows(_rounds(cases, repeat))
@@ -463,8 +492,42 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
         f"{ours.median / row.median:.2f}x of it"
         for row in (limit, limit_same)
     ]
+    cores = os.cpu_count() or 1
+    for row, label in ((limit_same, same), (ours, "ours")):
+        busy = statistics.median(server[label]) / (cores * row.median)
+        lines.append(f"{row.label}: the lab's smbd busy {busy:.0%} of the {cores} cores")
+    cap, cap_text = server_cap(
+        cores, a_host, statistics.median(server["ours"]), a_host * len(hosts)
+    )
+    lines.append(f"{cap_text}; smbtests at {rate / cap:.0%} of that")
     met = rate >= 200 or ours.median <= 2 * limit.median
-    return "\n".join([text, *lines, verdict(met, f"posture {rate:.0f} hosts/s")])
+    capped = f" (the lab's smbd caps {a_host} connections a host at {cap:.0f} here)"
+    lines.append(verdict(met, f"posture {rate:.0f} hosts/s" + ("" if met else capped)))
+    return "\n".join([text, *lines])
+
+
+def _with_server_cpu(case: Case, into: list[float]) -> Case:
+    """The case, with the farm smbd's CPU seconds during each of its runs put into `into`."""
+
+    def run() -> tuple[float, float | None]:
+        before = _farm_smbd_seconds()
+        measured = case()
+        into.append(_farm_smbd_seconds() - before)
+        return measured
+
+    return run
+
+
+def _farm_smbd_seconds() -> float:
+    """CPU seconds the lab's farm smbd and the connection processes it forked and reaped
+    have used so far (utime, stime, cutime, cstime)."""
+    from smbtests.lab import state
+
+    lab = state.require()
+    pid = lab.processes["farm/smbd"].pid
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _requests(path: Path, payloads: Sequence[bytes]) -> Path:

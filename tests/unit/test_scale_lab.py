@@ -102,3 +102,10 @@ def test_the_serial_runs_time_is_split_into_start_up_items_and_allure() -> None:
         "reports without Allure 6.75 s (the scans' own wait, ~1.34 s, overlaps them); "
         "Allure 3.25 s"
     )
+
+
+def test_the_servers_cap_is_its_cores_over_its_cpu_for_a_hosts_connections() -> None:
+    # 1,500 connections in 8.25 CPU s: 5.5 ms each; 6 a host on 2 cores: 2 / 0.033 = 60.6
+    cap, text = _benchmark().server_cap(2, 6, 8.25, 1500)
+    assert round(cap, 1) == 60.6
+    assert "5.5 ms each" in text and "at most 61 hosts/s of 6 connections" in text
