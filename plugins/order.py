@@ -8,11 +8,14 @@ from collections.abc import Callable, Sequence
 from smbtests.checks.base import BatchKind, Check, Expect
 
 Key = tuple[int, int, str, int, str]
-# xdist spreads the batches that are not scans over its workers; below this many of them its
-# cost (a worker's start-up and plan, every report sent to the controller: measured 1.8x
-# slower than serial at 4 x 2,500 scan checks, slower on the lab's 20 SMB/WinRM batches too)
-# outweighs what it spreads
+# xdist spreads the batches that are not scans over its workers. It pays only for work bound to
+# this process's core (SMB sessions, in impacket's Python), of many hosts, with cores to spare:
+# a worker's start-up and plan and every report sent to the controller cost more otherwise.
+# Measured on two cores, with the lab's servers on them too, -n auto was slower in every shape:
+# 4 x 2,500 scans 1.8x, 250 hosts' negotiations 1.2x, their negotiations and anonymous and
+# guest sessions 1.17x, the lab's 20 SMB/WinRM batches too (docs/field-notes.md)
 XDIST_MIN_BATCHES = 64
+XDIST_MIN_CORES = 4
 Order = Callable[[Check], Key]
 
 
@@ -40,7 +43,8 @@ def run_order(checks: Sequence[Check]) -> Order:
     return key
 
 
-def xdist_pays(checks: Sequence[Check]) -> bool:
-    """Whether `-n` can beat one process: scans run on one worker anyway (one group)."""
-    spread = {c.batch for c in checks if c.batch.kind is not BatchKind.SCAN}
-    return len(spread) >= XDIST_MIN_BATCHES
+def xdist_pays(checks: Sequence[Check], cpu_bound: Callable[[Check], bool], cores: int) -> bool:
+    """Whether `-n` can beat one process on `cores` cores: enough batches whose work is bound
+    to this process's core (`cpu_bound` checks; scans run on one worker anyway, one group)."""
+    spread = {c.batch for c in checks if c.batch.kind is not BatchKind.SCAN and cpu_bound(c)}
+    return cores >= XDIST_MIN_CORES and len(spread) >= XDIST_MIN_BATCHES

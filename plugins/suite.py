@@ -89,7 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except SmbtestsError as exc:
         raise pytest.UsageError(f"smbtests: {exc}") from None
     _known_ring(run_options.ring, loaded)
-    serial_unless_xdist_pays(config, checks, run_options.ring)
+    serial_unless_xdist_pays(config, loaded, checks, run_options.ring)
     results_path = (
         run_options.results or Path("reports") / f"{loaded.environment.name}-results.json"
     )

@@ -3,12 +3,16 @@ starts a worker (plugins/order.py::xdist_pays says where it pays)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import pytest
 from _pytest.mark.expression import Expression  # pytest's own -m grammar, as -m applies it
 
 from smbtests.checks.base import Check
+from smbtests.checks.registry import opens_sessions
+from smbtests.config import LoadedConfig
 
 from .order import xdist_pays
 
@@ -16,7 +20,7 @@ serial_key = pytest.StashKey[str]()
 
 
 def serial_unless_xdist_pays(
-    config: pytest.Config, checks: Sequence[Check], ring: str | None
+    config: pytest.Config, loaded: LoadedConfig, checks: Sequence[Check], ring: str | None
 ) -> None:
     """Drop `-n` where it cannot pay for the checks this run selects (-m and --ring are known
     now; -k, which also matches names, only after collection), unless `--dist` is on the
@@ -25,7 +29,8 @@ def serial_unless_xdist_pays(
     chosen = any(a.split("=")[0] == "--dist" for a in config.invocation_params.args)
     if not workers or chosen or config.getvalue("dist") != "load":
         return
-    if not xdist_pays(selected_by_marks(config, checks, ring)):
+    selected = selected_by_marks(config, checks, ring)
+    if not xdist_pays(selected, partial(opens_sessions, config=loaded), usable_cores()):
         config.option.dist, config.option.tx, config.option.numprocesses = "no", [], 0
         config.stash[serial_key] = f"-n {workers} not used: these checks run faster in one process"
 
@@ -52,3 +57,11 @@ def _has(marker: str) -> Callable[..., bool]:
         return name == marker
 
     return matches
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container or taskset sets it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

@@ -108,6 +108,18 @@ def uses_account(checks: Iterable[Check], config: LoadedConfig) -> bool:
     return any(need in account for c in checks for need in kind_of(c).needs(c, config))
 
 
+SESSIONS = frozenset(
+    {SmbNeed.ANONYMOUS, SmbNeed.GUEST, SmbNeed.ACCOUNT, SmbNeed.ACCOUNT_UNENCRYPTED, SmbNeed.PATH}
+)
+
+
+def opens_sessions(check: Check, config: LoadedConfig) -> bool:
+    """Whether the check's facts come from SMB sessions opened here: impacket's session work
+    (authentication, signing, share listing) is Python, bound to this process's one core; a
+    negotiate, a scan or a WinRM reading mostly waits on the peer."""
+    return any(need in SESSIONS for need in kind_of(check).needs(check, config))
+
+
 def judge(check: Check, observation: Observation, policy: Policy, today: date) -> Verdict:
     """The verdict for one check, from its kind, as of `today` (exception expiry, reviews)."""
     return kind_of(check).judge(check, observation, Judging(policy, today))

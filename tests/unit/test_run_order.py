@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from plugins.order import XDIST_MIN_BATCHES, batch_group, run_order, xdist_pays
+from plugins.order import (
+    XDIST_MIN_BATCHES,
+    XDIST_MIN_CORES,
+    batch_group,
+    run_order,
+    xdist_pays,
+)
 from smbtests.checks.base import BatchKey, BatchKind, Check, Expect
 
 
@@ -42,14 +48,23 @@ def test_xdist_keeps_every_scan_on_one_worker_and_smb_per_host() -> None:
     assert batch_group(_check("c", SMB, None)) == str(SMB)
 
 
-def test_xdist_pays_only_for_many_batches_that_are_not_scans() -> None:
+def test_xdist_pays_only_for_many_session_batches_with_cores_to_spare() -> None:
     scans = [
         _check(f"reach:p{i}/h:445", BatchKey(BatchKind.SCAN, f"p{i}"), None) for i in range(500)
     ]
-    hosts = [
-        _check(f"smb1:h{i}", BatchKey(BatchKind.SMB, f"h{i}"), None)
+    sessions = [
+        _check(f"guest:h{i}", BatchKey(BatchKind.SMB, f"h{i}"), None)
         for i in range(XDIST_MIN_BATCHES)
     ]
-    assert not xdist_pays(scans)
-    assert not xdist_pays(scans + hosts[:-1])
-    assert xdist_pays(hosts)
+    negotiations = [
+        _check(f"smb1:n{i}", BatchKey(BatchKind.SMB, f"n{i}"), None) for i in range(500)
+    ]
+
+    def cpu_bound(check: Check) -> bool:
+        return check.id.startswith(("guest:", "reach:"))  # scans never count, even if bound
+
+    cores = XDIST_MIN_CORES
+    assert xdist_pays(sessions, cpu_bound, cores)
+    assert not xdist_pays(sessions, cpu_bound, cores - 1)  # two cores: slower in every shape
+    assert not xdist_pays(scans + sessions[:-1], cpu_bound, cores)
+    assert not xdist_pays(negotiations + sessions[:-1], cpu_bound, 64)  # waiting on servers

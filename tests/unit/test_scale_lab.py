@@ -109,3 +109,14 @@ def test_the_servers_cap_is_its_cores_over_its_cpu_for_a_hosts_connections() -> 
     cap, text = _benchmark().server_cap(2, 6, 8.25, 1500)
     assert round(cap, 1) == 60.6
     assert "5.5 ms each" in text and "at most 61 hosts/s of 6 connections" in text
+
+
+def test_n_auto_is_slower_only_beyond_serials_own_rounds() -> None:
+    bench = _benchmark()
+    serial = bench.Row("serial", (2.0, 2.2, 2.1))
+    assert bench.not_slower(bench.Row("-n auto", (2.2, 2.3, 2.1)), serial, True).startswith(
+        "met: -n auto not slower"
+    )
+    assert "plugins/workers.py dropped -n" in bench.not_slower(serial, serial, True)
+    slower = bench.not_slower(bench.Row("-n auto", (2.3, 2.4, 2.5)), serial, False)
+    assert slower.startswith("NOT met") and "dropped" not in slower
