@@ -59,6 +59,7 @@ RUN_TIMEOUT = 900.0
 AUTO = ("-n", "auto")
 SERIAL_CHOSEN = "not used: these checks run faster in one process"  # plugins/workers.py's
 RSS_INTERVAL = 0.1
+REAP_WAIT = 5.0  # for smbd to reap the connections' processes after a posture case
 # imports from bytecode caches, as on a user's machine (a CI image may switch them off)
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 NMAP_FLAGS = [
@@ -155,7 +156,7 @@ def not_slower(parallel: Row, serial: Row, dropped: bool) -> str:
 
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} cores)"
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} ({len(os.sched_getaffinity(0))} cores)"
 
 
 # ------------------------------------------------------------------- measuring
@@ -504,7 +505,7 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
         f"{ours.median / row.median:.2f}x of it"
         for row in (limit, limit_same)
     ]
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0))  # the cores the lab's processes may run on
     for row, label in ((limit_same, same), (ours, "ours")):
         busy = statistics.median(server[label]) / (cores * row.median)
         lines.append(f"{row.label}: the lab's smbd busy {busy:.0%} of the {cores} cores")
@@ -520,24 +521,38 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
 
 
 def _with_server_cpu(case: Case, into: list[float]) -> Case:
-    """The case, with the farm smbd's CPU seconds during each of its runs put into `into`."""
+    """The case, with the farm smbd's CPU seconds during each of its runs put into `into`:
+    read once the connections' processes are gone, which smbd adds to its own when it reaps
+    them (at most REAP_WAIT after the run; one still running is then left out)."""
 
     def run() -> tuple[float, float | None]:
-        before = _farm_smbd_seconds()
+        pid = _farm_smbd_pid()
+        helpers = _children(pid)  # its own helper processes, there all along
+        before = _process_seconds(pid)
         measured = case()
-        into.append(_farm_smbd_seconds() - before)
+        deadline = time.monotonic() + REAP_WAIT
+        while _children(pid) > helpers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        into.append(_process_seconds(pid) - before)
         return measured
 
     return run
 
 
-def _farm_smbd_seconds() -> float:
-    """CPU seconds the lab's farm smbd and the connection processes it forked and reaped
-    have used so far (utime, stime, cutime, cstime)."""
+def _farm_smbd_pid() -> int:
     from smbtests.lab import state
 
-    lab = state.require()
-    pid = lab.processes["farm/smbd"].pid
+    return state.require().processes["farm/smbd"].pid
+
+
+def _children(pid: int) -> int:
+    parents, _ = _proc_snapshot()
+    return sum(1 for parent in parents.values() if parent == pid)
+
+
+def _process_seconds(pid: int) -> float:
+    """CPU seconds a process and the children it reaped have used (utime, stime, cutime,
+    cstime)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")

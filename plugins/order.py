@@ -21,8 +21,10 @@ Order = Callable[[Check], Key]
 
 def batch_group(check: Check) -> str:
     """Under pytest-xdist: every scan on one worker (I/O-bound, started together so their
-    timeouts overlap), SMB talk spread per host (CPU-bound impacket work)."""
-    return "scans" if check.batch.kind is BatchKind.SCAN else str(check.batch)
+    timeouts overlap), SMB and WinRM talk spread per host: all of a host's batches (every
+    vantage and port, and a Windows host's of the same name) on one worker, where they take
+    the host's turn (`Executor._walk`; Samba 4.17 panics at concurrent opens of one file)."""
+    return "scans" if check.batch.kind is BatchKind.SCAN else f"host:{check.batch.name}"
 
 
 def run_order(checks: Sequence[Check]) -> Order:
@@ -43,8 +45,12 @@ def run_order(checks: Sequence[Check]) -> Order:
     return key
 
 
+def bound_batches(checks: Sequence[Check], cpu_bound: Callable[[Check], bool]) -> int:
+    """The batches whose work is bound to this process's core: any of their checks is
+    `cpu_bound` (scans never: they run on one worker anyway, one group)."""
+    return len({c.batch for c in checks if c.batch.kind is not BatchKind.SCAN and cpu_bound(c)})
+
+
 def xdist_pays(checks: Sequence[Check], cpu_bound: Callable[[Check], bool], cores: int) -> bool:
-    """Whether `-n` can beat one process on `cores` cores: enough batches whose work is bound
-    to this process's core (`cpu_bound` checks; scans run on one worker anyway, one group)."""
-    spread = {c.batch for c in checks if c.batch.kind is not BatchKind.SCAN and cpu_bound(c)}
-    return cores >= XDIST_MIN_CORES and len(spread) >= XDIST_MIN_BATCHES
+    """Whether `-n` can beat one process on `cores` cores."""
+    return cores >= XDIST_MIN_CORES and bound_batches(checks, cpu_bound) >= XDIST_MIN_BATCHES

@@ -14,7 +14,7 @@ from smbtests.checks.base import Check
 from smbtests.checks.registry import opens_sessions
 from smbtests.config import LoadedConfig
 
-from .order import xdist_pays
+from .order import XDIST_MIN_BATCHES, XDIST_MIN_CORES, bound_batches, xdist_pays
 
 serial_key = pytest.StashKey[str]()
 
@@ -30,9 +30,14 @@ def serial_unless_xdist_pays(
     if not workers or chosen or config.getvalue("dist") != "load":
         return
     selected = selected_by_marks(config, checks, ring)
-    if not xdist_pays(selected, partial(opens_sessions, config=loaded), usable_cores()):
+    bound, cores = partial(opens_sessions, config=loaded), usable_cores()
+    if not xdist_pays(selected, bound, cores):
         config.option.dist, config.option.tx, config.option.numprocesses = "no", [], 0
-        config.stash[serial_key] = f"-n {workers} not used: these checks run faster in one process"
+        config.stash[serial_key] = (
+            f"-n {workers} not used: these checks run faster in one process "
+            f"({bound_batches(selected, bound)} batches of SMB sessions, {cores} cores; it pays "
+            f"from {XDIST_MIN_BATCHES} on {XDIST_MIN_CORES} or more)"
+        )
 
 
 def selected_by_marks(

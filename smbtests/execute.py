@@ -283,10 +283,12 @@ class Executor:
 
     def _walk(self, host: str, fetch: Callable[[], object]) -> object:
         """One conversation that opens a host's shares (a session, a path walk, a DC's SYSVOL)
-        per host at a time, from all vantages together: the lab's Samba (4.17) DC cut one of
-        several concurrent sessions opening SYSVOL now and then (a broken pipe,
-        NETWORK_NAME_DELETED, "Error while reading from remote"), which reads as a path that
-        does not work or an account that cannot log in; negotiations are not held back."""
+        per host at a time in this process, from all its vantages (under xdist a host's batches
+        are one group: plugins/order.py::batch_group): Samba 4.17's smbd panics now and then
+        when several sessions open the same file at once ("Could not store share mode data";
+        the lab's dc1: 2-3 of 240 sessions four at a time, none of 250 one at a time), which
+        reads as a path that does not work or an account that cannot log in; negotiations are
+        not held back."""
         with self._lock:
             lock = self._walks.setdefault(host, threading.Lock())
         with lock:
@@ -307,8 +309,8 @@ class Executor:
         return shares, sysvol_share(shares) if reads_sysvol else None
 
     def _windows(self, batch: _Batch) -> None:
-        key, checks, needs, settler = batch.key, batch.checks, batch.needs, batch.settler
         """All readings the host's checks need, over one WinRM shell; wire facts for drift."""
+        key, checks, needs, settler = batch.key, batch.checks, batch.needs, batch.settler
         wanted = _union(needs)
         queries = [n for n in wanted if isinstance(n, HostQuery)]
         if self._open_reader is None:

@@ -45,7 +45,15 @@ def test_a_batch_that_cannot_wait_out_a_timeout_runs_first_control_and_opens_lea
 
 def test_xdist_keeps_every_scan_on_one_worker_and_smb_per_host() -> None:
     assert batch_group(_check("a", SLOW, None)) == batch_group(_check("b", FAST, None)) == "scans"
-    assert batch_group(_check("c", SMB, None)) == str(SMB)
+    fs1 = batch_group(_check("smb1:fs1", SMB, None))
+    assert fs1 != batch_group(_check("smb1:fs2", BatchKey(BatchKind.SMB, "fs2"), None))
+    # every vantage's and port's session to a host, and its Windows batch, take one turn
+    for same in (
+        BatchKey(BatchKind.SMB, "fs1", vantage="corp1"),
+        BatchKey(BatchKind.SMB, "fs1", port=139),
+        BatchKey(BatchKind.WINDOWS, "fs1"),
+    ):
+        assert batch_group(_check("x", same, None)) == fs1
 
 
 def test_xdist_pays_only_for_many_session_batches_with_cores_to_spare() -> None:
@@ -68,3 +76,7 @@ def test_xdist_pays_only_for_many_session_batches_with_cores_to_spare() -> None:
     assert not xdist_pays(sessions, cpu_bound, cores - 1)  # two cores: slower in every shape
     assert not xdist_pays(scans + sessions[:-1], cpu_bound, cores)
     assert not xdist_pays(negotiations + sessions[:-1], cpu_bound, 64)  # waiting on servers
+    # a batch counts once any of its checks opens sessions
+    mixed = [_check(f"smb1:h{i}", c.batch, None) for i, c in enumerate(sessions[:-1])]
+    assert not xdist_pays(mixed, cpu_bound, cores)
+    assert xdist_pays(mixed + sessions[-1:] + sessions[:-1], cpu_bound, cores)
