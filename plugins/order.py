@@ -51,6 +51,6 @@ def bound_batches(checks: Sequence[Check], cpu_bound: Callable[[Check], bool]) -
     return len({c.batch for c in checks if c.batch.kind is not BatchKind.SCAN and cpu_bound(c)})
 
 
-def xdist_pays(checks: Sequence[Check], cpu_bound: Callable[[Check], bool], cores: int) -> bool:
-    """Whether `-n` can beat one process on `cores` cores."""
-    return cores >= XDIST_MIN_CORES and bound_batches(checks, cpu_bound) >= XDIST_MIN_BATCHES
+def xdist_pays(bound: int, cores: int) -> bool:
+    """Whether `-n` can beat one process with `bound` such batches on `cores` cores."""
+    return cores >= XDIST_MIN_CORES and bound >= XDIST_MIN_BATCHES

@@ -30,13 +30,14 @@ def serial_unless_xdist_pays(
     if not workers or chosen or config.getvalue("dist") != "load":
         return
     selected = selected_by_marks(config, checks, ring)
-    bound, cores = partial(opens_sessions, config=loaded), usable_cores()
-    if not xdist_pays(selected, bound, cores):
+    bound = bound_batches(selected, partial(opens_sessions, config=loaded))
+    cores = usable_cores()
+    if not xdist_pays(bound, cores):
         config.option.dist, config.option.tx, config.option.numprocesses = "no", [], 0
         config.stash[serial_key] = (
-            f"-n {workers} not used: these checks run faster in one process "
-            f"({bound_batches(selected, bound)} batches of SMB sessions, {cores} cores; it pays "
-            f"from {XDIST_MIN_BATCHES} on {XDIST_MIN_CORES} or more)"
+            f"-n {workers} not used: these checks run faster in one process ({bound} batches "
+            f"of SMB sessions, {cores} cores; it pays from {XDIST_MIN_BATCHES} on "
+            f"{XDIST_MIN_CORES} or more)"
         )
 
 

@@ -6,6 +6,7 @@ from plugins.order import (
     XDIST_MIN_BATCHES,
     XDIST_MIN_CORES,
     batch_group,
+    bound_batches,
     run_order,
     xdist_pays,
 )
@@ -71,12 +72,14 @@ def test_xdist_pays_only_for_many_session_batches_with_cores_to_spare() -> None:
     def cpu_bound(check: Check) -> bool:
         return check.id.startswith(("guest:", "reach:"))  # scans never count, even if bound
 
-    cores = XDIST_MIN_CORES
-    assert xdist_pays(sessions, cpu_bound, cores)
-    assert not xdist_pays(sessions, cpu_bound, cores - 1)  # two cores: slower in every shape
-    assert not xdist_pays(scans + sessions[:-1], cpu_bound, cores)
-    assert not xdist_pays(negotiations + sessions[:-1], cpu_bound, 64)  # waiting on servers
+    def pays(checks: list[Check], cores: int = XDIST_MIN_CORES) -> bool:
+        return xdist_pays(bound_batches(checks, cpu_bound), cores)
+
+    assert pays(sessions)
+    assert not pays(sessions, XDIST_MIN_CORES - 1)  # two cores: slower in every shape
+    assert not pays(scans + sessions[:-1])
+    assert not pays(negotiations + sessions[:-1], 64)  # waiting on servers
     # a batch counts once any of its checks opens sessions
     mixed = [_check(f"smb1:h{i}", c.batch, None) for i, c in enumerate(sessions[:-1])]
-    assert not xdist_pays(mixed, cpu_bound, cores)
-    assert xdist_pays(mixed + sessions[-1:] + sessions[:-1], cpu_bound, cores)
+    assert not pays(mixed)
+    assert pays(mixed + sessions[-1:] + sessions[:-1])
