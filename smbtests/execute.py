@@ -353,7 +353,15 @@ class Executor:
         fetch: dict[Need, Callable[[], object]] = {
             SmbNeed.SMB1: lambda: smb.negotiate_smb1(host, port, timeout, dial),
             SmbNeed.NEGOTIATIONS: lambda: tuple(
-                smb.negotiate_smb2(host, port, d, timeout, dial) for d in DIALECTS
+                smb.negotiate_smb2(host, port, (d,), timeout, dial) for d in DIALECTS
+            ),
+            SmbNeed.NEGOTIATE: lambda: smb.negotiate_smb2(host, port, DIALECTS, timeout, dial),
+            SmbNeed.BELOW_FLOOR: lambda: smb.negotiate_smb2(
+                host,
+                port,
+                self._config.policy.baseline_for(key.name or "").below_floor(),
+                timeout,
+                dial,
             ),
             SmbNeed.ANONYMOUS: lambda: session(None, plain),
             SmbNeed.GUEST: lambda: session(GUEST, plain),

@@ -108,9 +108,14 @@ class Smb1Result:
     detail: str
 
 
+def offer_name(offer: tuple[str, ...]) -> str:
+    """How an SMB2/3 negotiate's offer is named in its result and its messages."""
+    return ", ".join(offer)
+
+
 @dataclass(frozen=True)
 class NegotiateResult:
-    offered: str
+    offered: str  # offer_name of the dialects offered
     accepted: bool
     dialect: str | None
     security_mode: int | None

@@ -113,6 +113,8 @@ class SmbNeed(StrEnum):
 
     SMB1 = "smb1 negotiate"
     NEGOTIATIONS = "one negotiate per SMB2/3 dialect"
+    NEGOTIATE = "one negotiate offering every SMB2/3 dialect"
+    BELOW_FLOOR = "one negotiate offering only the SMB2/3 dialects below the host's floor"
     ANONYMOUS = "anonymous session over SMB 2.1"
     GUEST = "guest session over SMB 2.1"
     ACCOUNT = "approved-account session"

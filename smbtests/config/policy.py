@@ -37,6 +37,10 @@ class Hardening(ConfigModel):
     # Windows SMB clients (Server 2025 / 11 24H2): `Set-SmbClientConfiguration -BlockNTLM`
     block_ntlm: bool | None = None
 
+    def below_floor(self) -> tuple[str, ...]:
+        """The SMB2/3 dialects under `min_dialect`, oldest first (none at the lowest)."""
+        return DIALECTS[: DIALECTS.index(self.min_dialect or DIALECTS[0])]
+
     def over(self, base: Hardening) -> Hardening:
         """This override laid over `base`: fields set here win."""
         return base.model_copy(update=self.model_dump(exclude_none=True))

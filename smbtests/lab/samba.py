@@ -55,7 +55,10 @@ COMPLIANT: dict[str, SambaSettings] = {
         encrypt="desired",
         shares=(Share("netlogon", read_only=True), Share("sysvol", read_only=True, files=GPO)),
     ),
-    "print1": SambaSettings(encrypt="desired", shares=(Share("scans", read_only=False),)),
+    # the lab policy's print role has the floor SMB 2.1 (hardening_by_role)
+    "print1": SambaSettings(
+        encrypt="desired", shares=(Share("scans", read_only=False),), min_protocol="SMB2_10"
+    ),
 }
 
 # The undeclared server of scenario rogue-smb-listener: hardened like the others, no shares; what

@@ -51,6 +51,7 @@ LINK = Segment(
     IPv6Address("fd45:0:0:63::1"),
 )
 FARM_HOST = Host("farm", LINK, IPv4Address("10.45.63.2"), "smb-server")
+FLOOR = "2.1"  # the posture's dialect floor: the farm's smbd has server min protocol = SMB2_10
 FARM_LINK = "v-farm"  # the router's end; the farm's end is eth0
 
 SCALE_DIR = paths.STATE_DIR / "scale"
@@ -154,7 +155,7 @@ def _policy(name: str, hosts: tuple[IPv4Address, ...], posture: bool) -> dict[st
         "hardening": {
             "smb1": refused,
             "signing": required,
-            "min_dialect": "2.0.2",
+            "min_dialect": FLOOR,
             "encryption": "optional",
             "anonymous": "allowed",
             "guest": "allowed",
@@ -222,6 +223,8 @@ def _start_listeners(scaled: Farm, lab: LabState) -> None:
         encrypt="desired",
         shares=(),
         extra_interfaces=tuple(f"{address}/32" for address in scaled.listening),
+        # the floor of the farm's policy: the posture proves it with a refused negotiate
+        min_protocol="SMB2_10",
     )
     service = _farm_smbd()
     services.prepare(service, settings)

@@ -329,6 +329,11 @@ SCENARIOS: dict[str, Scenario] = {
             _samba_change("dc1", min_protocol="NT1"),
         ),
         Scenario(
+            "dialect-below-floor",
+            "print1 accepts SMB 2.0.2, below its role's floor 2.1 (server min protocol = SMB2_02)",
+            _samba_change("print1", min_protocol="SMB2_02"),
+        ),
+        Scenario(
             "signing-optional",
             "print1 does not require signing (server signing = auto)",
             _samba_change("print1", signing="auto"),

@@ -69,7 +69,7 @@ def methodology(config: LoadedConfig, results: RunResults, cover: Coverage) -> s
         "",
         "Each probe connects to all of its targets in one batch (TCP connect, timeout "
         f"{env.timing.connect_timeout:g} s, at most {env.timing.concurrency} at once). SMB facts "
-        "(SMB1, signing per dialect, dialect floor, encryption, anonymous and guest access, "
+        "(SMB1, signing, dialect floor, encryption, anonymous and guest access, "
         "declared shares) are read with impacket from the runner.",
         "",
         "## How verdicts are decided",
@@ -83,7 +83,9 @@ def methodology(config: LoadedConfig, results: RunResults, cover: Coverage) -> s
         "makes its checks errors.",
         "- SMB1 is refused when the server answers an SMB1-only negotiate with 'no common "
         "dialect' or hangs up after it; signing is judged from the server's own SecurityMode "
-        "in its negotiate response at each dialect 2.0.2-3.1.1; encryption is required when the "
+        "in its answer to a negotiate offering every dialect 2.0.2-3.1.1; the dialect floor "
+        "holds when an offer of only the dialects below it is refused and the offer of all "
+        "chooses none below it; encryption is required when the "
         "account opens the shares over SMB 3.x but not over unencrypted SMB 2.1.",
         "- Exceptions fail when self-approved, expired, overdue for review, or unused (their "
         "path is closed).",

@@ -1,5 +1,5 @@
-"""The SMB wire: connections from a vantage, bounded exchanges, and our own one-dialect
-negotiates (SMB1, each SMB2/3 dialect), judged from the server's own answers."""
+"""The SMB wire: connections from a vantage, bounded exchanges, and our own negotiates (SMB1
+alone; SMB2/3 dialects alone or together), judged from the server's own answers."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from impacket import nt_errors, smb, smb3, smb3structs
 from impacket.smbconnection import SessionError
 
 from smbtests.errors import ProbeError, SmbCutError, SmbSilentError
-from smbtests.observations import NegotiateResult, Smb1Result
+from smbtests.observations import NegotiateResult, Smb1Result, offer_name
 
 SMB2_SESSION_FLAG_IS_GUEST = 0x0001
 SMB2_SESSION_FLAG_IS_NULL = 0x0002
@@ -164,14 +164,18 @@ def smb1_verdict(host: str, answer: bytes | None) -> Smb1Result:
     return Smb1Result(True, f"server accepted NT LM 0.12 (DialectIndex {dialect_index})")
 
 
-def _negotiate_request(dialect: str) -> bytes:
+NEGOTIATE_FIXED = 64 + 36  # the SMB2 header and a negotiate request's fixed part
+
+
+def _negotiate_request(offer: tuple[str, ...]) -> bytes:
+    """An SMB2 NEGOTIATE offering the dialects in `offer` (the server picks one of them)."""
     request = smb3structs.SMB2Negotiate()
     request["SecurityMode"] = smb3structs.SMB2_NEGOTIATE_SIGNING_ENABLED
     request["Capabilities"] = smb3structs.SMB2_GLOBAL_CAP_ENCRYPTION
     request["ClientGuid"] = bytes(random.getrandbits(8) for _ in range(16))
-    request["Dialects"] = [DIALECT_CODES[dialect]]
-    request["DialectCount"] = 1
-    if dialect == "3.1.1":
+    request["Dialects"] = [DIALECT_CODES[dialect] for dialect in offer]
+    request["DialectCount"] = len(offer)
+    if "3.1.1" in offer:
         # 3.1.1 requires a preauth-integrity context; offer encryption capabilities too
         preauth = smb3structs.SMB2PreAuthIntegrityCapabilities()
         preauth["HashAlgorithmCount"] = 1
@@ -184,11 +188,13 @@ def _negotiate_request(dialect: str) -> bytes:
         ciphers["Ciphers"] = b"\x01\x00"  # AES-128-CCM
         second = _negotiate_context(smb3structs.SMB2_ENCRYPTION_CAPABILITIES, ciphers)
         contexts = smb3structs.SMB311ContextData()
-        # header 64 + fixed negotiate 36 + one dialect 2 = 102, padded to 8 -> 104
-        contexts["NegotiateContextOffset"] = 104
+        # the context list starts 8-aligned after the dialects (2 bytes each)
+        dialects_end = NEGOTIATE_FIXED + 2 * len(offer)
+        offset = dialects_end + (8 - dialects_end % 8) % 8
+        contexts["NegotiateContextOffset"] = offset
         contexts["NegotiateContextCount"] = 2
         request["ClientStartTime"] = contexts.getData()
-        request["Padding"] = b"\x00\x00"
+        request["Padding"] = b"\x00" * (offset - dialects_end)
         pad = b"\x00" * ((8 - len(first.getData()) % 8) % 8)
         request["NegotiateContextList"] = first.getData() + pad + second.getData()
     packet = smb3structs.SMB2Packet()
@@ -208,22 +214,24 @@ def _negotiate_context(kind: int, body: Any) -> Any:
 
 
 def negotiate_smb2(
-    host: str, port: int, dialect: str, timeout: float, dial: Dial = direct
+    host: str, port: int, offer: tuple[str, ...], timeout: float, dial: Dial = direct
 ) -> NegotiateResult:
-    """Offer exactly one SMB2/3 dialect and read the server's own answer to it."""
+    """Offer the SMB2/3 dialects in `offer` and read the server's own answer: the one it chose
+    (by MS-SMB2 the highest it shares), or its refusal of them all."""
+    name = offer_name(offer)
     sock = connect(host, port, timeout, dial)
     try:
-        answer = _exchange(sock, _negotiate_request(dialect), timeout)
+        answer = _exchange(sock, _negotiate_request(offer), timeout)
     except TimeoutError:
-        raise silent(host, f"no answer to an SMB {dialect} negotiate") from None
+        raise silent(host, f"no answer to an SMB negotiate offering {name}") from None
     except OSError as exc:
-        raise silent(host, f"SMB {dialect} negotiate: {exc.strerror or exc}") from None
+        raise silent(host, f"SMB negotiate offering {name}: {exc.strerror or exc}") from None
     finally:
         sock.close()
     # Only the status MS-SMB2 prescribes for "no common dialect" is a refusal; a hang-up or any
-    # other answer (connection limits, an IPS, a crash) proves nothing about the dialect.
+    # other answer (connection limits, an IPS, a crash) proves nothing about the dialects.
     if answer is None:
-        raise silent(host, f"server hung up on an SMB {dialect} negotiate")
+        raise silent(host, f"server hung up on an SMB negotiate offering {name}")
     if answer[:4] != b"\xfeSMB":
         raise silent(host, f"not an SMB2 answer to negotiate: {answer[:8]!r}")
     try:
@@ -231,15 +239,21 @@ def negotiate_smb2(
         status = int(response["Status"])
         body = None if status else smb3structs.SMB2Negotiate_Response(response["Data"])
     except (struct.error, ValueError, KeyError, IndexError):
-        raise SmbUnreachableError(host, f"malformed SMB {dialect} negotiate answer") from None
+        raise SmbUnreachableError(
+            host, f"malformed answer to a negotiate offering {name}"
+        ) from None
     if body is None:
         if status == STATUS_NOT_SUPPORTED:
-            return NegotiateResult(dialect, False, None, None, "server refused it (NOT_SUPPORTED)")
-        raise SmbUnreachableError(host, f"SMB {dialect} negotiate answered 0x{status:08x}")
+            return NegotiateResult(name, False, None, None, "server refused it (NOT_SUPPORTED)")
+        raise SmbUnreachableError(host, f"negotiate offering {name} answered 0x{status:08x}")
     chosen = DIALECT_NAMES.get(body["DialectRevision"], f"0x{body['DialectRevision']:04x}")
+    if chosen not in offer:  # a server that breaks the protocol proves nothing either way
+        raise SmbUnreachableError(
+            host, f"server chose {chosen}, which a negotiate offering {name} did not offer"
+        )
     return NegotiateResult(
-        dialect,
-        chosen == dialect,
+        name,
+        True,
         chosen,
         int(body["SecurityMode"]),
         f"server chose {chosen}, SecurityMode 0x{body['SecurityMode']:x}",

@@ -109,6 +109,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "quic:iot1/fs1:443": "failed",
         "quic:iot1[10.45.40.42]/fs1:443": "failed",
     },
+    "dialect-below-floor": {"dialect:print1": "failed"},
     "signing-optional": {"signing:print1": "failed"},
     # guests cannot be let in while fs1 demands encryption, so the scenario relaxes it too
     "guest-access": {"anonymous:fs1": "failed", "encryption:fs1": "failed"},

@@ -184,6 +184,15 @@ def ssh_matrix(lab: Lab) -> dict[str, str]:
         return {f"ssh:{p}": r for p, r in zip(PROBES, pool.map(login, PROBES), strict=True)}
 
 
+SNAPSHOT_SMB_FACTS = (
+    "smb1",
+    "smb2_02_dialect",
+    "signing_required",
+    "anonymous_listing",
+    "encryption",
+)
+
+
 def snapshot(lab: Lab) -> dict[str, str]:
     """Everything a scenario may change, flattened: reachability, SMB facts, SSH, the doubles
     (win1 and dc1's Windows configuration), the policy overlay."""
@@ -194,7 +203,7 @@ def snapshot(lab: Lab) -> dict[str, str]:
         win = pool.submit(win_facts, lab)
         observed = {**reach.result(), **ssh.result(), **win.result()}
         for server, server_facts in facts.result().items():
-            for fact in ("smb1", "signing_required", "anonymous_listing", "encryption"):
+            for fact in SNAPSHOT_SMB_FACTS:
                 observed[f"smb:{server}/{fact}"] = str(server_facts[fact])
     overlay = lab.state_dir / "policy-overlay.yaml"
     observed["policy-overlay"] = overlay.read_text() if overlay.exists() else "absent"

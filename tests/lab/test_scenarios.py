@@ -131,6 +131,7 @@ CHANGES: dict[str, Callable[[dict[str, str]], dict[str, str]]] = {
             "10.45.20.0/255.255.255.0", "10.45.20.0-10.45.30.255"
         )
     },
+    "dialect-below-floor": lambda _: {"smb:print1/smb2_02_dialect": "0x202"},
     "signing-optional": lambda _: {"smb:print1/signing_required": "False"},
     "guest-access": lambda _: {
         "smb:fs1/anonymous_listing": "allowed: IPC$,data,public",

@@ -102,7 +102,10 @@ def test_merge_keys_merge(lab_files: Path) -> None:
         "hardening:\n  smb1: refused", "hardening: &base\n  smb1: refused"
     )
     policy.write_text(
-        text + "\nhardening_by_role:\n  dc:\n    <<: *base\n    encryption: required\n"
+        text.replace(
+            "hardening_by_role:\n",
+            "hardening_by_role:\n  dc:\n    <<: *base\n    encryption: required\n",
+        )
     )
     loaded = load(lab_files / "lab.yaml")
     dc = loaded.policy.hardening_by_role["dc"]

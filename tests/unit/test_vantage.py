@@ -12,12 +12,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from impacket import smb3structs
 from impacket.smbconnection import SessionError
 
 from smbtests import smb
 from smbtests.checks.registry import build_plan, judge
 from smbtests.checks.verdicts import Outcome
-from smbtests.config import load
+from smbtests.config import DIALECTS, load
 from smbtests.errors import PolicyError, SmbSilentError
 from smbtests.execute import Executor
 from smbtests.observations import (
@@ -29,6 +30,7 @@ from smbtests.observations import (
     SessionResult,
     SmbPathObservation,
     Target,
+    offer_name,
 )
 from smbtests.probes.base import ScanJob
 from smbtests.smb import session as smb_session
@@ -94,6 +96,61 @@ def test_smb1_against_a_service_that_reads_and_hangs_up_errors() -> None:
     finally:
         thread.join(5)
         server.close()
+
+
+def test_an_offer_of_every_dialect_carries_the_3_1_1_contexts_where_it_says() -> None:
+    packet = smb3structs.SMB2Packet(smb.wire._negotiate_request(DIALECTS))
+    request = smb3structs.SMB2Negotiate(packet["Data"])
+    assert request["DialectCount"] == 5
+    offset = smb3structs.SMB311ContextData(request["ClientStartTime"])["NegotiateContextOffset"]
+    assert offset % 8 == 0 and offset >= 64 + 36 + 2 * 5
+    first = smb3structs.SMB2NegotiateContext(packet.getData()[offset:])
+    assert first["ContextType"] == smb3structs.SMB2_PREAUTH_INTEGRITY_CAPABILITIES
+
+
+def negotiate_with(status: int, chosen: int, offer: tuple[str, ...]) -> NegotiateResult:
+    """One negotiate against a one-connection server answering `status` and `chosen`."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    response = smb3structs.SMB2Negotiate_Response()
+    response["SecurityMode"] = 3
+    response["DialectRevision"] = chosen
+    response["Buffer"] = b""
+    packet = smb3structs.SMB2Packet()
+    packet["Flags"] = smb3structs.SMB2_FLAGS_SERVER_TO_REDIR
+    packet["Status"] = status
+    packet["Data"] = b"\x09\x00\x00\x00" if status else response.getData()
+    reply = packet.getData()
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        conn.recv(4096)
+        conn.sendall(struct.pack(">I", len(reply)) + reply)
+        conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        return smb.negotiate_smb2("127.0.0.1", port, offer, 2.0)
+    finally:
+        thread.join(5)
+        server.close()
+
+
+def test_a_negotiate_names_its_offer_and_the_dialect_the_server_chose() -> None:
+    chosen = negotiate_with(0, 0x0311, DIALECTS)
+    assert (chosen.offered, chosen.accepted, chosen.dialect) == (
+        offer_name(DIALECTS),
+        True,
+        "3.1.1",
+    )
+    refused = negotiate_with(smb.wire.STATUS_NOT_SUPPORTED, 0, ("2.0.2", "2.1"))
+    assert (refused.offered, refused.accepted) == ("2.0.2, 2.1", False)
+
+
+def test_a_server_choosing_a_dialect_it_was_not_offered_proves_nothing() -> None:
+    with pytest.raises(smb.SmbUnreachableError, match="did not offer"):
+        negotiate_with(0, 0x0202, ("3.0", "3.0.2"))
 
 
 def test_failures_name_the_exception_class_and_its_text() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from smbtests.checks.base import Check
-from smbtests.checks.registry import build_plan, judge
+from smbtests.checks.base import Check, SmbNeed
+from smbtests.checks.registry import build_plan, judge, kind_of
 from smbtests.checks.verdicts import Outcome, Verdict
 from smbtests.config import load
 from smbtests.dates import utc_today
@@ -137,6 +137,56 @@ def test_signing_judged_from_server_security_mode_per_dialect() -> None:
     assert "3.1.1" in verdict.message
     none = negotiations({"2.0.2": None})
     assert judge(check, none, CONFIG.policy, TODAY).outcome is Outcome.ERROR
+
+
+ALL = "2.0.2, 2.1, 3.0, 3.0.2, 3.1.1"  # offer_name(DIALECTS)
+
+
+def answer(offered: str, chosen: str | None, mode: int = 3) -> NegotiateResult:
+    detail = f"server chose {chosen}" if chosen else "server refused it (NOT_SUPPORTED)"
+    return NegotiateResult(offered, chosen is not None, chosen, mode if chosen else None, detail)
+
+
+def test_dialect_floor_is_proved_by_a_refused_offer_of_the_dialects_below_it() -> None:
+    check = PLAN["dialect:print1"]  # the lab's print role: floor 2.1
+    kept = NegotiationObservation((answer(ALL, "3.1.1"), answer("2.0.2", None)))
+    verdict = judge(check, kept, CONFIG.policy, TODAY)
+    assert verdict.outcome is Outcome.PASSED
+    assert "refused 2.0.2 offered alone" in verdict.message
+    below = NegotiationObservation((answer(ALL, "3.1.1"), answer("2.0.2", "2.0.2")))
+    verdict = judge(check, below, CONFIG.policy, TODAY)
+    assert (verdict.outcome, verdict.observed) == (Outcome.FAILED, "below-floor:2.0.2")
+    # a server whose best is below the floor fails from the offer of all alone
+    old = NegotiationObservation((answer(ALL, "2.0.2"), answer("2.0.2", "2.0.2")))
+    assert judge(check, old, CONFIG.policy, TODAY).observed == "below-floor:2.0.2"
+    unasked = NegotiationObservation((answer(ALL, "3.1.1"),))
+    assert judge(check, unasked, CONFIG.policy, TODAY).outcome is Outcome.ERROR
+    silent = NegotiationObservation((answer(ALL, None), answer("2.0.2", None)))
+    assert judge(check, silent, CONFIG.policy, TODAY).outcome is Outcome.ERROR
+    # at the lowest floor there is nothing below to refuse
+    lowest = judge(PLAN["dialect:fs1"], unasked, CONFIG.policy, TODAY)
+    assert (lowest.outcome, lowest.observed) == (Outcome.PASSED, "at-floor")
+
+
+def test_dialect_asks_below_the_floor_only_where_there_is_something_below() -> None:
+    dialect = kind_of(PLAN["dialect:print1"])
+    assert list(dialect.needs(PLAN["dialect:print1"], CONFIG)) == [
+        SmbNeed.NEGOTIATE,
+        SmbNeed.BELOW_FLOOR,
+    ]
+    assert list(dialect.needs(PLAN["dialect:fs1"], CONFIG)) == [SmbNeed.NEGOTIATE]
+    assert list(kind_of(PLAN["signing:print1"]).needs(PLAN["signing:print1"], CONFIG)) == [
+        SmbNeed.NEGOTIATE
+    ]
+
+
+def test_signing_is_read_from_the_dialect_the_server_chose() -> None:
+    check = PLAN["signing:print1"]
+    optional = judge(
+        check, NegotiationObservation((answer(ALL, "3.1.1", 1),)), CONFIG.policy, TODAY
+    )
+    assert optional.outcome is Outcome.FAILED
+    assert "NOT require signing at 3.1.1" in optional.message
 
 
 def session(listed: bool, logged_in: bool = True, flags: int = 0) -> SessionResult:

@@ -11,6 +11,7 @@ import struct
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from impacket import nt_errors, smb3
 from impacket.smb3structs import (
     SMB2_DIALECT_002,
     SMB2_DIALECT_21,
@@ -49,6 +50,14 @@ def smb1_negotiate(address: str) -> str:
 
 def connect(address: str, dialect: int | None = None) -> SMBConnection:
     return SMBConnection(address, address, preferredDialect=dialect, timeout=TIMEOUT)
+
+
+def smb2_02(address: str) -> str:
+    """The dialect the server picks when offered SMB 2.0.2 alone, or its refusal."""
+    try:
+        return hex(connect(address, SMB2_DIALECT_002).getDialect())
+    except smb3.SessionError as exc:  # impacket's negotiate raises its SMB3 class
+        return f"refused: {nt_errors.ERROR_MESSAGES[exc.get_error_code()][0]}"
 
 
 def login_unencrypted(address: str, dialect: int | None, user: str, password: str) -> SMBConnection:
@@ -102,7 +111,7 @@ def user_shares(address: str, password: str) -> list[str]:
 def facts(address: str, share: str, password: str) -> dict[str, object]:
     checks = {
         "smb1": lambda: smb1_negotiate(address),
-        "smb2_02_dialect": lambda: hex(connect(address, SMB2_DIALECT_002).getDialect()),
+        "smb2_02_dialect": lambda: smb2_02(address),
         # The server's own negotiate flag, read over SMB 3.1.1 (impacket's isSigningRequired() is
         # always True there, and it leaves ServerSecurityMode at 0 below SMB 3.0).
         "signing_required": lambda: bool(
