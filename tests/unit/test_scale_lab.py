@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -124,3 +125,19 @@ def test_n_auto_is_slower_only_beyond_serials_own_rounds() -> None:
     assert "plugins/workers.py dropped -n" in bench.not_slower(serial, serial, True)
     slower = bench.not_slower(bench.Row("-n auto", (2.3, 2.4, 2.5)), serial, False)
     assert slower.startswith("NOT met") and "dropped" not in slower
+
+
+def test_every_other_round_runs_the_cases_backwards(capsys: pytest.CaptureFixture[str]) -> None:
+    ran: list[str] = []
+
+    def case(label: str) -> Callable[[], tuple[float, None]]:
+        def run() -> tuple[float, None]:
+            ran.append(label)
+            return 1.0, None
+
+        return run
+
+    found = _benchmark()._rounds({label: case(label) for label in "abc"}, 3)
+    assert ran == ["a", "b", "c", "c", "b", "a", "a", "b", "c"]
+    assert all(len(runs) == 3 for runs in found.values())
+    assert "round 2: c" in capsys.readouterr().out
