@@ -35,3 +35,15 @@ def test_a_bracketed_id_is_named_whole() -> None:
     _write_lines(reporter)
     assert "FAILED reach:mgmt[10.45.20.5]/fs1:445: mgmt -> fs1:445 OPEN" in reporter.lines
     assert "ERROR smb1:fs1: probe down" in reporter.lines
+
+
+def test_the_cells_not_covered_are_shown_a_few_then_counted() -> None:
+    from plugins.results import SHOWN_UNCOVERED, not_covered
+
+    assert not_covered([]) == "none"
+    few = [("guest", "fs1", 445), ("iot", "dc1", 139)]
+    assert not_covered(few) == "guest->fs1:445, iot->dc1:139"
+    many = [("corp", f"t-{n}", 445) for n in range(SHOWN_UNCOVERED + 1788)]
+    text = not_covered(many)
+    assert text.count("->") == SHOWN_UNCOVERED
+    assert text.endswith("and 1788 more (the results file's coverage.uncovered)")
