@@ -24,7 +24,7 @@ and at the largest scale, the posture of the ~10% listening targets (real smbd):
   and the highest dialect, one offering only those below the floor 2.1); the answers are
   printed next to them;
 - the posture suite (`pytest --env posture.yaml -m smb_hardening`: smb1, signing, dialect),
-  serial and with `-n auto`, with the CPU the lab's smbd spent on it.
+  serial and with `-n auto`, with the CPU the lab's smbd and the suite itself spent on it.
 It prints medians, ratios and the issue's targets (#12). Machines are noisy: read the ratios,
 record the load average it prints, and never assert on any of it.
 """
@@ -140,6 +140,16 @@ def server_cap(
         "connections"
     )
     return cap, text
+
+
+def machine_busy(cores: int, wall: float, suite: float, server: Sequence[float]) -> str:
+    """How full the machine's cores were during the suite: its own CPU and the server's."""
+    smbd = statistics.median(server)
+    busy = (suite + smbd) / (cores * wall)
+    return (
+        f"the suite's {wall:.2f} s: smbtests {suite:.2f} CPU s (pytest and its Allure writer), "
+        f"the lab's smbd {smbd:.2f} CPU s: {busy:.0%} of the {cores} cores busy"
+    )
 
 
 def verdict(met: bool, text: str) -> str:
@@ -496,12 +506,16 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
 
     a_host = len(checks.read_text().split())
     same = f"raw limit (the checks' {a_host} negotiates a host)"
-    # the farm smbd's CPU seconds in each run of the cases making the checks' connections
+    # the farm smbd's CPU seconds in each run of the cases making the checks' connections, and
+    # the suite's own (pytest and its Allure writer)
     server: dict[str, list[float]] = {same: [], "ours": []}
+    own: list[float] = []
     cases: dict[str, Case] = {
         "raw limit (one SMB2 negotiate per host)": raw(one),
         same: _with_server_cpu(raw(checks), server[same]),
-        "smbtests posture (smb1, signing, dialect)": _with_server_cpu(suite(), server["ours"]),
+        "smbtests posture (smb1, signing, dialect)": _with_server_cpu(
+            _with_own_cpu(suite(), own), server["ours"]
+        ),
         "smbtests posture, -n auto": suite(*AUTO),
     }
     print(f"posture on {len(hosts)} hosts: {load_average()}", flush=True)
@@ -530,6 +544,7 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
         cores, a_host, statistics.median(server["ours"]), a_host * len(hosts)
     )
     lines.append(f"{cap_text}; smbtests at {rate / cap:.0%} of that")
+    lines.append(machine_busy(cores, ours.median, statistics.median(own), server["ours"]))
     met = rate >= 200 or ours.median <= 2 * limit.median
     capped = f" (the lab's smbd caps {a_host} connections a host at {cap:.0f} here)"
     lines.append(verdict(met, f"posture {rate:.0f} hosts/s" + ("" if met else capped)))
@@ -554,6 +569,24 @@ def _with_server_cpu(case: Case, into: list[float]) -> Case:
         return measured
 
     return run
+
+
+def _with_own_cpu(case: Case, into: list[float]) -> Case:
+    """The case, with the CPU seconds of the processes it ran and waited for (the suite and
+    its children) put into `into`."""
+
+    def run() -> tuple[float, float | None]:
+        before = _children_seconds()
+        measured = case()
+        into.append(_children_seconds() - before)
+        return measured
+
+    return run
+
+
+def _children_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _farm_smbd_pid() -> int:

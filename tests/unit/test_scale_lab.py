@@ -148,3 +148,11 @@ def test_every_other_round_runs_the_cases_backwards(capsys: pytest.CaptureFixtur
     assert ran == ["a", "b", "c", "c", "b", "a", "a", "b", "c"]
     assert all(len(runs) == 3 for runs in found.values())
     assert "round 2: c" in capsys.readouterr().out
+
+
+def test_the_machine_is_as_busy_as_the_suite_and_the_server_kept_it() -> None:
+    text = _benchmark().machine_busy(2, 3.0, 2.1, [3.6, 3.9, 3.7])
+    assert text == (
+        "the suite's 3.00 s: smbtests 2.10 CPU s (pytest and its Allure writer), the lab's smbd "
+        "3.70 CPU s: 97% of the 2 cores busy"
+    )
