@@ -458,14 +458,14 @@ def measure_scale(count: int, repeat: int, work: Path, posture: bool) -> str:
 
 
 def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[str]) -> str:
-    from smbtests.config import DIALECTS
+    from smbtests.config import DIALECTS, Hardening
     from smbtests.lab import scale
     from smbtests.smb.wire import _negotiate_request, _smb1_negotiate_request  # the suite's own
 
     targets = _write_targets(work, "posture-targets", hosts)
     # built here: the child stays stdlib-only, fast
     one = _requests(work / "negotiate-one", [_negotiate_request(("3.1.1",))])
-    below = DIALECTS[: DIALECTS.index(scale.FLOOR)]
+    below = Hardening(min_dialect=scale.FLOOR).below_floor()
     checks = _requests(
         work / "negotiate-checks",
         [_smb1_negotiate_request(), _negotiate_request(DIALECTS), _negotiate_request(below)],

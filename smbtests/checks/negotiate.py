@@ -3,7 +3,7 @@ SMB1-only negotiate; one offering every SMB2/3 dialect (signing, dialect); one o
 dialects below the host's floor (dialect). A server announces signing in SecurityMode from its
 one RequireMessageSigning setting, whatever the dialect (MS-SMB2 3.3.5.4), and picks from an
 offer the highest dialect it shares: so two negotiates prove what one per dialect did, on two
-connections of six (smbd forks for each)."""
+connections instead of five (smbd forks for each; Samba hangs up after a refusal)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ SIGNING = host_kind(
     setting for them all), never from impacket's `isSigningRequired()` (forced true at
     3.1.1).""",
     ("SMB signing required", "critical"),
-    "the server requires signing at every SMB2/3 dialect it offers",
+    "the server requires signing (its SecurityMode, one setting for every SMB2/3 dialect)",
     (SmbNeed.NEGOTIATE, lambda answer: NegotiationObservation((answer,))),
     _signing,
     applies=lambda baseline: baseline.signing == "required",
@@ -82,10 +82,7 @@ def _dialect(check: Check, obs: NegotiationObservation, judging: Judging) -> Ver
     baseline = judging.policy.baseline_for(check.host or "")
     floor, below = baseline.min_dialect or DIALECTS[0], baseline.below_floor()
     offered = accepted(obs.negotiations)
-    if not offered:
-        return Verdict(Outcome.ERROR, f"{check.host} negotiated no SMB2/3 dialect at all", "error")
-    chosen = {n.dialect for n in offered}
-    under = [dialect for dialect in below if dialect in chosen]
+    under = [dialect for dialect in below if dialect in {n.dialect for n in offered}]
     if under:
         answers = "; ".join(
             f"offered {n.offered}: {n.detail}" for n in offered if n.dialect in under
@@ -95,22 +92,27 @@ def _dialect(check: Check, obs: NegotiationObservation, judging: Judging) -> Ver
             f"{check.host} accepts {', '.join(under)} below the floor {floor} ({answers})",
             "below-floor:" + ",".join(under),
         )
-    highest = offered[0].dialect
+    every = next((n for n in offered if n.offered == offer_name(DIALECTS)), None)
+    if every is None:
+        return Verdict(
+            Outcome.ERROR, f"{check.host} chose no dialect of every SMB2/3 dialect offered", "error"
+        )
     if not below:
         return Verdict(
             Outcome.PASSED,
-            f"{check.host} chose {highest} of every SMB2/3 dialect; nothing is below its floor "
-            f"{floor}",
+            f"{check.host} chose {every.dialect} of every SMB2/3 dialect; nothing is below its "
+            f"floor {floor}",
             "at-floor",
         )
     refusal = next((n for n in obs.negotiations if n.offered == offer_name(below)), None)
-    if refusal is None:  # the floor was never put to the server: nothing is proven
+    if refusal is None or refusal.accepted:  # never put to the server, or answered with a
+        # dialect it was not offered (the wire makes that an error): nothing is proven
         return Verdict(
             Outcome.ERROR, f"{check.host}: no negotiate offered the dialects below {floor}", "error"
         )
     return Verdict(
         Outcome.PASSED,
-        f"{check.host} chose {highest} and refused {offer_name(below)} offered alone "
+        f"{check.host} chose {every.dialect} and refused {offer_name(below)} offered alone "
         f"({refusal.detail}); nothing below {floor}",
         "at-floor",
     )

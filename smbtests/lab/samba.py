@@ -26,6 +26,16 @@ class Share:
     files: tuple[tuple[str, str], ...] = ()
 
 
+# smb.conf's name of each SMB2/3 dialect (`server min protocol`)
+PROTOCOLS = {
+    "2.0.2": "SMB2_02",
+    "2.1": "SMB2_10",
+    "3.0": "SMB3_00",
+    "3.0.2": "SMB3_02",
+    "3.1.1": "SMB3_11",
+}
+
+
 @dataclass(frozen=True)
 class SambaSettings:
     """What differs between the lab's Samba instances and between scenarios."""
@@ -57,7 +67,7 @@ COMPLIANT: dict[str, SambaSettings] = {
     ),
     # the lab policy's print role has the floor SMB 2.1 (hardening_by_role)
     "print1": SambaSettings(
-        encrypt="desired", shares=(Share("scans", read_only=False),), min_protocol="SMB2_10"
+        encrypt="desired", shares=(Share("scans", read_only=False),), min_protocol=PROTOCOLS["2.1"]
     ),
 }
 

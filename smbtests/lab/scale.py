@@ -51,7 +51,7 @@ LINK = Segment(
     IPv6Address("fd45:0:0:63::1"),
 )
 FARM_HOST = Host("farm", LINK, IPv4Address("10.45.63.2"), "smb-server")
-FLOOR = "2.1"  # the posture's dialect floor: the farm's smbd has server min protocol = SMB2_10
+FLOOR = "2.1"  # the posture's dialect floor, and the farm smbd's `server min protocol`
 FARM_LINK = "v-farm"  # the router's end; the farm's end is eth0
 
 SCALE_DIR = paths.STATE_DIR / "scale"
@@ -224,7 +224,7 @@ def _start_listeners(scaled: Farm, lab: LabState) -> None:
         shares=(),
         extra_interfaces=tuple(f"{address}/32" for address in scaled.listening),
         # the floor of the farm's policy: the posture proves it with a refused negotiate
-        min_protocol="SMB2_10",
+        min_protocol=samba.PROTOCOLS[FLOOR],
     )
     service = _farm_smbd()
     services.prepare(service, settings)

@@ -82,10 +82,12 @@ def methodology(config: LoadedConfig, results: RunResults, cover: Coverage) -> s
         "- A probe that cannot be reached, authenticates wrongly, or returns malformed output "
         "makes its checks errors.",
         "- SMB1 is refused when the server answers an SMB1-only negotiate with 'no common "
-        "dialect', in SMB2 or with an NTSTATUS (a hang-up with nothing read proves nothing: "
-        "an error); signing is judged from the server's own SecurityMode in its answer to a "
-        "negotiate offering every dialect 2.0.2-3.1.1; the dialect floor holds when an offer "
-        "of only the dialects below it is refused and the offer of all chooses none below it; "
+        "dialect', in SMB2, or with NOT_SUPPORTED or NOT_IMPLEMENTED (a hang-up with nothing "
+        "read, or another status, proves nothing: an error); signing is judged from the "
+        "server's own SecurityMode in its answer to a negotiate offering every dialect "
+        "2.0.2-3.1.1 (by MS-SMB2 3.3.5.4 one setting for every dialect, RequireMessageSigning); "
+        "the dialect floor holds when an offer of only the dialects below it is refused and "
+        "the offer of all chooses none below it; "
         "encryption is required when the account opens the shares over SMB 3.x but not over "
         "unencrypted SMB 2.1.",
         "- Exceptions fail when self-approved, expired, overdue for review, or unused (their "

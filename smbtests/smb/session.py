@@ -20,6 +20,7 @@ from smbtests.smb.wire import (
     DIALECT_NAMES,
     SMB2_SESSION_FLAG_ENCRYPT_DATA,
     Dial,
+    SmbOffOfferError,
     SmbUnreachableError,
     connect,
     describe,
@@ -189,7 +190,10 @@ def _read_policy_file(conn: Any, host: str, share: str) -> str:
 def smb_answers(host: str, port: int, timeout: float, dial: Dial = direct) -> NegotiateResult:
     """Whether SMB itself answers at host:port (any SMB2 answer does, a refusal included), or
     SmbSilentError when only TCP does: one negotiate offering 3.1.1."""
-    return negotiate_smb2(host, port, ("3.1.1",), timeout, dial)
+    try:
+        return negotiate_smb2(host, port, ("3.1.1",), timeout, dial)
+    except SmbOffOfferError as exc:  # another dialect, yet an SMB answer all the same
+        return exc.answer
 
 
 # NTSTATUS answers that are the server saying "no" (a fact); any other status, or no answer,

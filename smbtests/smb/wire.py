@@ -23,6 +23,10 @@ SMB2_SESSION_FLAG_ENCRYPT_DATA = 0x0004
 SMB2_SHAREFLAG_ENCRYPT_DATA = 0x0008
 SMB1_NO_COMMON_DIALECT = 0xFFFF
 STATUS_NOT_SUPPORTED = 0xC00000BB
+STATUS_NOT_IMPLEMENTED = 0xC0000002
+# an NTSTATUS answer to an SMB1-only negotiate that says "not this protocol" (any other, e.g.
+# STATUS_INSUFFICIENT_RESOURCES from a connection limit, proves nothing)
+SMB1_REFUSALS = frozenset({STATUS_NOT_SUPPORTED, STATUS_NOT_IMPLEMENTED})
 
 DIALECT_CODES: dict[str, int] = {
     "2.0.2": 0x0202,
@@ -52,6 +56,15 @@ class SmbUnreachableError(ProbeError):
 
     def __init__(self, host: str, message: str, vantage: str = VANTAGE) -> None:
         super().__init__(vantage, f"SMB to {host}: {message}")
+
+
+class SmbOffOfferError(SmbUnreachableError):
+    """The server chose a dialect the negotiate did not offer: SMB answers there, yet nothing
+    about the dialects offered is proven. `answer` is what it said."""
+
+    def __init__(self, host: str, answer: NegotiateResult) -> None:
+        super().__init__(host, answer.detail)
+        self.answer = answer
 
 
 def silent(host: str, message: str, cut: bool = False) -> SmbSilentError:
@@ -116,8 +129,9 @@ def _read_exact(sock: socket.socket, count: int, deadline: float) -> bytes | Non
 
 def negotiate_smb1(host: str, port: int, timeout: float, dial: Dial = direct) -> Smb1Result:
     """Offer only NT LM 0.12 (SMB1). Only a server's answer refuses it: "no common dialect", an
-    SMB2 answer, or an NTSTATUS. A hang-up or reset with nothing read proves nothing (an IPS, a
-    connection limit, a dead service may do it): SmbSilentError, like no connection at all."""
+    SMB2 answer, or NOT_SUPPORTED / NOT_IMPLEMENTED. A hang-up or reset with nothing read, or
+    another status, proves nothing (an IPS, a connection limit, a dead service may do it):
+    SmbSilentError, like no connection at all."""
     sock = connect(host, port, timeout, dial)
     try:
         answer = _exchange(sock, _smb1_negotiate_request(), timeout)
@@ -153,8 +167,10 @@ def smb1_verdict(host: str, answer: bytes | None) -> Smb1Result:
         return Smb1Result(False, "server answered an SMB1-only negotiate with SMB2")
     if answer[:4] == b"\xffSMB" and len(answer) >= 9:
         status = struct.unpack("<I", answer[5:9])[0]
-        if status:
+        if status in SMB1_REFUSALS:
             return Smb1Result(False, f"server answered the SMB1 negotiate with 0x{status:08x}")
+        if status:  # a connection limit or a busy server says nothing of SMB1
+            raise silent(host, f"SMB1 negotiate answered 0x{status:08x}: unprovable")
     if answer[:4] != b"\xffSMB" or len(answer) < 37:
         raise silent(host, f"not an SMB answer to negotiate: {answer[:8]!r}")
     word_count = answer[32]
@@ -169,6 +185,8 @@ NEGOTIATE_FIXED = 64 + 36  # the SMB2 header and a negotiate request's fixed par
 
 def _negotiate_request(offer: tuple[str, ...]) -> bytes:
     """An SMB2 NEGOTIATE offering the dialects in `offer` (the server picks one of them)."""
+    if not offer:  # no dialect to offer: a request no server can answer with a proof
+        raise ValueError("an SMB2 negotiate offers at least one dialect")
     request = smb3structs.SMB2Negotiate()
     request["SecurityMode"] = smb3structs.SMB2_NEGOTIATE_SIGNING_ENABLED
     request["Capabilities"] = smb3structs.SMB2_GLOBAL_CAP_ENCRYPTION
@@ -247,16 +265,12 @@ def negotiate_smb2(
             return NegotiateResult(name, False, None, None, "server refused it (NOT_SUPPORTED)")
         raise SmbUnreachableError(host, f"negotiate offering {name} answered 0x{status:08x}")
     chosen = DIALECT_NAMES.get(body["DialectRevision"], f"0x{body['DialectRevision']:04x}")
+    mode = int(body["SecurityMode"])
     if chosen not in offer:  # a server that breaks the protocol proves nothing either way
-        raise SmbUnreachableError(
-            host, f"server chose {chosen}, which a negotiate offering {name} did not offer"
-        )
+        detail = f"server chose {chosen}, which a negotiate offering {name} did not offer"
+        raise SmbOffOfferError(host, NegotiateResult(name, False, chosen, mode, detail))
     return NegotiateResult(
-        name,
-        True,
-        chosen,
-        int(body["SecurityMode"]),
-        f"server chose {chosen}, SecurityMode 0x{body['SecurityMode']:x}",
+        name, True, chosen, mode, f"server chose {chosen}, SecurityMode 0x{mode:x}"
     )
 
 

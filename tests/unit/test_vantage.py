@@ -18,7 +18,7 @@ from impacket.smbconnection import SessionError
 from smbtests import smb
 from smbtests.checks.registry import build_plan, judge
 from smbtests.checks.verdicts import Outcome
-from smbtests.config import DIALECTS, load
+from smbtests.config import DIALECTS, Hardening, load
 from smbtests.errors import PolicyError, SmbSilentError
 from smbtests.execute import Executor
 from smbtests.observations import (
@@ -62,6 +62,12 @@ def test_smb1_smb2_answer_is_a_refusal() -> None:
 def test_smb1_ntstatus_answer_is_a_refusal() -> None:
     result = smb.smb1_verdict("h", smb1_answer(status=0xC0000002, word_count=0))
     assert not result.accepted and "0xc0000002" in result.detail
+
+
+def test_smb1_answered_with_a_busy_servers_status_is_unprovable() -> None:
+    """STATUS_INSUFFICIENT_RESOURCES (a connection limit) says nothing of SMB1."""
+    with pytest.raises(SmbSilentError, match="0xc000009a: unprovable"):
+        smb.smb1_verdict("h", smb1_answer(status=0xC000009A, word_count=0))
 
 
 def test_smb1_no_common_dialect_is_a_refusal() -> None:
@@ -108,8 +114,13 @@ def test_an_offer_of_every_dialect_carries_the_3_1_1_contexts_where_it_says() ->
     assert first["ContextType"] == smb3structs.SMB2_PREAUTH_INTEGRITY_CAPABILITIES
 
 
-def negotiate_with(status: int, chosen: int, offer: tuple[str, ...]) -> NegotiateResult:
-    """One negotiate against a one-connection server answering `status` and `chosen`."""
+def negotiate_with(
+    status: int,
+    chosen: int,
+    offer: tuple[str, ...],
+    ask: Callable[..., NegotiateResult] = smb.negotiate_smb2,
+) -> NegotiateResult:
+    """One negotiate (`ask`) against a one-connection server answering `status` and `chosen`."""
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
     response = smb3structs.SMB2Negotiate_Response()
@@ -131,7 +142,7 @@ def negotiate_with(status: int, chosen: int, offer: tuple[str, ...]) -> Negotiat
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        return smb.negotiate_smb2("127.0.0.1", port, offer, 2.0)
+        return ask("127.0.0.1", port, offer, 2.0)
     finally:
         thread.join(5)
         server.close()
@@ -151,6 +162,51 @@ def test_a_negotiate_names_its_offer_and_the_dialect_the_server_chose() -> None:
 def test_a_server_choosing_a_dialect_it_was_not_offered_proves_nothing() -> None:
     with pytest.raises(smb.SmbUnreachableError, match="did not offer"):
         negotiate_with(0, 0x0202, ("3.0", "3.0.2"))
+
+
+def test_an_answer_in_another_dialect_still_shows_that_smb_answers() -> None:
+    def answers(host: str, port: int, _offer: object, timeout: float) -> NegotiateResult:
+        return smb_session.smb_answers(host, port, timeout)
+
+    answer = negotiate_with(0, 0x0210, ("3.1.1",), answers)
+    assert (answer.accepted, answer.dialect) == (False, "2.1") and "did not offer" in answer.detail
+
+
+def test_an_offer_below_the_highest_floor_carries_no_contexts() -> None:
+    below = Hardening(min_dialect="3.1.1").below_floor()
+    assert below == ("2.0.2", "2.1", "3.0", "3.0.2")
+    assert Hardening().below_floor() == Hardening(min_dialect="2.0.2").below_floor() == ()
+    request = smb3structs.SMB2Negotiate(
+        smb3structs.SMB2Packet(smb.wire._negotiate_request(below))["Data"]
+    )
+    assert request["DialectCount"] == 4 and request["ClientStartTime"] == bytes(8)
+    with pytest.raises(ValueError, match="at least one dialect"):
+        smb.wire._negotiate_request(())
+
+
+def test_the_executor_offers_the_hosts_own_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """print1's role has the floor 2.1: every dialect, then 2.0.2 alone; fs1's (2.0.2): one."""
+    offers: dict[str, list[tuple[str, ...]]] = {}
+
+    def negotiate(host: str, port: int, offer: tuple[str, ...], *_: object) -> NegotiateResult:
+        offers.setdefault(host, []).append(offer)
+        chosen = None if offer == ("2.0.2",) else offer[-1]
+        return NegotiateResult(offer_name(offer), chosen is not None, chosen, 3, "")
+
+    monkeypatch.setattr(smb, "negotiate_smb2", negotiate)
+    checks = [PLAN["dialect:print1"], PLAN["dialect:fs1"]]
+
+    def no_probe(name: str) -> OpenEverywhere:
+        raise AssertionError(f"hardening from the runner opened probe {name}")
+
+    executor = Executor(CONFIG, checks, no_probe, None)
+    try:
+        verdicts = {c.id: judge(c, executor.observe(c), CONFIG.policy, TODAY) for c in checks}
+    finally:
+        executor.close()
+    assert sorted(offers["10.45.10.13"]) == sorted([DIALECTS, ("2.0.2",)])
+    assert offers["10.45.10.11"] == [DIALECTS]
+    assert all(v.outcome is Outcome.PASSED for v in verdicts.values())
 
 
 def test_failures_name_the_exception_class_and_its_text() -> None:

@@ -126,7 +126,7 @@ def negotiations(modes: dict[str, int | None]) -> NegotiationObservation:
     )
 
 
-def test_signing_judged_from_server_security_mode_per_dialect() -> None:
+def test_signing_judged_from_the_servers_own_security_mode_at_every_dialect_seen() -> None:
     check = PLAN["signing:print1"]
     good = negotiations({"2.0.2": 3, "2.1": 3, "3.0": 3, "3.0.2": 3, "3.1.1": 3})
     assert judge(check, good, CONFIG.policy, TODAY).outcome is Outcome.PASSED
@@ -163,6 +163,9 @@ def test_dialect_floor_is_proved_by_a_refused_offer_of_the_dialects_below_it() -
     assert judge(check, unasked, CONFIG.policy, TODAY).outcome is Outcome.ERROR
     silent = NegotiationObservation((answer(ALL, None), answer("2.0.2", None)))
     assert judge(check, silent, CONFIG.policy, TODAY).outcome is Outcome.ERROR
+    # an answer to the floor's offer in a dialect at the floor was never offered: no proof
+    astray = NegotiationObservation((answer(ALL, "3.1.1"), answer("2.0.2", "2.1")))
+    assert judge(check, astray, CONFIG.policy, TODAY).outcome is Outcome.ERROR
     # at the lowest floor there is nothing below to refuse
     lowest = judge(PLAN["dialect:fs1"], unasked, CONFIG.policy, TODAY)
     assert (lowest.outcome, lowest.observed) == (Outcome.PASSED, "at-floor")
