@@ -18,8 +18,11 @@ MAX_STDERR = 64 << 10
 
 
 def python_command(python: str, source: str) -> str:
-    """The remote command line: the probe's python running source (nothing built from input)."""
-    return f"{shlex.quote(python)} -c {shlex.quote(source)}"
+    """The remote command line: the probe's python running source (nothing built from input),
+    isolated (-I: no PYTHON* variables, no user site) and without `site` (-S: no site-packages
+    and their .pth files run at start): the scripts need only the standard library, and the
+    interpreter starts in half the time (measured: 19 against 40 ms), which the scans wait for."""
+    return f"{shlex.quote(python)} -I -S -c {shlex.quote(source)}"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ the lab's stand-in server code. Each outcome has its own word."""
 from __future__ import annotations
 
 import asyncio
+import shlex
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from aioquic.quic.configuration import QuicConfiguration
 
 from smbtests.errors import ProbeError
 from smbtests.observations import QuicRequest, QuicResult, QuicState, Target
+from smbtests.probes._remote import python_command
 from smbtests.probes.local import LocalProbe
 from smbtests.probes.ssh import RELAY_SOURCE
 from smbtests.quic import from_probe, offered_versions
@@ -27,7 +29,7 @@ LOOPBACK = "127.0.0.1"
 
 
 class ScriptProbe:
-    """The relay script run as the ssh probe runs it (`python3 -c SOURCE LIFETIME`), its
+    """The relay script run as the ssh probe runs it (`python3 -I -S -c SOURCE LIFETIME`), its
     stdin and stdout one end of a socket pair."""
 
     name = "script"
@@ -38,7 +40,7 @@ class ScriptProbe:
 
     def relay(self, lifetime: float) -> socket.socket:
         mine, theirs = socket.socketpair()
-        argv = [sys.executable, "-c", self.source, str(lifetime)]
+        argv = [*shlex.split(python_command(sys.executable, self.source)), str(lifetime)]
         self.children.append(subprocess.Popen(argv, stdin=theirs.fileno(), stdout=theirs.fileno()))
         theirs.close()
         return mine
