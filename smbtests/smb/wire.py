@@ -236,10 +236,10 @@ def negotiate_smb2(
 ) -> NegotiateResult:
     """Offer the SMB2/3 dialects in `offer` and read the server's own answer: the one it chose
     (by MS-SMB2 the highest it shares), or its refusal of them all."""
-    name = offer_name(offer)
+    name, request = offer_name(offer), _negotiate_request(offer)
     sock = connect(host, port, timeout, dial)
     try:
-        answer = _exchange(sock, _negotiate_request(offer), timeout)
+        answer = _exchange(sock, request, timeout)
     except TimeoutError:
         raise silent(host, f"no answer to an SMB negotiate offering {name}") from None
     except OSError as exc:
