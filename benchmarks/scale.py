@@ -466,10 +466,8 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
     # built here: the child stays stdlib-only, fast
     one = _requests(work / "negotiate-one", [_negotiate_request(("3.1.1",))])
     below = Hardening(min_dialect=scale.FLOOR).below_floor()
-    checks = _requests(
-        work / "negotiate-checks",
-        [_smb1_negotiate_request(), _negotiate_request(DIALECTS), _negotiate_request(below)],
-    )
+    payloads = [_smb1_negotiate_request(), _negotiate_request(DIALECTS), _negotiate_request(below)]
+    checks = _requests(work / "negotiate-checks", payloads)
 
     answers: dict[str, str] = {}  # what each raw limit's last round was answered
 
@@ -504,7 +502,7 @@ def measure_posture(hosts: Sequence[object], repeat: int, work: Path, me: list[s
 
         return run
 
-    a_host = len(checks.read_text().split())
+    a_host = len(payloads)
     same = f"raw limit (the checks' {a_host} negotiates a host)"
     # the farm smbd's CPU seconds in each run of the cases making the checks' connections, and
     # the suite's own (pytest and its Allure writer)

@@ -42,7 +42,7 @@ class SambaSettings:
 
     encrypt: str
     shares: tuple[Share, ...]
-    min_protocol: str = "SMB2_02"
+    min_protocol: str = PROTOCOLS["2.0.2"]
     signing: str = "mandatory"
     restrict_anonymous: int = 2
     map_to_guest: str = "never"

@@ -331,7 +331,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "dialect-below-floor",
             "print1 accepts SMB 2.0.2, below its role's floor 2.1 (server min protocol = SMB2_02)",
-            _samba_change("print1", min_protocol="SMB2_02"),
+            _samba_change("print1", min_protocol=samba.PROTOCOLS["2.0.2"]),
         ),
         Scenario(
             "signing-optional",
